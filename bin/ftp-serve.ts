@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { VERSION } from "../src/index.js";
+console.log(VERSION);

@@ -1,0 +1,62 @@
+import type { Readable, Writable } from 'node:stream';
+
+export type EntryType = 'file' | 'dir' | 'link' | 'other';
+
+/** What a Storage reports about one entry. */
+export interface StorageStat {
+  /** Base name (no slashes). '/' for the root. */
+  name: string;
+  type: EntryType;
+  size: number;
+  mtime: Date;
+  /** Permission bits (0o7777 range). */
+  mode: number;
+}
+
+export interface ReadOptions {
+  /** First byte to read (REST). Default 0. */
+  start?: number;
+  /** Last byte to read, inclusive. Default: to the end. */
+  end?: number;
+}
+
+export interface WriteOptions {
+  /** Byte offset to write at (REST + STOR): the file is kept and overwritten from there. Default: truncate. */
+  start?: number;
+  /** Append to the end (APPE). */
+  append?: boolean;
+}
+
+/**
+ * Where a session's files live. Every path given to a Storage is a *virtual* absolute path:
+ * '/'-separated, normalised by resolveVirtualPath (no '.', '..', empty segments, NUL or backslash),
+ * starting with '/'. A Storage maps it under its own root and must never reach outside it.
+ *
+ * Failures reject with an Error whose `code` is a POSIX name (ENOENT, EEXIST, ENOTDIR, EISDIR,
+ * ENOTEMPTY, EACCES, EPERM, ENOSPC, EXDEV, EINVAL). Messages must not carry host paths: the server
+ * builds its replies from the code and the virtual path only.
+ */
+export interface Storage {
+  stat(path: string): Promise<StorageStat>;
+  /** The entries of a folder (not '.' or '..'), in no particular order. */
+  list(path: string): Promise<StorageStat[]>;
+  createReadStream(path: string, options?: ReadOptions): Promise<Readable>;
+  /** Creates the file when missing. The parent folder must exist (ENOENT otherwise). */
+  createWriteStream(path: string, options?: WriteOptions): Promise<Writable>;
+  mkdir(path: string): Promise<void>;
+  /** Removes an empty folder (ENOTEMPTY otherwise). */
+  rmdir(path: string): Promise<void>;
+  /** Removes a file (EISDIR for a folder). */
+  delete(path: string): Promise<void>;
+  /** Renames a file or folder; replaces an existing file at `to`. */
+  rename(from: string, to: string): Promise<void>;
+  setMtime(path: string, mtime: Date): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+/** Builds a storage error carrying a POSIX code and a message free of host paths. */
+export function storageError(code: string, virtualPath: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${virtualPath}`);
+  err.code = code;
+  return err;
+}
