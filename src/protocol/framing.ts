@@ -1,0 +1,111 @@
+import { checkInteger } from '../errors.js';
+
+/** One result of feeding bytes to a ControlLineParser. */
+export type ControlLineEvent = { type: 'line'; line: Buffer } | { type: 'overflow' };
+
+export interface ControlLineParserOptions {
+  /** Longest accepted line in bytes, excluding the CRLF. Default 4096 (vsftpd's cap). */
+  maxLineLength?: number;
+}
+
+export const DEFAULT_MAX_LINE_LENGTH = 4096;
+
+// Telnet bytes (RFC 854). RFC 959 says the control connection speaks Telnet,
+// so clients may send IAC sequences (e.g. IAC IP IAC DM before ABOR).
+const IAC = 0xff;
+const WILL = 0xfb;
+const DONT = 0xfe;
+const CR = 0x0d;
+const LF = 0x0a;
+
+const enum Telnet {
+  Data, // ordinary bytes
+  Iac, // saw IAC, waiting for the command byte
+  Option, // saw IAC WILL/WONT/DO/DONT, waiting for the option byte to drop
+}
+
+/**
+ * Splits a control-connection byte stream into lines, whatever the chunking.
+ *
+ * State survives between push() calls: the partial line, a pending CR (so a
+ * CRLF split across chunks is still one terminator) and the Telnet state (so
+ * an IAC split across chunks is still stripped). The line buffer is a fixed
+ * maxLineLength bytes: an over-long line is detected before it is stored,
+ * reported once, then skipped up to the next LF.
+ */
+export class ControlLineParser {
+  readonly #max: number;
+  #buf: Buffer | undefined; // allocated on first byte, reused for every line
+  #len = 0;
+  #pendingCr = false;
+  #discarding = false;
+  #telnet: Telnet = Telnet.Data;
+
+  constructor(opts: ControlLineParserOptions = {}) {
+    this.#max = checkInteger('maxLineLength', opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, 1);
+  }
+
+  push(chunk: Buffer): ControlLineEvent[] {
+    const events: ControlLineEvent[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      switch (this.#telnet) {
+        case Telnet.Iac:
+          if (b === IAC) {
+            this.#telnet = Telnet.Data;
+            this.#data(IAC, events); // IAC IAC is an escaped literal 0xFF
+          } else {
+            this.#telnet = b >= WILL && b <= DONT ? Telnet.Option : Telnet.Data;
+          }
+          continue;
+        case Telnet.Option:
+          this.#telnet = Telnet.Data;
+          continue;
+        default:
+          if (b === IAC) {
+            this.#telnet = Telnet.Iac;
+            continue;
+          }
+          this.#data(b, events);
+      }
+    }
+    return events;
+  }
+
+  #data(b: number, events: ControlLineEvent[]): void {
+    if (b === LF) {
+      // CRLF or a bare LF both end the line; the CR before LF is dropped.
+      this.#pendingCr = false;
+      if (this.#discarding) {
+        this.#discarding = false;
+      } else {
+        events.push({ type: 'line', line: Buffer.from(this.#buf?.subarray(0, this.#len) ?? []) });
+      }
+      this.#len = 0;
+      return;
+    }
+    if (this.#discarding) return;
+    if (this.#pendingCr) {
+      // The CR was not part of a CRLF: it is line content after all.
+      this.#pendingCr = false;
+      this.#append(CR, events);
+      if (this.#discarding) return;
+    }
+    if (b === CR) {
+      this.#pendingCr = true;
+      return;
+    }
+    this.#append(b, events);
+  }
+
+  #append(b: number, events: ControlLineEvent[]): void {
+    if (this.#len === this.#max) {
+      events.push({ type: 'overflow' });
+      this.#discarding = true;
+      this.#len = 0;
+      return;
+    }
+    this.#buf ??= Buffer.allocUnsafe(this.#max);
+    this.#buf[this.#len++] = b;
+  }
+}
