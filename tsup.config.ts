@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 export default defineConfig([
   {
@@ -7,6 +10,7 @@ export default defineConfig([
     format: ['esm'],
     dts: { entry: { index: 'src/index.ts' } },
     splitting: true,
+    define: { FTPKIT_VERSION: JSON.stringify(version) },
     sourcemap: true,
     clean: true,
     target: 'node20',

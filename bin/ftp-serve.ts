@@ -1,3 +1,131 @@
 #!/usr/bin/env node
-import { VERSION } from "../src/index.js";
-console.log(VERSION);
+// ftp-serve: serve a folder over FTP. Parses flags, starts a FileServer, prints where it listens.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { FileServer, createStaticAuthenticator, type FileServerOptions, type StaticUser } from '../src/index.js';
+import { EXIT_USAGE, die, version } from './cli.js';
+
+const PROG = 'ftp-serve';
+const HELP = `Usage: ftp-serve [options] [ROOT]
+
+Serve ROOT (default: the current folder) over FTP. By default: 127.0.0.1:2121, anonymous read-only.
+
+Options:
+  --host ADDR            address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)
+  --port N               port (default 2121; 0 picks a free port)
+  --user NAME:PASSWORD   a user who may read and write ROOT (repeatable); turns anonymous off
+  --anonymous            allow anonymous login even when --user is given
+  --write                anonymous users may write too
+  --pasv-ports MIN-MAX   passive data ports (default: any free port)
+  --pasv-address ADDR    IPv4 address advertised in PASV replies (NAT)
+  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
+  -h, --help             show this help
+  -v, --version          show the version
+`;
+
+function usage(message: string): never {
+  return die(PROG, `${message} (see --help)`, EXIT_USAGE);
+}
+
+function parsePort(text: string, flag: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) usage(`${flag} takes a port from 0 to 65535, got '${text}'`);
+  return Number(text);
+}
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '2121' },
+        user: { type: 'string', multiple: true, default: [] },
+        anonymous: { type: 'boolean', default: false },
+        write: { type: 'boolean', default: false },
+        'pasv-ports': { type: 'string' },
+        'pasv-address': { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  if (positionals.length > 1) usage('only one ROOT folder may be given');
+  const root = resolve(positionals[0] ?? '.');
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) die(PROG, `${root}: not a folder`, EXIT_USAGE);
+
+  const users: StaticUser[] = values.user.map((spec) => {
+    const colon = spec.indexOf(':');
+    if (colon <= 0) usage(`--user takes NAME:PASSWORD, got '${spec}'`);
+    return { username: spec.slice(0, colon), password: spec.slice(colon + 1) };
+  });
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(values['log-level'])) usage(`--log-level takes one of ${levels.join(', ')}`);
+
+  const options: FileServerOptions = {
+    host: values.host,
+    port: parsePort(values.port, '--port'),
+    logger: pino({ level: values['log-level'] }, pino.destination(2)),
+  };
+  if (users.length > 0) options.authenticate = createStaticAuthenticator(users, { root, write: true });
+  const anonymous = users.length === 0 || values.anonymous;
+  if (anonymous) options.anonymous = { root, write: values.write };
+  if (values['pasv-ports'] !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(values['pasv-ports']);
+    if (!m) usage(`--pasv-ports takes MIN-MAX, got '${values['pasv-ports']}'`);
+    options.pasvPortRange = [parsePort(m[1]!, '--pasv-ports'), parsePort(m[2]!, '--pasv-ports')];
+  }
+  if (values['pasv-address'] !== undefined) options.pasvAddress = values['pasv-address'];
+
+  let server: FileServer;
+  try {
+    server = new FileServer(options);
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  server.listen().then(
+    (address) => {
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      const access = [
+        users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
+        anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}` : '',
+      ].filter(Boolean);
+      process.stdout.write(`ftp-serve: serving ${root} at ftp://${host}:${address.port} (${access.join(', ')})\n`);
+    },
+    (err: NodeJS.ErrnoException) => die(PROG, `cannot listen on ${values.host}:${values.port}: ${err.code ?? err.message}`),
+  );
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main();

@@ -1,1 +1,5 @@
-export {};
+export { FileServer } from './file-server.js';
+export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTimeouts } from './options.js';
+export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
+export type { CommandSpec } from './command.js';
+export { createStaticAuthenticator, type StaticUser } from './static-users.js';

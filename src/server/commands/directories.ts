@@ -1,0 +1,36 @@
+import { quotePath } from '../../protocol/index.js';
+import type { CommandSpec } from '../command.js';
+
+export const MKD: CommandSpec = {
+  verbs: ['MKD', 'XMKD'],
+  help: 'MKD <path>',
+  async handler(session, arg) {
+    if (arg === '') return session.reply(501, 'MKD needs a path');
+    const path = session.resolve(arg);
+    if (path === undefined || !session.mayWrite()) return;
+    if (path === '/') return session.reply(550, '/: File exists');
+    try {
+      await session.storage!.mkdir(path);
+    } catch (err) {
+      return session.fail(err, path, 550);
+    }
+    session.reply(257, `${quotePath(path)} created`);
+  },
+};
+
+export const RMD: CommandSpec = {
+  verbs: ['RMD', 'XRMD'],
+  help: 'RMD <path>',
+  async handler(session, arg) {
+    if (arg === '') return session.reply(501, 'RMD needs a path');
+    const path = session.resolve(arg);
+    if (path === undefined || !session.mayWrite()) return;
+    if (path === '/') return session.reply(550, '/: Cannot remove the root directory');
+    try {
+      await session.storage!.rmdir(path);
+    } catch (err) {
+      return session.fail(err, path, 550);
+    }
+    session.reply(250, `${path}: Directory removed`);
+  },
+};

@@ -1,0 +1,136 @@
+import { formatMlsdTime, parseMlsdTime } from '../../protocol/index.js';
+import type { CommandSpec } from '../command.js';
+import type { Session } from '../session.js';
+import type { StorageStat } from '../../storage/types.js';
+
+/** Resolves and stats `arg`; answers the failure itself and returns undefined. */
+async function statArg(session: Session, arg: string): Promise<{ path: string; stat: StorageStat } | undefined> {
+  if (arg === '') {
+    session.reply(501, 'A path is required');
+    return undefined;
+  }
+  const path = session.resolve(arg);
+  if (path === undefined) return undefined;
+  try {
+    return { path, stat: await session.storage!.stat(path) };
+  } catch (err) {
+    session.fail(err, path, 550);
+    return undefined;
+  }
+}
+
+export const DELE: CommandSpec = {
+  verbs: ['DELE'],
+  help: 'DELE <path>',
+  async handler(session, arg) {
+    if (!session.mayWrite()) return;
+    const found = await statArg(session, arg);
+    if (!found) return;
+    if (found.stat.type === 'dir') return session.reply(550, `${found.path}: Is a directory`);
+    try {
+      await session.storage!.delete(found.path);
+    } catch (err) {
+      return session.fail(err, found.path, 550);
+    }
+    session.reply(250, `${found.path}: File deleted`);
+  },
+};
+
+export const RNFR: CommandSpec = {
+  verbs: ['RNFR'],
+  help: 'RNFR <path>',
+  async handler(session, arg) {
+    if (!session.mayWrite()) return;
+    const found = await statArg(session, arg);
+    if (!found) return;
+    if (found.path === '/') return session.reply(550, '/: Cannot rename the root directory');
+    session.renameFrom = found.path;
+    session.reply(350, 'Ready for RNTO');
+  },
+};
+
+export const RNTO: CommandSpec = {
+  verbs: ['RNTO'],
+  help: 'RNTO <path>',
+  async handler(session, arg) {
+    const from = session.renameFrom;
+    session.renameFrom = undefined;
+    if (from === undefined) return session.reply(503, 'RNFR required first');
+    if (arg === '') return session.reply(501, 'RNTO needs a path');
+    const to = session.resolve(arg);
+    if (to === undefined || !session.mayWrite()) return;
+    if (to === '/' || to.startsWith(`${from}/`)) return session.reply(553, `${to}: Invalid rename target`);
+    try {
+      await session.storage!.rename(from, to);
+    } catch (err) {
+      return session.fail(err, to, 550);
+    }
+    session.reply(250, 'Rename successful');
+  },
+};
+
+export const SIZE: CommandSpec = {
+  verbs: ['SIZE'],
+  help: 'SIZE <path>',
+  feat: ['SIZE'],
+  async handler(session, arg) {
+    const found = await statArg(session, arg);
+    if (!found) return;
+    if (found.stat.type !== 'file') return session.reply(550, `${found.path}: Not a regular file`);
+    session.reply(213, String(found.stat.size));
+  },
+};
+
+export const MDTM: CommandSpec = {
+  verbs: ['MDTM'],
+  help: 'MDTM <path>',
+  feat: ['MDTM'],
+  async handler(session, arg) {
+    const found = await statArg(session, arg);
+    if (!found) return;
+    session.reply(213, formatMlsdTime(found.stat.mtime));
+  },
+};
+
+/** MFMT YYYYMMDDHHMMSS path (draft-somers-ftp-mfxx). */
+export const MFMT: CommandSpec = {
+  verbs: ['MFMT'],
+  help: 'MFMT <YYYYMMDDHHMMSS> <path>',
+  feat: ['MFMT'],
+  async handler(session, arg) {
+    const space = arg.indexOf(' ');
+    const time = space > 0 ? parseMlsdTime(arg.slice(0, space)) : null;
+    if (!time) return session.reply(501, 'MFMT needs a time YYYYMMDDHHMMSS and a path');
+    if (!session.mayWrite()) return;
+    const found = await statArg(session, arg.slice(space + 1));
+    if (!found) return;
+    try {
+      await session.storage!.setMtime(found.path, time);
+    } catch (err) {
+      return session.fail(err, found.path, 550);
+    }
+    session.reply(213, `Modify=${formatMlsdTime(time)}; ${found.path}`);
+  },
+};
+
+export const SITE: CommandSpec = {
+  verbs: ['SITE'],
+  help: 'SITE CHMOD <mode> <path> | SITE HELP',
+  async handler(session, arg) {
+    const [sub = '', ...rest] = arg.split(' ');
+    const name = sub.toUpperCase();
+    if (name === 'HELP') return session.reply(214, ['The following SITE commands are recognized:', ' CHMOD HELP', 'Help OK']);
+    if (name !== 'CHMOD') return session.reply(501, 'Unknown SITE command');
+    const modeText = rest[0] ?? '';
+    if (!/^[0-7]{1,4}$/.test(modeText) || rest.length < 2) return session.reply(501, 'SITE CHMOD needs an octal mode and a path');
+    if (!session.mayWrite()) return;
+    const found = await statArg(session, rest.slice(1).join(' '));
+    if (!found) return;
+    try {
+      await session.storage!.chmod(found.path, parseInt(modeText, 8));
+    } catch (err) {
+      return session.fail(err, found.path, 550);
+    }
+    session.reply(200, 'SITE CHMOD command successful');
+  },
+};

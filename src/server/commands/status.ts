@@ -1,0 +1,30 @@
+import { formatListLine } from '../../protocol/index.js';
+import type { CommandSpec } from '../command.js';
+import { listTarget } from './listing.js';
+
+/** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection. */
+export const STAT: CommandSpec = {
+  verbs: ['STAT'],
+  help: 'STAT [path]',
+  duringTransfer: true,
+  async handler(session, arg) {
+    const transfer = session.transfer;
+    if (transfer) {
+      return session.reply(213, `Status: ${transfer.command} ${transfer.path}, ${transfer.bytes()} bytes transferred`);
+    }
+    if (arg === '') {
+      return session.reply(211, [
+        'ftpkit FTP server status:',
+        `     Connected to ${session.remoteAddress}`,
+        `     Logged in as ${session.username ?? '(nobody)'}`,
+        `     TYPE: ${session.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: Stream`,
+        `     ${session.data.prepared ? 'Data connection prepared' : 'No data connection'}`,
+        'End of status',
+      ]);
+    }
+    const target = await listTarget(session, arg);
+    if (!target) return;
+    const now = new Date();
+    session.reply(213, [`Status of ${target.path}:`, ...target.entries.map((e) => formatListLine(e, now)), 'End of status']);
+  },
+};

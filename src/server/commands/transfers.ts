@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createAsciiDecoder, createAsciiEncoder } from '../../protocol/index.js';
+import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
+import type { CommandSpec } from '../command.js';
+import type { Session } from '../session.js';
+import { runTransfer } from '../transfer.js';
+
+function modeName(session: Session): string {
+  return session.type === 'A' ? 'ASCII' : 'BINARY';
+}
+
+export const RETR: CommandSpec = {
+  verbs: ['RETR'],
+  help: 'RETR <path>',
+  async handler(session, arg) {
+    const offset = session.restOffset;
+    session.restOffset = 0;
+    if (arg === '') return session.reply(501, 'RETR needs a path');
+    const path = session.resolve(arg);
+    if (path === undefined) return;
+    let source: Readable;
+    let size: number;
+    try {
+      const stat = await session.storage!.stat(path);
+      if (stat.type !== 'file') return session.reply(550, `${path}: Not a regular file`);
+      size = stat.size;
+      if (offset > size) return session.reply(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
+      source = await session.storage!.createReadStream(path, { start: offset });
+    } catch (err) {
+      return session.fail(err, path, 550);
+    }
+    source.on('error', () => {}); // surfaces through the pipeline
+    const ascii = session.type === 'A';
+    await runTransfer(session, {
+      command: 'RETR',
+      path,
+      opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
+      direction: 'out',
+      pump: (socket, signal) =>
+        ascii ? pipeline(source, createAsciiEncoder(), socket, { signal }) : pipeline(source, socket, { signal }),
+      dispose: () => source.destroy(),
+    });
+  },
+};
+
+/** STOR, APPE and STOU share this: open the target first, so errors come before any 150. */
+async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
+  const offset = session.restOffset;
+  session.restOffset = 0;
+  if (!session.mayWrite()) return;
+  let sink: Writable;
+  try {
+    sink = await session.storage!.createWriteStream(
+      path,
+      mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {},
+    );
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return session.reply(553, `${virtualDirname(path)}: No such directory`);
+    return session.fail(err, path, 553);
+  }
+  sink.on('error', () => {});
+  const ascii = session.type === 'A';
+  const name = virtualBasename(path);
+  await runTransfer(session, {
+    command: mode,
+    path,
+    opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
+    direction: 'in',
+    pump: (socket, signal) =>
+      ascii ? pipeline(socket, createAsciiDecoder(), sink, { signal }) : pipeline(socket, sink, { signal }),
+    dispose: () => sink.destroy(),
+    ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
+  });
+}
+
+export const STOR: CommandSpec = {
+  verbs: ['STOR'],
+  help: 'STOR <path>',
+  handler(session, arg) {
+    if (arg === '') return session.reply(501, 'STOR needs a path');
+    const path = session.resolve(arg);
+    if (path === undefined) return;
+    return store(session, path, 'STOR');
+  },
+};
+
+export const APPE: CommandSpec = {
+  verbs: ['APPE'],
+  help: 'APPE <path>',
+  handler(session, arg) {
+    if (arg === '') return session.reply(501, 'APPE needs a path');
+    const path = session.resolve(arg);
+    if (path === undefined) return;
+    return store(session, path, 'APPE');
+  },
+};
+
+/** STOU: store under a name the server picks, in the cwd or next to the suggested name. */
+export const STOU: CommandSpec = {
+  verbs: ['STOU'],
+  help: 'STOU [suggested-name]',
+  async handler(session, arg) {
+    const base = arg === '' ? undefined : session.resolve(arg);
+    if (arg !== '' && base === undefined) return;
+    const dir = base ? virtualDirname(base) : session.cwd;
+    const stem = base ? virtualBasename(base) : 'ftpkit';
+    for (let i = 0; i < 16; i++) {
+      const candidate = joinVirtual(dir, i === 0 && base ? stem : `${stem}.${randomBytes(4).toString('hex')}`);
+      try {
+        await session.storage!.stat(candidate);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return store(session, candidate, 'STOU');
+        return session.fail(err, candidate, 550);
+      }
+    }
+    session.reply(452, 'Could not find a unique file name');
+  },
+};
+
+export const ABOR: CommandSpec = {
+  verbs: ['ABOR'],
+  help: 'ABOR',
+  duringTransfer: true,
+  async handler(session) {
+    const transfer = session.transfer;
+    if (!transfer) {
+      session.data.close();
+      return session.reply(225, 'No transfer to abort');
+    }
+    transfer.abort();
+    await transfer.done; // the transfer answers 426 first (RFC 959 section 4.1.3)
+    session.reply(226, 'ABOR successful');
+  },
+};

@@ -1,0 +1,112 @@
+import type { Socket } from 'node:net';
+import type { Session } from './session.js';
+
+/** What STAT and ABOR see of a running transfer. */
+export interface ActiveTransfer {
+  readonly command: string;
+  readonly path: string;
+  /** Bytes moved over the data connection so far. */
+  bytes(): number;
+  /** Ends the transfer now (ABOR, shutdown, session end); the transfer answers 426. */
+  abort(): void;
+  /** Settles when the transfer's final reply has been sent. */
+  readonly done: Promise<void>;
+}
+
+export interface TransferPlan {
+  command: string;
+  /** Virtual path, for events and replies. */
+  path: string;
+  /** Text of the 150 reply. */
+  opening: string;
+  /** 'out' for RETR and listings, 'in' for uploads: which byte counter STAT shows. */
+  direction: 'in' | 'out';
+  /** Moves the bytes over `socket`; resolves when the last byte is handed over. */
+  pump(socket: Socket, signal: AbortSignal): Promise<void>;
+  /** Releases what the command prepared (open files). Always called, once. */
+  dispose?(): void;
+  /** Text of the 226 reply. */
+  success?: string;
+}
+
+/** Failures that mean the peer's side of the data connection went away. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
+
+/**
+ * Runs one data transfer:
+ *
+ *   client                      server
+ *   RETR f  ------------------>
+ *           <------------------ 150 Opening data connection
+ *           <==== data =======  (passive: accepted; active: connected out)
+ *           <------------------ 226 Transfer complete
+ *
+ *   ABOR during it: the server drops the data connection, answers 426 for the transfer,
+ *   then 226 for the ABOR (RFC 959 section 4.1.3).
+ *
+ * The control connection stays readable throughout, so ABOR, STAT and NOOP are heard.
+ */
+export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
+  const controller = new AbortController();
+  let socket: Socket | undefined;
+  let aborted = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const transfer: ActiveTransfer = {
+    command: plan.command,
+    path: plan.path,
+    bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten : socket.bytesRead) : 0),
+    abort: () => {
+      aborted = true;
+      controller.abort(Object.assign(new Error('transfer aborted'), { code: 'ABORT_ERR' }));
+      socket?.destroy();
+    },
+    done,
+  };
+  const info = { sessionId: session.id, remoteAddress: session.remoteAddress, command: plan.command, path: plan.path };
+  session.transfer = transfer;
+  session.transferStarted();
+  session.host.emit('transfer-start', info);
+  session.reply(150, plan.opening);
+  const started = Date.now();
+  let failure: string | undefined;
+  try {
+    try {
+      socket = await session.data.open(controller.signal);
+    } catch {
+      failure = aborted ? 'aborted' : 'data-connection';
+      session.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
+      return;
+    }
+    const timeout = session.host.options.timeouts.data;
+    const s = socket;
+    s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
+    try {
+      await plan.pump(s, controller.signal);
+      session.reply(226, plan.success ?? 'Transfer complete');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (aborted) {
+        failure = 'aborted';
+        session.reply(426, 'Transfer aborted');
+      } else if (code === 'ETIMEDOUT') {
+        failure = 'timeout';
+        session.reply(426, 'Data connection timed out; transfer aborted');
+      } else if (NETWORK_CODES.has(code)) {
+        failure = 'data-connection';
+        session.reply(426, 'Connection closed; transfer aborted');
+      } else {
+        failure = 'storage';
+        session.fail(err, plan.path);
+      }
+    }
+  } finally {
+    plan.dispose?.();
+    socket?.destroy();
+    session.transfer = undefined;
+    const bytes = transfer.bytes();
+    session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}) });
+    resolveDone();
+    session.transferEnded();
+  }
+}
