@@ -1,1 +1,13 @@
-export {};
+// The FTP client: FileClient, tree and segmented transfers, URL and .netrc helpers.
+export { FileClient } from './client.js';
+export type { FileClientEvents, OperationOptions, DownloadOptions, UploadOptions, TransferResult } from './client.js';
+export type { FileClientOptions } from './options.js';
+export type { TransferProgress } from './progress.js';
+export { downloadTree, uploadTree } from './tree.js';
+export type { TreeOptions, TreeResult } from './tree.js';
+export { downloadSegmented } from './segmented.js';
+export type { SegmentedOptions } from './segmented.js';
+export { parseFtpUrl, parseUserOption } from './url.js';
+export type { FtpUrl } from './url.js';
+export { parseNetrc, readNetrc, findNetrcEntry } from './netrc.js';
+export type { NetrcEntry } from './netrc.js';

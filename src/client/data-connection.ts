@@ -1,0 +1,169 @@
+import net from 'node:net';
+import { FtpError } from '../errors.js';
+import {
+  encodeHostPort,
+  formatEprtArg,
+  isNegative,
+  normalizeIp,
+  parseEpsvText,
+  parsePasvText,
+  type HostPort,
+} from '../protocol/index.js';
+import { expect, protocolError, replyError, type Session } from './session.js';
+
+/** A data connection being set up: connected already (passive) or awaiting the server (active). */
+export interface DataChannel {
+  /** The connected socket; for active mode this waits for the server to connect. */
+  socket(): Promise<net.Socket>;
+  /** Idempotent; `error` (if given) becomes the reason a pending `socket()` rejects. */
+  destroy(error?: Error): void;
+}
+
+/** Large reads: the data path is where throughput is won or lost. */
+const DATA_HIGH_WATER_MARK = 1024 * 1024;
+
+export function openDataChannel(session: Session): Promise<DataChannel> {
+  return session.options.active ? openActive(session) : openPassive(session);
+}
+
+/**
+ * Passive (RFC 2428 EPSV, then RFC 959 PASV): we connect to the server.
+ * PASV names a host; a hostile server can name someone else's and make us
+ * its proxy (RFC 2577 bounce), so unless the caller opts in we keep the port
+ * and use the control connection's host.
+ */
+async function openPassive(session: Session): Promise<DataChannel> {
+  let target: HostPort | null = null;
+  if (!session.epsvRefused) {
+    const reply = await session.control.request('EPSV', session.options.timeout);
+    if (reply.code === 229) {
+      const port = parseEpsvText(reply.text);
+      if (port === null) throw protocolError('malformed EPSV reply', reply);
+      target = { host: session.peerHost, port };
+    } else if (isNegative(reply.code)) {
+      session.epsvRefused = true;
+    } else {
+      throw protocolError('unexpected reply to EPSV', reply);
+    }
+  }
+  if (target === null) {
+    const reply = await session.control.request('PASV', session.options.timeout);
+    if (reply.code !== 227) {
+      throw isNegative(reply.code) ? replyError(reply, 'PASV') : protocolError('unexpected reply to PASV', reply);
+    }
+    const named = parsePasvText(reply.text);
+    if (named === null) throw protocolError('malformed PASV reply', reply);
+    target = named;
+    if (normalizeIp(named.host) !== session.peerHost && !session.options.allowPasvHostChange) {
+      if (named.host !== '0.0.0.0') {
+        session.warn(`PASV named ${named.host}, connecting to ${session.peerHost} instead (set allowPasvHostChange to trust it)`);
+      }
+      target = { host: session.peerHost, port: named.port };
+    }
+  }
+  const socket = await connectData(target, session.options.timeout);
+  armDataTimeout(socket, session.options.dataTimeout);
+  return {
+    socket: () => Promise.resolve(socket),
+    destroy: (error) => socket.destroy(error),
+  };
+}
+
+function connectData(target: HostPort, timeout: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, highWaterMark: DATA_HIGH_WATER_MARK } as net.NetConnectOpts);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new FtpError('FTPKIT_ERR_TIMEOUT', `data connection to ${target.host}:${target.port} took longer than ${timeout} ms`));
+    }, timeout);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      resolve(socket);
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(new FtpError('FTPKIT_ERR_DATA_CONNECTION', `data connection to ${target.host}:${target.port} failed: ${err.message}`, { cause: err }));
+    };
+    socket.once('error', onError);
+  });
+}
+
+/**
+ * Active (EPRT, then PORT): we listen on the control connection's local
+ * address and the server connects. Only a connection from the server's own
+ * address is accepted; anyone else racing for the port is dropped (RFC 2577
+ * port stealing).
+ */
+async function openActive(session: Session): Promise<DataChannel> {
+  const local = normalizeIp(session.control.localAddress ?? '127.0.0.1');
+  const server = net.createServer({ highWaterMark: DATA_HIGH_WATER_MARK } as net.ServerOpts);
+  let accepted: net.Socket | undefined;
+  let failure: Error | undefined;
+  let settle: { resolve(s: net.Socket): void; reject(e: Error): void } | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    server.close();
+    accepted?.destroy(err);
+    settle?.reject(err);
+  };
+  server.on('error', (err) => fail(new FtpError('FTPKIT_ERR_DATA_CONNECTION', `active data listener failed: ${err.message}`, { cause: err })));
+  server.on('connection', (socket) => {
+    if (accepted || failure || normalizeIp(socket.remoteAddress ?? '') !== session.peerHost) {
+      socket.destroy();
+      return;
+    }
+    accepted = socket;
+    server.close();
+    armDataTimeout(socket, session.options.dataTimeout);
+    settle?.resolve(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+    server.listen(0, local);
+  });
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    await sendPortCommand(session, local, port);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  return {
+    socket: () => {
+      if (accepted) return Promise.resolve(accepted);
+      if (failure) return Promise.reject(failure);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => fail(new FtpError('FTPKIT_ERR_TIMEOUT', `the server did not open the data connection within ${session.options.timeout} ms`)), session.options.timeout);
+        settle = {
+          resolve: (s) => { clearTimeout(timer); resolve(s); },
+          reject: (e) => { clearTimeout(timer); reject(e); },
+        };
+      });
+    },
+    destroy: (error) => fail(error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed')),
+  };
+}
+
+async function sendPortCommand(session: Session, local: string, port: number): Promise<void> {
+  const ipv6 = net.isIPv6(local);
+  if (!session.eprtRefused || ipv6) {
+    const reply = await session.control.request(`EPRT ${formatEprtArg(local, port)}`, session.options.timeout);
+    if (reply.code >= 200 && reply.code < 300) return;
+    if (ipv6 || !isNegative(reply.code)) throw isNegative(reply.code) ? replyError(reply, 'EPRT') : protocolError('unexpected reply to EPRT', reply);
+    session.eprtRefused = true;
+  }
+  await expect(session, `PORT ${encodeHostPort(local, port)}`);
+}
+
+function armDataTimeout(socket: net.Socket, ms: number): void {
+  // Errors before the pipeline attaches must not go unhandled (that crashes the
+  // process); the pipeline still sees them through `socket.errored`.
+  socket.on('error', ignore);
+  socket.setTimeout(ms, () => {
+    socket.destroy(new FtpError('FTPKIT_ERR_TIMEOUT', `the data connection was idle for ${ms} ms`));
+  });
+}
+
+function ignore(): void {}

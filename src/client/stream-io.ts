@@ -1,0 +1,84 @@
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FtpError } from '../errors.js';
+import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
+import type { ProgressTracker } from './progress.js';
+import type { DataHandler } from './transfer.js';
+
+/** Socket -> (ASCII decoder) -> destination; with `length`, stops after that many bytes (a segment). */
+export function receiveInto(dest: Writable, opts: { ascii: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
+  return async (socket, signal) => {
+    if (opts.length !== undefined) return receiveBounded(socket, dest, opts.length, opts.tracker, signal);
+    const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [socket];
+    if (opts.ascii) stages.push(createAsciiDecoder());
+    const done = pipeline([...stages, dest] as unknown as [Readable, Writable], { signal });
+    // After pipeline() attached its own reader, so counting never steals data.
+    socket.on('data', opts.tracker.add);
+    await done;
+    return 'complete';
+  };
+}
+
+/**
+ * lftp pget's trick: REST to the segment start, read exactly `length` bytes,
+ * then close the data connection and ABOR (the caller settles the replies).
+ */
+async function receiveBounded(socket: Readable, dest: Writable, length: number, tracker: ProgressTracker, signal: AbortSignal): Promise<'complete' | 'stopped'> {
+  let remaining = length;
+  const onAbort = (): void => void socket.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'the operation was aborted', { cause: signal.reason }));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal.aborted) onAbort();
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      const part = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
+      remaining -= part.length;
+      tracker.add(part.length);
+      if (!dest.write(part)) await once(dest, 'drain', { signal });
+      if (remaining === 0) break;
+    }
+    dest.end();
+    await once(dest, 'finish', { signal });
+  } catch (err) {
+    dest.destroy();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return remaining === 0 ? 'stopped' : 'complete';
+}
+
+/** Source -> (ASCII encoder) -> socket; the socket's end is the end of the file (MODE S). */
+export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: ProgressTracker }): DataHandler {
+  return async (socket, signal) => {
+    const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
+    if (opts.ascii) stages.push(createAsciiEncoder());
+    const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
+    source.on('data', opts.tracker.add);
+    await done;
+    return 'complete';
+  };
+}
+
+/** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class). */
+export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker): DataHandler {
+  return async (socket, signal) => {
+    let total = 0;
+    const onAbort = (): void => void socket.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'the operation was aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal.aborted) onAbort();
+      for await (const chunk of socket as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > max) {
+          throw new FtpError('FTPKIT_ERR_LISTING_TOO_LARGE', `the listing exceeded maxListingBytes (${max})`);
+        }
+        tracker.add(chunk.length);
+        chunks.push(chunk);
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return 'complete';
+  };
+}

@@ -1,0 +1,126 @@
+import type net from 'node:net';
+import { FtpError } from '../errors.js';
+import { isNegative, isPositivePreliminary, type FtpReply } from '../protocol/index.js';
+import { openDataChannel, type DataChannel } from './data-connection.js';
+import { raceAbort, withTimeout } from './queue.js';
+import { expect, protocolError, replyError, type Session } from './session.js';
+
+/**
+ * What moves the bytes once the data connection is up. Resolves 'complete'
+ * when the stream ended, or 'stopped' when it deliberately stopped early
+ * (a bounded read for segmented downloads), which we settle with ABOR.
+ */
+export type DataHandler = (socket: net.Socket, signal: AbortSignal) => Promise<'complete' | 'stopped'>;
+
+export interface TransferSpec {
+  /** The full command line, for example `RETR /a.txt`. */
+  command: string;
+  /** Sent as REST first when > 0. */
+  restart?: number;
+  handle: DataHandler;
+}
+
+/**
+ * One transfer, start to end:
+ *
+ *   client                         server
+ *   EPSV / PASV (or EPRT / PORT) ─▶
+ *                               ◀─ 229 / 227 (200)
+ *   connect data ────────────────▶ (or accept the server's connect)
+ *   RETR path ───────────────────▶
+ *                               ◀─ 150 opening data connection
+ *             ◀═══ data ═══▶ until one side closes
+ *                               ◀─ 226 transfer complete (before or after the data ends)
+ *
+ * It resolves only when both the data stream ended and the final reply
+ * arrived, in either order. On abort or failure after the command went out:
+ *
+ *   ABOR ────────────────────────▶
+ *                               ◀─ 426 (transfer's final) then 226 (ABOR's), or
+ *                               ◀─ 226 (transfer done) then 225/226 (ABOR's)
+ *
+ * Two finals in all, which we drain so the connection stays usable.
+ */
+export async function runTransfer(session: Session, spec: TransferSpec, signal: AbortSignal): Promise<FtpReply> {
+  if (spec.restart !== undefined && spec.restart > 0) {
+    await expect(session, `REST ${spec.restart}`, [350]);
+  }
+  const channel = await openDataChannel(session);
+  const { control, options } = session;
+  let sent = false;
+  let transferFinal: FtpReply | undefined;
+  let outstanding: Promise<unknown> | undefined;
+  const noteFinal = (reply: FtpReply): FtpReply => {
+    if (!isPositivePreliminary(reply.code)) transferFinal = reply;
+    return reply;
+  };
+  try {
+    control.send(spec.command);
+    sent = true;
+    const firstP = control.nextReply(options.timeout).then(noteFinal);
+    outstanding = firstP;
+    const first = await raceAbort(firstP, signal);
+    if (isNegative(first.code)) throw replyError(first);
+    if (first.code >= 300) throw protocolError(`unexpected reply to ${spec.command.split(' ')[0]}`, first);
+    // Some servers answer 2xx directly (an empty file); otherwise wait for it, untimed while data flows.
+    const finalP = transferFinal ? Promise.resolve(transferFinal) : control.nextFinal(null).then(noteFinal);
+    outstanding = finalP;
+    // A negative final while data is pending (425 can't open, 451 read error) ends the data side at once.
+    finalP.then(
+      (reply) => { if (isNegative(reply.code)) channel.destroy(replyError(reply)); },
+      (err: Error) => channel.destroy(err),
+    );
+    const socket = await raceAbort(channel.socket(), signal);
+    const outcome = await spec.handle(socket, signal);
+    if (outcome === 'stopped') {
+      channel.destroy();
+      await settleAfterAbort(session, transferFinal !== undefined, outstanding);
+      return transferFinal ?? { code: 226, text: 'stopped early', lines: ['226 stopped early'] };
+    }
+    if (transferFinal === undefined) control.armWaiting(options.timeout);
+    const final = await raceAbort(finalP, signal);
+    if (isNegative(final.code)) throw replyError(final);
+    return final;
+  } catch (err) {
+    channel.destroy(err instanceof Error ? err : undefined);
+    if (sent && !control.closed && transferFinal === undefined) {
+      await settleAfterAbort(session, false, outstanding).catch(() => undefined);
+    } else if (sent && !control.closed && outstanding) {
+      await outstanding.catch(() => undefined);
+    }
+    // A reply error from the server explains more than the data-side symptom it caused.
+    if (transferFinal && isNegative(transferFinal.code) && !(err instanceof FtpError && err.code === 'FTPKIT_ERR_REPLY')) {
+      throw replyError(transferFinal);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Sends ABOR, then PWD as a marker, and reads replies until PWD's 257.
+ * Servers disagree on how many replies an ABOR earns (vsftpd: 426 + 225,
+ * pyftpdlib: 426 + 226, pure-ftpd: one 226 for both), but 257 answers only
+ * PWD and MKD, so it shows exactly where the stream is back in step. If it
+ * does not come within abortTimeout the connection is closed rather than
+ * left to pair later replies wrongly.
+ */
+async function settleAfterAbort(session: Session, _finalSeen: boolean, outstanding: Promise<unknown> | undefined): Promise<void> {
+  const { control, options } = session;
+  try {
+    control.send('ABOR');
+    control.send('PWD');
+    // A wait already queued for the transfer's reply consumes the first one, in FIFO order.
+    const first = outstanding ? ((await withTimeout(outstanding, options.abortTimeout, 'settling after ABOR')) as FtpReply) : undefined;
+    if (first?.code === 257) return;
+    for (let i = 0; i < 8; i++) {
+      const reply = await control.nextFinal(options.abortTimeout);
+      if (reply.code === 257) return;
+    }
+    throw new FtpError('FTPKIT_ERR_PROTOCOL', 'the server did not settle after ABOR');
+  } catch (err) {
+    control.destroy(err instanceof FtpError ? err : new FtpError('FTPKIT_ERR_PROTOCOL', 'the connection fell out of step after ABOR'));
+    throw err;
+  }
+}
+
+export type { DataChannel };

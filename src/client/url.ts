@@ -1,0 +1,76 @@
+import { FtpError } from '../errors.js';
+import { assertSafeArgument } from './safety.js';
+
+export interface FtpUrl {
+  host: string;
+  port: number;
+  /** Decoded; undefined when the URL carries none. */
+  user: string | undefined;
+  password: string | undefined;
+  /**
+   * Decoded path as given after the host: '/' + path, so `ftp://h/a/b` -> `/a/b`.
+   * Kept absolute: each peer maps '/' to the login folder for chrooted users.
+   */
+  path: string;
+  /** True when the URL ends in '/': a folder (curl lists it). */
+  isFolder: boolean;
+}
+
+/**
+ * `ftp://[user[:password]@]host[:port]/path` (RFC 1738 3.2), percent-decoded.
+ * Decoded CR/LF/NUL are refused here, before they can reach a command line.
+ */
+export function parseFtpUrl(input: string): FtpUrl {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not a URL: ${input}`);
+  }
+  if (url.protocol !== 'ftp:') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not an ftp:// URL: ${input}`);
+  }
+  if (url.hostname === '') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `no host in URL: ${input}`);
+  const decode = (s: string, what: string): string => {
+    let out: string;
+    try {
+      out = decodeURIComponent(s);
+    } catch {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `bad percent-encoding in the URL ${what}`);
+    }
+    return assertSafeArgument(out, `URL ${what}`);
+  };
+  // WHATWG URL keeps the brackets of an IPv6 literal.
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const rawPath = url.pathname === '' ? '/' : url.pathname;
+  // ;type=a|i (RFC 1738) is not a path: drop it.
+  const pathOnly = rawPath.replace(/;type=[aid]$/i, '');
+  const path = decode(pathOnly, 'path');
+  return {
+    host,
+    port: url.port === '' ? 21 : Number(url.port),
+    user: url.username === '' ? undefined : decode(url.username, 'user'),
+    // `user:@host` means an empty password, `user@host` none (so netrc or a prompt may supply it).
+    password: url.password !== '' ? decode(url.password, 'password') : hasPasswordSeparator(input) ? '' : undefined,
+    path,
+    isFolder: path.endsWith('/'),
+  };
+}
+
+/** `user[:password]` as given to -u; the password may itself contain ':'. */
+export function parseUserOption(value: string): { user: string; password: string | undefined } {
+  const colon = value.indexOf(':');
+  const user = colon === -1 ? value : value.slice(0, colon);
+  const password = colon === -1 ? undefined : value.slice(colon + 1);
+  assertSafeArgument(user, 'user');
+  if (password !== undefined) assertSafeArgument(password, 'password');
+  return { user, password };
+}
+
+function hasPasswordSeparator(input: string): boolean {
+  const afterScheme = input.slice(input.indexOf('//') + 2);
+  const slash = afterScheme.indexOf('/');
+  const authority = slash === -1 ? afterScheme : afterScheme.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  return at !== -1 && authority.slice(0, at).includes(':');
+}
