@@ -164,7 +164,10 @@ export class Session {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([transfer.done, new Promise((r) => (timer = setTimeout(r, wait)))]);
       clearTimeout(timer);
-      if (this.transfer) this.transfer.abort();
+      if (this.transfer) {
+        this.transfer.abort();
+        await transfer.done; // its 426 goes out before the 421
+      }
     }
     this.reply(421, 'Service closing control connection');
     this.socket.end();
