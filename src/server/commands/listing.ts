@@ -36,8 +36,7 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
     lastPath = path;
     try {
       const stat = await session.storage!.stat(path);
-      const entries = stat.type === 'dir' ? await session.storage!.list(path) : [{ ...stat }];
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const entries = stat.type === 'dir' ? listable(await session.storage!.list(path)) : [{ ...stat }];
       return { path, given, stat, entries };
     } catch (err) {
       lastError = err;
@@ -45,6 +44,16 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
   }
   session.fail(lastError, lastPath, 550);
   return undefined;
+}
+
+/**
+ * Entries a listing may show, sorted by name. A name with CR or LF would forge listing lines
+ * (or replies, for STAT), so such entries are left out.
+ */
+function listable(entries: StorageStat[]): StorageStat[] {
+  return entries
+    .filter((e) => !/[\r\n]/.test(e.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The perm fact of RFC 3659 section 7.5.5, from the session's write access. */
@@ -115,7 +124,7 @@ export const MLSD: CommandSpec = {
     try {
       stat = await session.storage!.stat(path);
       if (stat.type !== 'dir') return session.reply(501, `${path}: Not a directory`);
-      entries = await session.storage!.list(path);
+      entries = listable(await session.storage!.list(path));
     } catch (err) {
       return session.fail(err, path, 550);
     }

@@ -244,3 +244,18 @@ describe('listings', () => {
     expect(r.mark.code).toBe(550);
   });
 });
+
+describe('hostile names on disk', () => {
+  it('a file name with CR/LF is left out of listings instead of forging lines', async () => {
+    await ftp.login();
+    await mkdir(join(t.root, 'evil'), { recursive: true });
+    await writeFile(join(t.root, 'evil', 'ok.txt'), 'x');
+    await writeFile(join(t.root, 'evil', 'bad\r\n226 forged'), 'x');
+    const list = (await ftp.fetch('LIST evil')).data.toString();
+    expect(list).toContain('ok.txt');
+    expect(list).not.toContain('forged');
+    const stat = await ftp.send('STAT evil');
+    expect(stat.text).not.toContain('forged');
+    expect((await ftp.send('NOOP')).code).toBe(200);
+  });
+});
