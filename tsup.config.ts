@@ -6,7 +6,7 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { versio
 export default defineConfig([
   {
     // ESM: the library and the bins share chunks, so a bin is only its argv handling.
-    entry: { index: 'src/index.ts', 'bin/ftp-serve': 'bin/ftp-serve.ts' },
+    entry: { index: 'src/index.ts', 'bin/ftp-serve': 'bin/ftp-serve.ts', 'bin/ftp-get': 'bin/ftp-get.ts', 'bin/ftp-put': 'bin/ftp-put.ts' },
     format: ['esm'],
     dts: { entry: { index: 'src/index.ts' } },
     splitting: true,

@@ -9,6 +9,8 @@ export interface TransferProgress {
   bytes: number;
   /** Full size when known (SIZE, or the local file for uploads). */
   total: number | undefined;
+  /** Bytes moved by this transfer so far (`bytes` minus where it started). */
+  transferred: number;
   /** Bytes per second moved by this transfer, averaged since it started. */
   rate: number;
   /** True on the last event of a transfer. */
@@ -25,7 +27,7 @@ export class ProgressTracker {
   #started = performance.now();
   #lastEmit = 0;
   #moved = 0;
-  #base: Omit<TransferProgress, 'bytes' | 'rate' | 'done'>;
+  #base: Omit<TransferProgress, 'bytes' | 'transferred' | 'rate' | 'done'>;
   #startAt: number;
 
   constructor(emit: (p: TransferProgress) => void, interval: number, info: { name: string; direction: TransferProgress['direction']; total: number | undefined; startAt?: number }) {
@@ -55,6 +57,6 @@ export class ProgressTracker {
 
   #send(now: number, done: boolean): void {
     const seconds = Math.max((now - this.#started) / 1000, 1e-6);
-    this.#emit({ ...this.#base, bytes: this.#startAt + this.#moved, rate: this.#moved / seconds, done });
+    this.#emit({ ...this.#base, bytes: this.#startAt + this.#moved, transferred: this.#moved, rate: this.#moved / seconds, done });
   }
 }

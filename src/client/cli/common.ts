@@ -1,0 +1,140 @@
+import { FileClient } from '../client.js';
+import type { FileClientOptions } from '../options.js';
+import { ProgressBar } from './progress-bar.js';
+
+/** Flags both bins share (node:util parseArgs shape). */
+export const COMMON_OPTIONS = {
+  user: { type: 'string', short: 'u' },
+  recursive: { type: 'boolean', short: 'r', default: false },
+  continue: { type: 'boolean', short: 'c', default: false },
+  parallel: { type: 'string', default: '1' },
+  quiet: { type: 'boolean', short: 'q', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  active: { type: 'boolean', default: false },
+  ascii: { type: 'boolean', default: false },
+  timeout: { type: 'string', default: '30' },
+  'netrc-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'V', default: false },
+} as const;
+
+export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, ~/.netrc, a prompt, or anonymous)
+  -r, --recursive         whole folder trees
+  -c, --continue          resume partial files
+      --parallel N        connections at once (1 to 32)
+  -q, --quiet             no progress bar, no warnings
+  -v, --verbose           print the control dialogue on stderr (password masked)
+      --active            active mode (EPRT/PORT) instead of passive
+      --ascii             TYPE A: convert line endings
+      --timeout SECONDS   per-reply and connect timeout (default 30)
+      --netrc-file FILE   read credentials from FILE instead of ~/.netrc
+  -h, --help              show this help
+  -V, --version           show the version
+`;
+
+export interface CommonFlags {
+  user: string | undefined;
+  recursive: boolean;
+  resume: boolean;
+  parallel: number;
+  quiet: boolean;
+  verbose: boolean;
+  active: boolean;
+  ascii: boolean;
+  timeoutMs: number;
+  netrcFile: string | undefined;
+}
+
+export class UsageError extends Error {}
+
+export function readCommonFlags(values: Record<string, string | boolean | undefined>): CommonFlags {
+  const parallel = Number(values.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) throw new UsageError(`--parallel takes 1 to 32, got '${String(values.parallel)}'`);
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86_400) throw new UsageError(`--timeout takes seconds from 0 to 86400, got '${String(values.timeout)}'`);
+  return {
+    user: values.user as string | undefined,
+    recursive: values.recursive === true,
+    resume: values.continue === true,
+    parallel,
+    quiet: values.quiet === true,
+    verbose: values.verbose === true,
+    active: values.active === true,
+    ascii: values.ascii === true,
+    timeoutMs: Math.max(1, Math.round(timeout * 1000)),
+    netrcFile: values['netrc-file'] as string | undefined,
+  };
+}
+
+/**
+ * Opens `count` logged-in clients, wired to the terminal: -v dialogue on
+ * stderr, warnings (unless -q), and byte deltas into the progress bar.
+ */
+export class ClientGroup {
+  readonly clients: FileClient[] = [];
+  #prog: string;
+  #flags: CommonFlags;
+  #bar: ProgressBar | undefined;
+
+  constructor(prog: string, flags: CommonFlags) {
+    this.#prog = prog;
+    this.#flags = flags;
+  }
+
+  /** Set a bar to have progress drawn into it (only on a TTY, never with -q). */
+  set bar(bar: ProgressBar | undefined) {
+    this.#bar = bar;
+  }
+
+  get bar(): ProgressBar | undefined {
+    return this.#bar;
+  }
+
+  async open(options: FileClientOptions, count: number): Promise<FileClient[]> {
+    const opened = await Promise.all(Array.from({ length: count }, (_, i) => this.#connect(options, count > 1 ? `[${i + 1}] ` : '')));
+    this.clients.push(...opened);
+    return opened;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  async #connect(options: FileClientOptions, tag: string): Promise<FileClient> {
+    const client = new FileClient({ ...options, active: this.#flags.active, timeout: this.#flags.timeoutMs, progressInterval: 100 });
+    const err = process.stderr;
+    if (this.#flags.verbose) {
+      client.on('command', (line) => err.write(`${tag}> ${line}\n`));
+      client.on('reply', (reply) => {
+        const lines = reply.text.split('\n');
+        lines.forEach((l, i) => err.write(`${tag}< ${i === 0 || i === lines.length - 1 ? `${reply.code}${i < lines.length - 1 ? '-' : ' '}` : ' '}${l}\n`));
+      });
+    }
+    if (!this.#flags.quiet) {
+      client.on('warning', (message) => {
+        this.#bar?.clear();
+        err.write(`${this.#prog}: warning: ${message}\n`);
+      });
+    }
+    let last = 0;
+    client.on('progress', (p) => {
+      if (p.direction === 'list') return;
+      const delta = p.transferred - last;
+      last = p.done ? 0 : p.transferred;
+      if (delta > 0) this.#bar?.add(delta);
+    });
+    try {
+      await client.connect();
+    } catch (e) {
+      client.destroy();
+      throw e;
+    }
+    return client;
+  }
+}
+
+/** `prog: message`, one line, from any error. */
+export function errorLine(prog: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return `${prog}: ${message.split('\n')[0]}`;
+}

@@ -1,0 +1,111 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { FtpError } from '../../errors.js';
+import type { ListEntry } from '../../protocol/index.js';
+import { downloadSegmented } from '../segmented.js';
+import { downloadTree } from '../tree.js';
+import { parseFtpUrl } from '../url.js';
+import { resolveCredentials } from './credentials.js';
+import { ClientGroup, UsageError, type CommonFlags } from './common.js';
+import { ProgressBar } from './progress-bar.js';
+
+const PROG = 'ftp-get';
+
+/**
+ * ftp-get URL [DEST]. A file lands under a temporary name (DEST.part) and is
+ * renamed only when complete, so a failed run never leaves a truncated file
+ * under the final name; with -c the .part stays for the next run to resume.
+ */
+export async function runGet(flags: CommonFlags, positionals: string[]): Promise<void> {
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('expected URL [DEST]');
+  const url = parseFtpUrl(positionals[0]!);
+  const creds = await resolveCredentials(url, flags.user, { netrcFile: flags.netrcFile });
+  const group = new ClientGroup(PROG, flags);
+  const tty = process.stderr.isTTY === true && !flags.quiet;
+  try {
+    if (url.isFolder && !flags.recursive) {
+      const [client] = await group.open({ host: url.host, port: url.port, ...creds }, 1);
+      const entries = await client!.list(url.path);
+      process.stdout.write(entries.map(formatEntry).join(''));
+      return;
+    }
+    const count = flags.recursive || positionals[1] !== '-' ? flags.parallel : 1;
+    if (flags.recursive) {
+      const dest = positionals[1] ?? (path.posix.basename(url.path.replace(/\/+$/, '')) || '.');
+      const clients = await group.open({ host: url.host, port: url.port, ...creds }, count);
+      if (tty) group.bar = new ProgressBar(process.stderr, path.basename(dest) || dest, undefined);
+      const result = await downloadTree(clients, url.path, dest, {
+        resume: flags.resume,
+        ascii: flags.ascii,
+        onFile: (f) => { if (group.bar) group.bar.label = path.basename(f.remote); },
+      });
+      group.bar?.finish();
+      if (!flags.quiet && result.skipped.length > 0) process.stderr.write(`${PROG}: skipped ${result.skipped.length} unsafe or special entries\n`);
+      return;
+    }
+    await getFile(group, flags, url.path, positionals[1], { host: url.host, port: url.port, ...creds }, count, tty);
+  } catch (err) {
+    group.bar?.clear();
+    throw err;
+  } finally {
+    await group.closeAll();
+  }
+}
+
+async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, destArg: string | undefined, login: { host: string; port: number; user: string; password: string }, parallel: number, tty: boolean): Promise<void> {
+  const base = path.posix.basename(remote);
+  if (destArg === '-') {
+    const [client] = await group.open(login, 1);
+    await client!.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii });
+    return;
+  }
+  let dest = destArg ?? base;
+  if (dest === '') throw new UsageError('the URL names no file; give DEST or end the URL with / to list');
+  if (await fs.stat(dest).then((s) => s.isDirectory(), () => false)) dest = path.join(dest, base);
+  const part = `${dest}.part`;
+  const clients = await group.open(login, parallel);
+  const first = clients[0]!;
+  const size = flags.ascii ? undefined : await first.size(remote).catch((err: unknown) => {
+    // 550 here is "no such file": report it now rather than after RETR.
+    if (err instanceof FtpError && err.replyCode === 550) throw err;
+    return undefined;
+  });
+  if (tty) group.bar = new ProgressBar(process.stderr, base, size);
+  let ok = false;
+  try {
+    const have = flags.resume ? await fs.stat(part).then((s) => s.size, () => 0) : 0;
+    if (size !== undefined && parallel > 1 && have === 0 && size > 0) {
+      await downloadSegmented(clients, remote, part, { size });
+    } else if (size === undefined || have < size) {
+      group.bar?.add(have);
+      await first.download(remote, part, { startAt: have, ascii: flags.ascii, ...(size !== undefined ? { total: size } : {}) });
+    } else if (have > size) {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${part} is larger than the remote file; remove it to start over`);
+    }
+    if (size !== undefined) {
+      const got = (await fs.stat(part)).size;
+      if (got !== size) throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete download: ${got} of ${size} bytes`);
+    }
+    await fs.rename(part, dest);
+    ok = true;
+    group.bar?.finish();
+  } finally {
+    if (!ok && !flags.resume) await fs.rm(part, { force: true });
+  }
+}
+
+/** One listing line: type, size, date (UTC), name; like `ls -l` reduced to what every server gives. */
+function formatEntry(e: ListEntry): string {
+  const type = e.type === 'dir' ? 'd' : e.type === 'link' ? 'l' : e.type === 'file' ? '-' : '?';
+  const size = e.size === undefined ? '-' : String(e.size);
+  const when = e.modified ? e.modified.toISOString().slice(0, 16).replace('T', ' ') : '-';
+  const target = e.target ? ` -> ${e.target}` : '';
+  return `${type} ${size.padStart(12)} ${when.padEnd(16)} ${printable(e.name)}${printable(target)}\n`;
+}
+
+/** A hostile name must not drive the terminal: control characters print as '?'. */
+function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
