@@ -82,6 +82,9 @@ export async function runTransfer(session: Session, spec: TransferSpec, signal: 
     if (isNegative(final.code)) throw replyError(final);
     return final;
   } catch (err) {
+    // Only a negative reply that came before the failure explains it; one that came
+    // after is the server's answer to our own abort (listing cap, local disk full).
+    const finalBeforeError = transferFinal;
     channel.destroy(err instanceof Error ? err : undefined);
     if (sent && !control.closed && transferFinal === undefined) {
       await settleAfterAbort(session, false, outstanding).catch(() => undefined);
@@ -89,8 +92,8 @@ export async function runTransfer(session: Session, spec: TransferSpec, signal: 
       await outstanding.catch(() => undefined);
     }
     // A reply error from the server explains more than the data-side symptom it caused.
-    if (transferFinal && isNegative(transferFinal.code) && !(err instanceof FtpError && err.code === 'FTPKIT_ERR_REPLY')) {
-      throw replyError(transferFinal);
+    if (finalBeforeError && isNegative(finalBeforeError.code) && !(err instanceof FtpError && err.code === 'FTPKIT_ERR_REPLY')) {
+      throw replyError(finalBeforeError);
     }
     throw err;
   }
