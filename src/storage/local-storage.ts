@@ -1,0 +1,251 @@
+import { constants, promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { FtpError } from '../errors.js';
+import { HostJail, hostError } from './host-jail.js';
+import { checkMode, checkMtime, checkReadOptions, checkWriteOptions } from './options.js';
+import { checkVirtualPath, virtualBasename } from './path.js';
+import type { ReadOptions, Storage, StorageStat, WriteOptions } from './types.js';
+import { storageError } from './types.js';
+
+// 1 MiB reads: ~5x the throughput of the 64 KiB default on page-cached files (REFERENCE.md).
+const READ_HIGH_WATER_MARK = 1024 * 1024;
+// Enough parallel lstat calls to keep libuv's pool busy without flooding it on huge folders.
+const LIST_CONCURRENCY = 32;
+
+// O_NOFOLLOW: never open through a final-component symlink (it may have been swapped in
+// after the realpath check). O_NONBLOCK: opening a FIFO must not hang a pool thread.
+// Both are undefined on Windows, where the realpath checks stand alone.
+const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND } = constants;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
+
+/**
+ * A Storage backed by a host folder. Virtual '/' is `root`; nothing outside it is reachable.
+ *
+ * Symlinks found inside the root (FTP users cannot create them; an administrator did):
+ * - pointing inside the root: followed by stat, list, read, write, cwd; stat reports the target;
+ * - pointing outside, or dangling: behave as missing everywhere: ENOENT from stat, read,
+ *   write, delete, rename-from; left out of list(); nothing is created, read or removed
+ *   behind them. mkdir of the same name answers EEXIST (the name is taken) and a rename
+ *   *onto* the name replaces the link entry itself, never the file it points to.
+ * - delete() and rename() act on the link entry, never on its target; rmdir() of a link is ENOTDIR.
+ *
+ * Errors carry POSIX codes and the virtual path only (see hostError).
+ */
+export class LocalStorage implements Storage {
+  readonly #jail: HostJail;
+
+  constructor(root: string) {
+    if (typeof root !== 'string' || root === '') {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'root must be a non-empty string');
+    }
+    this.#jail = new HostJail(root);
+  }
+
+  async stat(p: string): Promise<StorageStat> {
+    const vpath = checkVirtualPath(p);
+    const real = await this.#jail.resolveExisting(vpath);
+    try {
+      return toStat(virtualBasename(vpath), await fsp.stat(real));
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  async list(p: string): Promise<StorageStat[]> {
+    const vpath = checkVirtualPath(p);
+    const real = await this.#jail.resolveExisting(vpath);
+    let names: string[];
+    try {
+      names = await fsp.readdir(real);
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+    const root = await this.#jail.realRoot();
+    const entries = await mapLimit(names, LIST_CONCURRENCY, (name) => statEntry(root, real, name));
+    return entries.filter((e): e is StorageStat => e !== undefined);
+  }
+
+  async createReadStream(p: string, options?: ReadOptions): Promise<Readable> {
+    const vpath = checkVirtualPath(p);
+    const { start, end } = checkReadOptions(options, vpath);
+    const real = await this.#jail.resolveExisting(vpath);
+    const handle = await this.#open(real, O_RDONLY, vpath);
+    return handle.createReadStream(
+      end === undefined
+        ? { start, highWaterMark: READ_HIGH_WATER_MARK }
+        : { start, end, highWaterMark: READ_HIGH_WATER_MARK },
+    );
+  }
+
+  async createWriteStream(p: string, options?: WriteOptions): Promise<Writable> {
+    const vpath = checkVirtualPath(p);
+    const { start, append } = checkWriteOptions(options, vpath);
+    if (vpath === '/') throw storageError('EISDIR', vpath);
+    const target = await this.#writeTarget(vpath);
+    // 'r+'-like (keep existing bytes) plus create; truncation happens only after the
+    // descriptor is verified to be inside, so a raced swap cannot truncate a foreign file.
+    const handle = await this.#open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), vpath);
+    if (!append && start === undefined) {
+      try {
+        await handle.truncate(0);
+      } catch (err) {
+        await handle.close().catch(() => {});
+        throw hostError(err, vpath);
+      }
+    }
+    return handle.createWriteStream(start === undefined ? {} : { start });
+  }
+
+  async mkdir(p: string): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    if (vpath === '/') throw storageError('EEXIST', vpath);
+    const host = await this.#jail.resolveEntry(vpath);
+    try {
+      await fsp.mkdir(host);
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  async rmdir(p: string): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    const host = await this.#jail.resolveEntry(vpath);
+    if (await this.#jail.isHiddenLink(host)) throw storageError('ENOENT', vpath);
+    try {
+      await fsp.rmdir(host); // does not follow a final symlink: ENOTDIR
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  async delete(p: string): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    if (vpath === '/') throw storageError('EISDIR', vpath);
+    const host = await this.#jail.resolveEntry(vpath);
+    if (await this.#jail.isHiddenLink(host)) throw storageError('ENOENT', vpath);
+    try {
+      await fsp.unlink(host); // removes a link itself, never its target; EISDIR for folders
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const vfrom = checkVirtualPath(from);
+    const vto = checkVirtualPath(to);
+    const hostFrom = await this.#jail.resolveEntry(vfrom);
+    const hostTo = await this.#jail.resolveEntry(vto);
+    if (await this.#jail.isHiddenLink(hostFrom)) throw storageError('ENOENT', vfrom);
+    try {
+      await fsp.rename(hostFrom, hostTo);
+    } catch (err) {
+      throw hostError(err, vfrom);
+    }
+  }
+
+  async setMtime(p: string, mtime: Date): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    checkMtime(mtime, vpath);
+    const real = await this.#jail.resolveExisting(vpath);
+    try {
+      const st = await fsp.stat(real);
+      await fsp.utimes(real, st.atime, mtime);
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  async chmod(p: string, mode: number): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    checkMode(mode, vpath);
+    const real = await this.#jail.resolveExisting(vpath);
+    try {
+      await fsp.chmod(real, mode);
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+  }
+
+  /**
+   * Where a write to `vpath` lands. A new name is created in the (real, jailed) parent.
+   * An existing final symlink is followed only when its real target is inside the root;
+   * one pointing outside or dangling is treated as missing-and-unwritable (ENOENT), since
+   * creating its target would create a file wherever the link says.
+   */
+  async #writeTarget(vpath: string): Promise<string> {
+    const host = await this.#jail.resolveEntry(vpath);
+    let st: Stats;
+    try {
+      st = await fsp.lstat(host);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return host;
+      throw hostError(err, vpath);
+    }
+    if (!st.isSymbolicLink()) return host;
+    if (await this.#jail.isHiddenLink(host)) throw storageError('ENOENT', vpath);
+    return this.#jail.resolveExisting(vpath);
+  }
+
+  /** Opens a regular file, verifies the descriptor is inside the jail, else closes it. */
+  async #open(host: string, flags: number, vpath: string): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(host, flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+    try {
+      await this.#jail.verifyHandle(handle, vpath);
+      const st = await handle.stat();
+      if (st.isDirectory()) throw storageError('EISDIR', vpath);
+      if (!st.isFile()) throw storageError('EACCES', vpath); // FIFOs, devices, sockets
+      return handle;
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw hostError(err, vpath);
+    }
+  }
+}
+
+function toStat(name: string, st: Stats): StorageStat {
+  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'other';
+  return { name, type, size: st.size, mtime: st.mtime, mode: st.mode & 0o7777 };
+}
+
+// Names no virtual path can address (backslash is a separator) or that would break a
+// listing line (CR/LF): listing them would offer entries the client can never open.
+const UNLISTABLE = /[\\\r\n\0]/;
+
+/** One list() entry, or undefined when it is hidden (escaping/dangling link, vanished, unreadable). */
+async function statEntry(realRoot: string, realDir: string, name: string): Promise<StorageStat | undefined> {
+  if (UNLISTABLE.test(name)) return undefined;
+  const host = path.join(realDir, name);
+  try {
+    let st = await fsp.lstat(host);
+    if (st.isSymbolicLink()) {
+      const target = await fsp.realpath(host);
+      if (!HostJail.inside(realRoot, target)) return undefined;
+      st = await fsp.stat(target);
+    }
+    return toStat(name, st);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Promise.all with at most `limit` calls of `fn` in flight, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
