@@ -25,7 +25,7 @@ export class ProgressTracker {
   #emit: (p: TransferProgress) => void;
   #interval: number;
   #started = performance.now();
-  #lastEmit = 0;
+  #lastEmit = -Infinity;
   #moved = 0;
   #base: Omit<TransferProgress, 'bytes' | 'transferred' | 'rate' | 'done'>;
   #startAt: number;

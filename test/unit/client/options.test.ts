@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { FileClient } from '../../../src/index.js';
+import { resolveOptions } from '../../../src/client/options.js';
+
+describe('FileClient options', () => {
+  it('fills defaults', () => {
+    expect(resolveOptions({ host: 'h' })).toMatchObject({
+      port: 21, user: 'anonymous', password: 'anonymous@', timeout: 30_000, dataTimeout: 30_000,
+      active: false, allowPasvHostChange: false, maxReplyBytes: 65_536, maxListingBytes: 64 * 1024 * 1024, keepAlive: 0,
+    });
+    expect(resolveOptions({ host: 'h', user: 'bob' }).password).toBe('');
+  });
+
+  it.each([
+    [{ host: '' }, /host/],
+    [{ host: 'h', port: 0 }, /port/],
+    [{ host: 'h', port: 70000 }, /port/],
+    [{ host: 'h', timeout: 1.5 }, /timeout/],
+    [{ host: 'h', maxReplyBytes: 3 * 1024 ** 3 + 0.5 }, /maxReplyBytes/],
+    [{ host: 'h', maxListingBytes: -1 }, /maxListingBytes/],
+    [{ host: 'h', keepAlive: Number.NaN }, /keepAlive/],
+  ])('rejects %j', (opts, message) => {
+    expect(() => new FileClient(opts as never)).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT', message: expect.stringMatching(message) }));
+  });
+
+  it('keeps a 3 GiB listing cap (no 32-bit truncation)', () => {
+    expect(resolveOptions({ host: 'h', maxListingBytes: 3 * 1024 ** 3 }).maxListingBytes).toBe(3 * 1024 ** 3);
+  });
+
+  it('rejects operations before connect and after close', async () => {
+    const c = new FileClient({ host: '127.0.0.1' });
+    await expect(c.pwd()).rejects.toMatchObject({ code: 'FTPKIT_ERR_CLOSED' });
+    await c.close();
+    await expect(c.list()).rejects.toMatchObject({ code: 'FTPKIT_ERR_CLOSED' });
+    await expect(c.connect()).rejects.toMatchObject({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' });
+  });
+});
