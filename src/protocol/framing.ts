@@ -15,6 +15,7 @@ export const DEFAULT_MAX_LINE_LENGTH = 4096;
 const IAC = 0xff;
 const WILL = 0xfb;
 const DONT = 0xfe;
+const DM = 0xf2;
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -85,6 +86,10 @@ export class ControlLineParser {
       return;
     }
     if (this.#discarding) return;
+    // BSD ftp sends IAC IP IAC as TCP urgent data, then DM ABOR: without SO_OOBINLINE the
+    // kernel takes the urgent IAC away and a lone DM reaches us before the verb. No verb
+    // starts with 0xF2, so a DM at the start of a line is dropped.
+    if (b === DM && this.#len === 0 && !this.#pendingCr) return;
     if (this.#pendingCr) {
       // The CR was not part of a CRLF: it is line content after all.
       this.#pendingCr = false;

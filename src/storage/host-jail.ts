@@ -1,5 +1,4 @@
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { storageError } from './types.js';
 
@@ -94,10 +93,10 @@ export class HostJail {
   }
 
   /** After open: the file behind the descriptor must still be inside (see class comment). */
-  async verifyHandle(handle: FileHandle, vpath: string): Promise<void> {
+  async verifyFd(fd: number, vpath: string): Promise<void> {
     let target: string;
     try {
-      target = await fsp.readlink(`/proc/self/fd/${handle.fd}`);
+      target = await fsp.readlink(`/proc/self/fd/${fd}`);
     } catch {
       return; // no procfs (not Linux): the realpath check stands alone
     }

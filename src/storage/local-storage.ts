@@ -1,5 +1,5 @@
-import { constants, promises as fsp, type Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FtpError } from '../errors.js';
@@ -11,6 +11,7 @@ import { storageError } from './types.js';
 
 // 1 MiB reads: ~5x the throughput of the 64 KiB default on page-cached files (REFERENCE.md).
 const READ_HIGH_WATER_MARK = 1024 * 1024;
+const MIN_HIGH_WATER_MARK = 16 * 1024;
 // Enough parallel lstat calls to keep libuv's pool busy without flooding it on huge folders.
 const LIST_CONCURRENCY = 32;
 
@@ -18,6 +19,13 @@ const LIST_CONCURRENCY = 32;
 // after the realpath check). O_NONBLOCK: opening a FIFO must not hang a pool thread.
 // Both are undefined on Windows, where the realpath checks stand alone.
 const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND } = constants;
+
+// Streams run on plain descriptors: FileHandle-based streams cost ~2 ms more per file
+// (promise-based reads and close), which dominates small transfers.
+const openFd = promisify(open);
+const closeFd = promisify(close);
+const fstatFd = promisify(fstat);
+const ftruncateFd = promisify(ftruncate);
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 
@@ -72,12 +80,12 @@ export class LocalStorage implements Storage {
     const vpath = checkVirtualPath(p);
     const { start, end } = checkReadOptions(options, vpath);
     const real = await this.#jail.resolveExisting(vpath);
-    const handle = await this.#open(real, O_RDONLY, vpath);
-    return handle.createReadStream(
-      end === undefined
-        ? { start, highWaterMark: READ_HIGH_WATER_MARK }
-        : { start, end, highWaterMark: READ_HIGH_WATER_MARK },
-    );
+    const { fd, size } = await this.#open(real, O_RDONLY, vpath);
+    // Each read allocates a highWaterMark-sized buffer: 1 MiB for big files, less for small ones
+    // (a 1 MiB buffer costs ~1 ms per tiny file).
+    const remaining = (end === undefined ? size : Math.min(size, end + 1)) - (start ?? 0);
+    const highWaterMark = Math.min(READ_HIGH_WATER_MARK, Math.max(MIN_HIGH_WATER_MARK, remaining + 1));
+    return createReadStream(real, { fd, start, ...(end === undefined ? {} : { end }), highWaterMark });
   }
 
   async createWriteStream(p: string, options?: WriteOptions): Promise<Writable> {
@@ -87,16 +95,16 @@ export class LocalStorage implements Storage {
     const target = await this.#writeTarget(vpath);
     // 'r+'-like (keep existing bytes) plus create; truncation happens only after the
     // descriptor is verified to be inside, so a raced swap cannot truncate a foreign file.
-    const handle = await this.#open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), vpath);
+    const { fd } = await this.#open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), vpath);
     if (!append && start === undefined) {
       try {
-        await handle.truncate(0);
+        await ftruncateFd(fd, 0);
       } catch (err) {
-        await handle.close().catch(() => {});
+        await closeFd(fd).catch(() => {});
         throw hostError(err, vpath);
       }
     }
-    return handle.createWriteStream(start === undefined ? {} : { start });
+    return createWriteStream(target, { fd, ...(start === undefined ? {} : { start }) });
   }
 
   async mkdir(p: string): Promise<void> {
@@ -190,21 +198,22 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens a regular file, verifies the descriptor is inside the jail, else closes it. */
-  async #open(host: string, flags: number, vpath: string): Promise<FileHandle> {
-    let handle: FileHandle;
+  /** Opens a regular file inside the jail; resolves with the descriptor. */
+  async #open(host: string, flags: number, vpath: string): Promise<{ fd: number; size: number }> {
+    let fd: number;
     try {
-      handle = await fsp.open(host, flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
+      fd = await openFd(host, flags | O_NOFOLLOW | O_NONBLOCK, 0o666);
     } catch (err) {
       throw hostError(err, vpath);
     }
     try {
-      await this.#jail.verifyHandle(handle, vpath);
-      const st = await handle.stat();
+      await this.#jail.verifyFd(fd, vpath);
+      const st = await fstatFd(fd);
       if (st.isDirectory()) throw storageError('EISDIR', vpath);
       if (!st.isFile()) throw storageError('EACCES', vpath); // FIFOs, devices, sockets
-      return handle;
+      return { fd, size: st.size };
     } catch (err) {
-      await handle.close().catch(() => {});
+      await closeFd(fd).catch(() => {});
       throw hostError(err, vpath);
     }
   }

@@ -201,13 +201,10 @@ describe.skipIf(!hasTool('tnftp'))('tnftp -> FileServer', () => {
     expect(await readFile(join(fx.root, 'public.txt'), 'utf8')).toBe('public');
   });
 
-  // BUG (reported to the lead): tnftp aborts with send(IAC IP IAC, MSG_OOB) then "\xF2ABOR\r\n"
-  // (DM + ABOR). Without SO_OOBINLINE the urgent IAC is taken out of the stream, so the
-  // server reads FF F4 F2 41 42 4F 52 0D 0A: IAC IP is stripped, the DM byte stays in front of
-  // the verb and the server answers "500 ?ABOR not understood" instead of handling ABOR
-  // (225/226). Here the abort follows a `restart` + `get` whose local file is missing.
-  // Remove `.fails` once ABOR after a stray DM is recognised.
-  it.fails('recognises tnftp ABOR (IAC IP, urgent IAC, DM ABOR)', async () => {
+  // tnftp aborts with send(IAC IP IAC, MSG_OOB) then "\xF2ABOR\r\n": without SO_OOBINLINE
+  // the urgent IAC is taken out of the stream and a lone DM precedes the verb. Here the
+  // abort follows a `restart` + `get` whose local file cannot be opened.
+  it('recognises tnftp ABOR (IAC IP, urgent IAC, DM ABOR)', async () => {
     await writeFile(join(fx.root, 'abort.txt'), 'abort me');
     const r = await run(['binary', 'restart 2', 'get abort.txt no-such-local.txt', 'pwd']);
     const out = lines(r);

@@ -126,3 +126,15 @@ describe('ControlLineParser', () => {
     );
   });
 });
+
+describe('a DM stranded by urgent data', () => {
+  it('is dropped at the start of a line (BSD ftp ABOR without SO_OOBINLINE)', () => {
+    const p = new ControlLineParser();
+    const events = p.push(Buffer.from([0xff, 0xf4, 0xf2, 0x41, 0x42, 0x4f, 0x52, 0x0d, 0x0a]));
+    expect(events).toEqual([{ type: 'line', line: Buffer.from('ABOR') }]);
+  });
+  it('is kept inside a line', () => {
+    const p = new ControlLineParser();
+    expect(p.push(Buffer.from([0x41, 0xf2, 0x0a]))).toEqual([{ type: 'line', line: Buffer.from([0x41, 0xf2]) }]);
+  });
+});

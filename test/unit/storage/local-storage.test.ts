@@ -361,11 +361,16 @@ describe('LocalStorage: resources and limits', () => {
     expect(gcClosed).toEqual([]);
   });
 
-  it('reads with a 1 MiB highWaterMark', async () => {
-    const stream = await s.createReadStream('/a.txt');
-    expect(stream.readableHighWaterMark).toBe(1024 * 1024);
-    stream.destroy();
-    await once(stream, 'close');
+  it('reads large files with a 1 MiB highWaterMark, small ones with a smaller buffer', async () => {
+    await writeFile(join(root, 'large.bin'), Buffer.alloc(3 * 1024 * 1024));
+    const large = await s.createReadStream('/large.bin');
+    expect(large.readableHighWaterMark).toBe(1024 * 1024);
+    large.destroy();
+    await once(large, 'close');
+    const small = await s.createReadStream('/a.txt');
+    expect(small.readableHighWaterMark).toBe(16 * 1024);
+    small.destroy();
+    await once(small, 'close');
   });
 
   it('lists a folder of 10,000 files in reasonable time', async () => {
