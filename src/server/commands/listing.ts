@@ -3,6 +3,7 @@ import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/
 import type { StorageStat } from '../../storage/types.js';
 import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
+import { hasWildcard, matchGlob } from '../glob.js';
 import { runTransfer } from '../transfer.js';
 
 export interface ListTarget {
@@ -42,8 +43,28 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
       lastError = err;
     }
   }
+  const glob = await globTarget(session, attempts[attempts.length - 1]!);
+  if (glob) return glob;
   session.fail(lastError, lastPath, 550);
   return undefined;
+}
+
+/** `NLST *.txt`, `LIST dir/a?c`: a missing last segment with wildcards filters its folder. */
+async function globTarget(session: Session, given: string): Promise<ListTarget | undefined> {
+  const slash = given.lastIndexOf('/');
+  const pattern = given.slice(slash + 1);
+  if (!hasWildcard(pattern)) return undefined;
+  const dirGiven = slash < 0 ? '' : given.slice(0, slash) || '/';
+  const dir = session.resolve(dirGiven);
+  if (dir === undefined) return undefined;
+  try {
+    const stat = await session.storage!.stat(dir);
+    if (stat.type !== 'dir') return undefined;
+    const entries = listable(await session.storage!.list(dir)).filter((e) => matchGlob(pattern, e.name));
+    return { path: dir, given: dirGiven, stat, entries };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

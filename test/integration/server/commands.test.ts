@@ -259,3 +259,16 @@ describe('hostile names on disk', () => {
     expect((await ftp.send('NOOP')).code).toBe(200);
   });
 });
+
+describe('wildcards', () => {
+  it('NLST and LIST expand * and ? in the last segment, as mget needs', async () => {
+    await ftp.login();
+    await mkdir(join(t.root, 'wild'), { recursive: true });
+    for (const n of ['a.txt', 'b.txt', 'c.bin']) await writeFile(join(t.root, 'wild', n), n);
+    await ftp.send('CWD wild');
+    expect((await ftp.fetch('NLST *.txt')).data.toString().split('\r\n').filter(Boolean)).toEqual(['a.txt', 'b.txt']);
+    expect((await ftp.fetch('NLST /wild/?.bin')).data.toString().trim()).toBe('/wild/c.bin');
+    expect((await ftp.fetch('LIST *.bin')).data.toString()).toMatch(/ c\.bin\r\n$/);
+    expect((await ftp.fetch('NLST *.none')).data.length).toBe(0);
+  });
+});
