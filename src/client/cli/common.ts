@@ -1,3 +1,4 @@
+import { FtpError } from '../../errors.js';
 import { FileClient } from '../client.js';
 import type { FileClientOptions } from '../options.js';
 import { ProgressBar } from './progress-bar.js';
@@ -131,6 +132,17 @@ export class ClientGroup {
     }
     return client;
   }
+}
+
+/**
+ * A 55x about a file reads better with the path in it (`550 /x: No such file`);
+ * servers that already name it are left alone.
+ */
+export function withPath(err: unknown, remotePath: string): unknown {
+  if (!(err instanceof FtpError) || err.code !== 'FTPKIT_ERR_REPLY' || err.replyCode === undefined) return err;
+  if (err.replyCode < 550 || err.replyCode > 559 || err.message.includes(remotePath)) return err;
+  const text = err.message.replace(/^\d{3} /, '');
+  return new FtpError('FTPKIT_ERR_REPLY', `${err.replyCode} ${remotePath}: ${text}`, { replyCode: err.replyCode, cause: err });
 }
 
 /** `prog: message`, one line, from any error. */

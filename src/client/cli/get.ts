@@ -7,7 +7,7 @@ import { downloadSegmented } from '../segmented.js';
 import { downloadTree } from '../tree.js';
 import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, type CommonFlags } from './common.js';
+import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
 
 const PROG = 'ftp-get';
@@ -47,7 +47,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
     await getFile(group, flags, url.path, positionals[1], { host: url.host, port: url.port, ...creds }, count, tty);
   } catch (err) {
     group.bar?.clear();
-    throw err;
+    throw withPath(err, url.path);
   } finally {
     await group.closeAll();
   }

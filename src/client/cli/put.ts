@@ -7,7 +7,7 @@ import { joinRemote } from '../safety.js';
 import { uploadTree } from '../tree.js';
 import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, type CommonFlags } from './common.js';
+import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
 
 const PROG = 'ftp-put';
@@ -60,6 +60,14 @@ export async function runPut(flags: CommonFlags, positionals: string[]): Promise
 }
 
 async function putFile(client: FileClient, job: Job, flags: CommonFlags, bar: ProgressBar | undefined): Promise<void> {
+  try {
+    await putOne(client, job, flags, bar);
+  } catch (err) {
+    throw withPath(err, job.remote);
+  }
+}
+
+async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: ProgressBar | undefined): Promise<void> {
   let remoteSize = 0;
   if (flags.resume) remoteSize = await client.size(job.remote).catch(() => 0);
   if (flags.resume && remoteSize === job.size) {
