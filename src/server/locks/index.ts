@@ -1,0 +1,12 @@
+export { InMemoryLockManager } from './memory.js';
+export {
+  LockConflictError,
+  overlaps,
+  sortLockRequests,
+  type AcquireOptions,
+  type HeldLock,
+  type LockHandle,
+  type LockManager,
+  type LockMode,
+  type LockRequest,
+} from './types.js';
