@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import { FtpError } from '../errors.js';
 import {
   encodeHostPort,
@@ -9,17 +10,24 @@ import {
   parsePasvText,
   type HostPort,
 } from '../protocol/index.js';
+import { connectWithLargeReads } from './data-reader.js';
 import { expect, protocolError, replyError, type Session } from './session.js';
+
+/** A connected data connection: write to `socket`, read from `readable` (the socket itself, or a large-read view of it). */
+export interface DataConnection {
+  socket: net.Socket;
+  readable: Readable;
+}
 
 /** A data connection being set up: connected already (passive) or awaiting the server (active). */
 export interface DataChannel {
-  /** The connected socket; for active mode this waits for the server to connect. */
-  socket(): Promise<net.Socket>;
+  /** The connection; for active mode this waits for the server to connect. */
+  socket(): Promise<DataConnection>;
   /** Idempotent; `error` (if given) becomes the reason a pending `socket()` rejects. */
   destroy(error?: Error): void;
 }
 
-/** Large reads: the data path is where throughput is won or lost. */
+/** Deeper buffers on accepted (active mode) sockets: the data path is where throughput is won or lost. */
 const DATA_HIGH_WATER_MARK = 1024 * 1024;
 
 export function openDataChannel(session: Session): Promise<DataChannel> {
@@ -61,17 +69,19 @@ async function openPassive(session: Session): Promise<DataChannel> {
       target = { host: session.peerHost, port: named.port };
     }
   }
-  const socket = await connectData(target, session.options.timeout);
-  armDataTimeout(socket, session.options.dataTimeout);
+  const conn = await connectData(target, session.options.timeout);
+  armDataTimeout(conn.socket, session.options.dataTimeout);
+  conn.readable.on('error', ignore);
   return {
-    socket: () => Promise.resolve(socket),
-    destroy: (error) => socket.destroy(error),
+    socket: () => Promise.resolve(conn),
+    destroy: (error) => void conn.readable.destroy(error),
   };
 }
 
-function connectData(target: HostPort, timeout: number): Promise<net.Socket> {
+function connectData(target: HostPort, timeout: number): Promise<DataConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, highWaterMark: DATA_HIGH_WATER_MARK } as net.NetConnectOpts);
+    const conn = connectWithLargeReads({ host: target.host, port: target.port });
+    const { socket } = conn;
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new FtpError('FTPKIT_ERR_TIMEOUT', `data connection to ${target.host}:${target.port} took longer than ${timeout} ms`));
@@ -79,7 +89,7 @@ function connectData(target: HostPort, timeout: number): Promise<net.Socket> {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', onError);
-      resolve(socket);
+      resolve(conn);
     });
     const onError = (err: Error): void => {
       clearTimeout(timer);
@@ -100,7 +110,7 @@ async function openActive(session: Session): Promise<DataChannel> {
   const server = net.createServer({ highWaterMark: DATA_HIGH_WATER_MARK } as net.ServerOpts);
   let accepted: net.Socket | undefined;
   let failure: Error | undefined;
-  let settle: { resolve(s: net.Socket): void; reject(e: Error): void } | undefined;
+  let settle: { resolve(s: DataConnection): void; reject(e: Error): void } | undefined;
   const fail = (err: Error): void => {
     failure ??= err;
     server.close();
@@ -116,7 +126,7 @@ async function openActive(session: Session): Promise<DataChannel> {
     accepted = socket;
     server.close();
     armDataTimeout(socket, session.options.dataTimeout);
-    settle?.resolve(socket);
+    settle?.resolve({ socket, readable: socket });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -132,7 +142,7 @@ async function openActive(session: Session): Promise<DataChannel> {
   }
   return {
     socket: () => {
-      if (accepted) return Promise.resolve(accepted);
+      if (accepted) return Promise.resolve({ socket: accepted, readable: accepted });
       if (failure) return Promise.reject(failure);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => fail(new FtpError('FTPKIT_ERR_TIMEOUT', `the server did not open the data connection within ${session.options.timeout} ms`)), session.options.timeout);

@@ -8,13 +8,13 @@ import type { DataHandler } from './transfer.js';
 
 /** Socket -> (ASCII decoder) -> destination; with `length`, stops after that many bytes (a segment). */
 export function receiveInto(dest: Writable, opts: { ascii: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
-  return async (socket, signal) => {
-    if (opts.length !== undefined) return receiveBounded(socket, dest, opts.length, opts.tracker, signal);
-    const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [socket];
+  return async ({ readable }, signal) => {
+    if (opts.length !== undefined) return receiveBounded(readable, dest, opts.length, opts.tracker, signal);
+    const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [readable];
     if (opts.ascii) stages.push(createAsciiDecoder());
     const done = pipeline([...stages, dest] as unknown as [Readable, Writable], { signal });
     // After pipeline() attached its own reader, so counting never steals data.
-    socket.on('data', opts.tracker.add);
+    readable.on('data', opts.tracker.add);
     await done;
     return 'complete';
   };
@@ -50,7 +50,7 @@ async function receiveBounded(socket: Readable, dest: Writable, length: number, 
 
 /** Source -> (ASCII encoder) -> socket; the socket's end is the end of the file (MODE S). */
 export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: ProgressTracker }): DataHandler {
-  return async (socket, signal) => {
+  return async ({ socket }, signal) => {
     const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
     if (opts.ascii) stages.push(createAsciiEncoder());
     const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
@@ -62,7 +62,7 @@ export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: Prog
 
 /** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class). */
 export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker): DataHandler {
-  return async (socket, signal) => {
+  return async ({ readable: socket }, signal) => {
     let total = 0;
     const onAbort = (): void => void socket.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'the operation was aborted', { cause: signal.reason }));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,6 @@
-import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { isNegative, isPositivePreliminary, type FtpReply } from '../protocol/index.js';
-import { openDataChannel, type DataChannel } from './data-connection.js';
+import { openDataChannel, type DataChannel, type DataConnection } from './data-connection.js';
 import { raceAbort, withTimeout } from './queue.js';
 import { expect, protocolError, replyError, type Session } from './session.js';
 
@@ -10,7 +9,7 @@ import { expect, protocolError, replyError, type Session } from './session.js';
  * when the stream ended, or 'stopped' when it deliberately stopped early
  * (a bounded read for segmented downloads), which we settle with ABOR.
  */
-export type DataHandler = (socket: net.Socket, signal: AbortSignal) => Promise<'complete' | 'stopped'>;
+export type DataHandler = (conn: DataConnection, signal: AbortSignal) => Promise<'complete' | 'stopped'>;
 
 export interface TransferSpec {
   /** The full command line, for example `RETR /a.txt`. */
@@ -70,8 +69,8 @@ export async function runTransfer(session: Session, spec: TransferSpec, signal: 
       (reply) => { if (isNegative(reply.code)) channel.destroy(replyError(reply)); },
       (err: Error) => channel.destroy(err),
     );
-    const socket = await raceAbort(channel.socket(), signal);
-    const outcome = await spec.handle(socket, signal);
+    const conn = await raceAbort(channel.socket(), signal);
+    const outcome = await spec.handle(conn, signal);
     if (outcome === 'stopped') {
       channel.destroy();
       await settleAfterAbort(session, transferFinal !== undefined, outstanding);
