@@ -17,8 +17,17 @@ export interface TransferEndInfo extends TransferInfo {
   /** Milliseconds from the data connection opening to the end. */
   durationMs: number;
   ok: boolean;
-  /** Why it failed: 'aborted', 'data-connection', 'storage', 'timeout'. */
+  /** Why it failed: 'aborted', 'data-connection', 'tls', 'storage', 'timeout'. */
   failure?: string;
+}
+
+export interface LockConflictInfo extends SessionInfo {
+  /** The verb refused (or kept waiting until lockWait ran out). */
+  command: string;
+  /** The virtual path that was busy. */
+  path: string;
+  /** The locks in the way: their path, mode, the session holding them and its verb. */
+  heldBy: Array<{ path: string; mode: 'shared' | 'exclusive'; sessionId: string; command: string | undefined }>;
 }
 
 /** FileServer's events. */
@@ -31,10 +40,14 @@ export type ServerEvents = {
   login: (info: SessionInfo & { username: string }) => void;
   /** A login was refused (the password is never included). */
   'login-failed': (info: SessionInfo & { username: string }) => void;
+  /** An address was banned after repeated failed logins (loginGuard). */
+  ban: (info: SessionInfo & { username: string; failures: number; until: Date }) => void;
   /** A command arrived (PASS's argument is masked). */
   command: (info: { sessionId: string; verb: string; arg: string }) => void;
   'transfer-start': (info: TransferInfo) => void;
   'transfer-end': (info: TransferEndInfo) => void;
+  /** A command found its file busy and was answered 450. */
+  'lock-conflict': (info: LockConflictInfo) => void;
   /** A control connection closed. */
   disconnect: (info: SessionInfo & { username: string | undefined }) => void;
   /** A server-level failure (the listener); session errors are logged, not emitted. */

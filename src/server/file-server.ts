@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { FtpError } from '../errors.js';
@@ -8,7 +9,11 @@ import { buildCommandRegistry } from './commands/index.js';
 import type { ServerEvents } from './events.js';
 import { resolveServerOptions, type FileServerOptions, type ResolvedServerOptions } from './options.js';
 import { PassivePortPool } from './port-pool.js';
+import { ConnectionLimits } from './abuse/limits.js';
+import { LoginGuard } from './abuse/login-guard.js';
+import { normalizeIp } from '../protocol/index.js';
 import { Session, type SessionHost } from './session.js';
+import { createTlsSessionOwner } from './tls-session-cache.js';
 
 
 /**
@@ -21,16 +26,50 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   readonly options: ResolvedServerOptions;
   readonly commands: ReadonlyMap<string, CommandSpec> = buildCommandRegistry();
   readonly ports: PassivePortPool;
+  /** Sessions per address and per user, transfers and rate limits per user. */
+  readonly limits = new ConnectionLimits();
+  /** Failed-login delays and bans (undefined with `loginGuard: false`). */
+  readonly loginGuard: LoginGuard | undefined;
   readonly #log: Logger;
   readonly #sessions = new Set<Session>();
   #server: Server | undefined;
+  #implicit: Server | undefined;
   #closing: Promise<void> | undefined;
+  #tlsContext: SecureContext | undefined;
+  /** Owns the TLS session-ID cache shared by control and data connections. */
+  readonly tlsOwner: TlsServer | undefined;
 
   constructor(options: FileServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
     this.ports = new PassivePortPool(this.options.pasvPortRange);
+    this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
+    if (this.options.tls) {
+      this.#tlsContext = makeContext(this.options.tls);
+      this.tlsOwner = createTlsSessionOwner(this.options.tls);
+    }
+  }
+
+  /** The TLS context new handshakes use; undefined without `tls`. */
+  get tlsContext(): SecureContext | undefined {
+    return this.#tlsContext;
+  }
+
+  /**
+   * Swaps the certificate (SIGHUP in ftp-serve) without dropping anyone: new handshakes use the
+   * new one; open sessions keep the context they started with, so their data connections still
+   * resume. Throws on a bad certificate, keeping the old one.
+   */
+  setTls(tls: SecureContextOptions): void {
+    if (!this.#tlsContext) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'the server was created without tls');
+    this.#tlsContext = makeContext(tls);
+  }
+
+  /** The implicit FTPS address, once listening (with implicitTlsPort). */
+  implicitAddress(): AddressInfo | undefined {
+    const addr = this.#implicit?.address();
+    return addr && typeof addr === 'object' ? addr : undefined;
   }
 
   /** Open control connections. */
@@ -48,24 +87,41 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   listen(): Promise<AddressInfo> {
     if (this.#server) return Promise.reject(new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'listen() was already called'));
     if (this.#closing) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'the server is closed'));
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket, false));
     this.#server = server;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
+    const implicitPort = this.options.implicitTlsPort;
+    const implicit = implicitPort === undefined ? undefined : createServer({ noDelay: true }, (socket) => this.#accept(socket, true));
+    this.#implicit = implicit;
+    return (async () => {
+      try {
+        const address = await this.#bind(server, this.options.port);
+        if (implicit) {
+          const tlsAddress = await this.#bind(implicit, implicitPort!);
+          this.#log.info({ address: tlsAddress }, 'listening (implicit FTPS)');
+        }
+        this.#log.info({ address }, 'listening');
+        this.emit('listening', address);
+        return address;
+      } catch (err) {
+        server.close();
+        implicit?.close();
         this.#server = undefined;
-        reject(err);
-      };
-      server.once('error', onError);
-      server.listen({ host: this.options.host, port: this.options.port, backlog: 1024 }, () => {
-        server.off('error', onError);
+        this.#implicit = undefined;
+        throw err;
+      }
+    })();
+  }
+
+  #bind(server: Server, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.options.host, port, backlog: 1024 }, () => {
+        server.off('error', reject);
         server.on('error', (err) => {
           this.#log.error({ err }, 'server error');
           if (this.listenerCount('error') > 0) this.emit('error', err);
         });
-        const address = server.address() as AddressInfo;
-        this.#log.info({ address }, 'listening');
-        this.emit('listening', address);
-        resolve(address);
+        resolve(server.address() as AddressInfo);
       });
     });
   }
@@ -80,18 +136,38 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   }
 
   async #close(): Promise<void> {
-    const server = this.#server;
-    const stopped = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const stopped = Promise.all(
+      [this.#server, this.#implicit].map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     const deadline = Date.now() + this.options.closeTimeout;
     await Promise.all([...this.#sessions].map((s) => s.shutdown(deadline)));
     await stopped;
     this.#log.info('closed');
   }
 
-  #accept(socket: Socket): void {
-    if (this.#closing || this.#sessions.size >= this.options.maxConnections) {
+  /** Why a new connection gets 421 at once: closing, too many connections, or a banned address. */
+  #refusal(socket: Socket): string | undefined {
+    if (this.#closing) return 'Service closing';
+    if (this.#sessions.size >= this.options.maxConnections) return 'Too many connections, try again later';
+    const address = normalizeIp(socket.remoteAddress ?? '');
+    const banned = this.loginGuard?.bannedFor(address) ?? 0;
+    if (banned > 0) {
+      this.#log.info({ remote: address }, 'connection from a banned address refused');
+      return `Too many failed logins from your address, try again in ${Math.ceil(banned / 1000)} s`;
+    }
+    const perAddress = this.options.maxConnectionsPerAddress;
+    if (perAddress > 0 && this.limits.sessionsFrom(address) >= perAddress) {
+      this.#log.info({ remote: address, limit: perAddress }, 'too many connections from one address');
+      return `Too many connections from your address (at most ${perAddress}), try again later`;
+    }
+    return undefined;
+  }
+
+  #accept(socket: Socket, implicitTls: boolean): void {
+    const refusal = this.#refusal(socket);
+    if (refusal) {
       socket.on('error', () => {});
-      socket.end(formatReply(421, this.#closing ? 'Service closing' : 'Too many connections, try again later'));
+      socket.end(formatReply(421, refusal));
       return;
     }
     let session: Session;
@@ -104,9 +180,22 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       return;
     }
     this.#sessions.add(session);
-    void session.closed.then(() => this.#sessions.delete(session));
+    this.limits.addAddress(session.remoteAddress);
+    void session.closed.then(() => {
+      this.#sessions.delete(session);
+      this.limits.removeAddress(session.remoteAddress);
+    });
     session.log.debug('connect');
     this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
+    if (implicitTls) session.startTls(this.#tlsContext!);
     session.start();
+  }
+}
+
+function makeContext(tls: SecureContextOptions): SecureContext {
+  try {
+    return createSecureContext({ minVersion: 'TLSv1.2', ...tls });
+  } catch (err) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `tls: ${(err as Error).message}`);
   }
 }

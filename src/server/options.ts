@@ -1,15 +1,41 @@
 import type { Logger } from 'pino';
+import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
 import type { Storage } from '../storage/types.js';
+import { resolveLoginGuardOptions, type LoginGuardOptions, type ResolvedLoginGuardOptions } from './abuse/login-guard.js';
+import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOverrides } from './permissions.js';
+import { InMemoryLockManager, type LockManager } from './locks/index.js';
 
-/** What an authenticate hook grants a session: a folder or a Storage, and whether it may write. */
+/**
+ * What an authenticate hook grants a session: a folder or a Storage, what it may do there, and
+ * its limits. A users file (createUsersAuthenticator) returns the same shape, so a database or
+ * LDAP hook gets every protection the users file gets.
+ */
 export interface AuthGrant {
   /** A host folder served through LocalStorage. */
   root?: string;
   /** Any Storage; wins over `root`. */
   storage?: Storage;
-  /** May the session change files. Default false. */
+  /** Shorthand when `permissions` is absent: true is 'elradfmwMT', false (the default) 'elr'. */
   write?: boolean;
+  /** Permission letters (see PERMISSION_LETTERS); wins over `write`. */
+  permissions?: string;
+  /** Letters per virtual folder, e.g. `{ '/incoming': 'ew' }`; the longest matching folder wins. */
+  overrides?: PermissionOverrides;
+  /** Sessions this user may hold at once; more get 421. Default unlimited. */
+  maxSessions?: number;
+  /** Upload bytes/s, shared by all of this user's transfers. Default unlimited. */
+  uploadRate?: number;
+  /** Download bytes/s, shared by all of this user's transfers. Default unlimited. */
+  downloadRate?: number;
+  /** Asked before each command; once false the session gets 421 and ends (a revoked user). */
+  active?: () => boolean;
+}
+
+/** Anonymous access: read-only unless `permissions`/`write` say otherwise. */
+export interface AnonymousGrant extends AuthGrant {
+  /** A virtual folder where anonymous users may store files but not list or read them ("incoming"). */
+  uploadFolder?: string;
 }
 
 export interface AuthRequest {
@@ -36,7 +62,7 @@ export interface FileServerOptions {
   port?: number;
   authenticate?: Authenticate;
   /** Anonymous access (USER anonymous or ftp, any password). Off by default. */
-  anonymous?: AuthGrant | false;
+  anonymous?: AnonymousGrant | false;
   /** Passive ports are taken from this inclusive range; default: any free port. */
   pasvPortRange?: [number, number];
   /** Address advertised in PASV replies: fixed, or computed from the client's address (NAT). */
@@ -46,10 +72,40 @@ export interface FileServerOptions {
   closeTimeout?: number;
   /** Max concurrent control connections. Default 10,000. */
   maxConnections?: number;
+  /** Max control connections from one address; 0 is unlimited (the default, as vsftpd's max_per_ip). */
+  maxConnectionsPerAddress?: number;
+  /** Commands per second per session; faster clients are slowed down. 0 is unlimited. Default 100. */
+  maxCommandsPerSecond?: number;
+  /** Data transfers one user may run at once; more get 450. 0 is unlimited (the default). */
+  maxTransfersPerUser?: number;
+  /** Failed-login delays and bans; `false` turns them off. */
+  loginGuard?: LoginGuardOptions | false;
   /** Banner sent in the 220 greeting. */
   greeting?: string;
   /** A pino logger; a child per session is made from it. Default: silent. */
   logger?: Logger;
+  /** File locks shared by the sessions (see README "Locking"). Default: a new InMemoryLockManager. */
+  locks?: LockManager;
+  /** How long a command waits for a busy file before answering 450, in ms. Default 0 (at once). */
+  lockWait?: number;
+  /**
+   * 'atomic' (default): uploads go to a hidden temporary in the target's folder, flushed to disk
+   * and renamed over the target after the last byte. 'direct': written in place (vsftpd).
+   */
+  uploadMode?: 'atomic' | 'direct';
+  /** Limits of one HASH/XCRC/XMD5/XSHA* request: bytes hashed (default 16 GiB) and time (default 120 s). */
+  hashLimits?: { maxBytes?: number; timeout?: number };
+  /** Certificate and key for FTPS (RFC 4217): enables AUTH TLS, PBSZ and PROT. minVersion defaults to TLSv1.2. */
+  tls?: SecureContextOptions;
+  /** Refuse login before AUTH TLS (530) and clear-text data connections (PROT C: 534, transfers: 521). */
+  requireTls?: boolean;
+  /** Also listen for implicit FTPS (TLS from the first byte) on this port; 0 picks a free one. */
+  implicitTlsPort?: number;
+  /**
+   * PROT P data connections must resume the control connection's TLS session (default), so
+   * whoever wins the race to a passive port cannot read the data. 'optional' for broken clients.
+   */
+  tlsSessionReuse?: 'required' | 'optional';
 }
 
 /** Options with every default applied and validated. */
@@ -57,13 +113,43 @@ export interface ResolvedServerOptions {
   host: string;
   port: number;
   authenticate: Authenticate | undefined;
-  anonymous: AuthGrant | false;
+  anonymous: AnonymousGrant | false;
   pasvPortRange: [number, number] | undefined;
   pasvAddress: string | ((clientAddress: string) => string) | undefined;
   timeouts: Required<ServerTimeouts>;
   closeTimeout: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxCommandsPerSecond: number;
+  maxTransfersPerUser: number;
+  loginGuard: ResolvedLoginGuardOptions | false;
   greeting: string;
+  locks: LockManager;
+  lockWait: number;
+  uploadMode: 'atomic' | 'direct';
+  hashLimits: { maxBytes: number; timeout: number };
+  tls: SecureContextOptions | undefined;
+  requireTls: boolean;
+  implicitTlsPort: number | undefined;
+  tlsSessionReuse: 'required' | 'optional';
+}
+
+function resolveAnonymous(anonymous: AnonymousGrant | false | undefined): AnonymousGrant | false {
+  if (!anonymous) return false;
+  const folder = anonymous.uploadFolder;
+  grantPermissions(anonymous); // bad letters throw here, at construction
+  if (folder === undefined) return anonymous;
+  if (typeof folder !== 'string' || !folder.startsWith('/') || folder === '/' || /[\0\r\n]/.test(folder)) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'anonymous.uploadFolder must be an absolute virtual folder other than /');
+  }
+  // Store only: cd into it and STOR, but no LIST, RETR, overwrite-by-rename or delete.
+  return { ...anonymous, overrides: { ...anonymous.overrides, [folder]: 'ew' } };
+}
+
+/** Checks a grant from authenticate (or `anonymous`) and builds its Permissions; throws on bad letters. */
+export function grantPermissions(grant: AuthGrant): Permissions {
+  const letters = grant.permissions ?? (grant.write === true ? ALL_PERMISSIONS : READ_ONLY_PERMISSIONS);
+  return new Permissions(letters, grant.overrides);
 }
 
 export function resolveServerOptions(options: FileServerOptions): ResolvedServerOptions {
@@ -79,6 +165,20 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
   if (options.authenticate !== undefined && typeof options.authenticate !== 'function') {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'authenticate must be a function');
   }
+  if ((options.requireTls || options.implicitTlsPort !== undefined) && !options.tls) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'requireTls and implicitTlsPort need tls: { cert, key }');
+  }
+  if (options.tlsSessionReuse !== undefined && options.tlsSessionReuse !== 'required' && options.tlsSessionReuse !== 'optional') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', "tlsSessionReuse must be 'required' or 'optional'");
+  }
+  const uploadMode = options.uploadMode ?? 'atomic';
+  if (uploadMode !== 'atomic' && uploadMode !== 'direct') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', "uploadMode must be 'atomic' or 'direct'");
+  }
+  const locks = options.locks ?? new InMemoryLockManager();
+  if (typeof locks !== 'object' || locks === null || typeof locks.acquire !== 'function' || typeof locks.held !== 'function') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'locks must implement LockManager (acquire, held)');
+  }
   const greeting = options.greeting ?? 'ftpkit ready';
   if (/[\r\n\0]/.test(greeting)) {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'greeting must not contain CR, LF or NUL');
@@ -87,7 +187,7 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     host: options.host ?? '127.0.0.1',
     port: checkInteger('port', options.port ?? 0, 0, 65535),
     authenticate: options.authenticate,
-    anonymous: options.anonymous ?? false,
+    anonymous: resolveAnonymous(options.anonymous),
     pasvPortRange: range,
     pasvAddress: options.pasvAddress,
     timeouts: {
@@ -97,6 +197,21 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     },
     closeTimeout: checkInteger('closeTimeout', options.closeTimeout ?? 10_000, 0),
     maxConnections: checkInteger('maxConnections', options.maxConnections ?? 10_000, 1),
+    maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 0, 0),
+    maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 100, 0),
+    maxTransfersPerUser: checkInteger('maxTransfersPerUser', options.maxTransfersPerUser ?? 0, 0),
+    loginGuard: options.loginGuard === false ? false : resolveLoginGuardOptions(options.loginGuard),
     greeting,
+    locks,
+    lockWait: checkInteger('lockWait', options.lockWait ?? 0, 0),
+    uploadMode,
+    hashLimits: {
+      maxBytes: checkInteger('hashLimits.maxBytes', options.hashLimits?.maxBytes ?? 16 * 1024 ** 3, 0),
+      timeout: checkInteger('hashLimits.timeout', options.hashLimits?.timeout ?? 120_000, 1),
+    },
+    tls: options.tls,
+    requireTls: options.requireTls === true,
+    implicitTlsPort: options.implicitTlsPort === undefined ? undefined : checkInteger('implicitTlsPort', options.implicitTlsPort, 0, 65535),
+    tlsSessionReuse: options.tlsSessionReuse ?? 'required',
   };
 }

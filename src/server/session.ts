@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { ControlLineParser, parseCommand, formatReply, normalizeIp, type FtpCommand } from '../protocol/index.js';
 import { resolveVirtualPath } from '../storage/path.js';
@@ -11,12 +12,26 @@ import type { ResolvedServerOptions } from './options.js';
 import type { ServerEvents } from './events.js';
 import { replyForError } from './storage-replies.js';
 import type { ActiveTransfer } from './transfer.js';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CommandPacer, type AccountState, type ConnectionLimits } from './abuse/limits.js';
+import type { LoginGuard } from './abuse/login-guard.js';
+import type { AuthGrant } from './options.js';
+import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
+import { throttle } from './throttle.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
   readonly options: ResolvedServerOptions;
   readonly commands: ReadonlyMap<string, CommandSpec>;
   readonly ports: PassivePortPool;
+  /** Sessions per address and per user, transfers and rate limits per user. */
+  readonly limits: ConnectionLimits;
+  /** Failed-login delays and bans; undefined when turned off. */
+  readonly loginGuard: LoginGuard | undefined;
+  /** The TLS context for AUTH TLS handshakes, when FTPS is configured. */
+  readonly tlsContext: SecureContext | undefined;
+  readonly tlsOwner: TlsServer | undefined;
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
 }
 
@@ -26,7 +41,14 @@ const QUEUE_HIGH_WATER = 16;
 /** One control connection: reads commands in order, keeps the session's state, writes replies. */
 export class Session {
   readonly id = randomBytes(6).toString('hex');
-  readonly socket: Socket;
+  /** The control connection: a TLSSocket after AUTH TLS or on the implicit port. */
+  socket: Socket;
+  /** The TLS context the control connection uses; data connections under PROT P use it too. */
+  tlsContext: SecureContext | undefined;
+  /** PBSZ seen (RFC 4217: required before PROT). */
+  pbsz = false;
+  /** Data channel protection: C (clear) or P (private). */
+  prot: 'C' | 'P' = 'C';
   readonly host: SessionHost;
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -37,7 +59,14 @@ export class Session {
   username: string | undefined;
   loggedIn = false;
   storage: Storage | undefined;
-  canWrite = false;
+  /** What the logged-in user may do, and where. */
+  permissions: Permissions | undefined;
+  /** The grant the user logged in with. */
+  grant: AuthGrant | undefined;
+  /** Counters and rate limits shared with the user's other sessions. */
+  account: AccountState | undefined;
+  /** Failed PASS on this connection. */
+  loginFailures = 0;
   // Transfer parameters.
   cwd = '/';
   type: 'A' | 'I' = 'A';
@@ -47,7 +76,7 @@ export class Session {
   mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode']);
   transfer: ActiveTransfer | undefined;
 
-  readonly #parser = new ControlLineParser();
+  #parser = new ControlLineParser();
   readonly #queue: FtpCommand[] = [];
   #busy = false;
   #closed = false;
@@ -56,6 +85,7 @@ export class Session {
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
+  #pacer: CommandPacer | undefined;
 
   constructor(socket: Socket, host: SessionHost, log: Logger) {
     this.socket = socket;
@@ -71,10 +101,37 @@ export class Session {
       log: this.log,
     });
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    const rate = host.options.maxCommandsPerSecond;
+    this.#pacer = rate > 0 ? new CommandPacer(rate) : undefined;
     socket.setNoDelay(true);
+    this.#listen(socket);
+  }
+
+  #listen(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'control connection error'));
     socket.on('close', () => this.destroy());
+  }
+
+  /** True once the control connection is TLS. */
+  get secure(): boolean {
+    return this.tlsContext !== undefined;
+  }
+
+  /**
+   * Turns the control connection into TLS (AUTH TLS, or at once on the implicit port).
+   * Anything the client pipelined after AUTH in clear text is dropped, so no command can be
+   * injected in front of the handshake (the STARTTLS command-injection class of bugs).
+   */
+  startTls(context: SecureContext): void {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    this.#queue.length = 0;
+    this.#parser = new ControlLineParser();
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context, ...(this.host.tlsOwner ? { server: this.host.tlsOwner } : {}) });
+    this.tlsContext = context;
+    this.socket = secure;
+    this.#listen(secure);
   }
 
   /** True when the control peer is on IPv6 (not an IPv4-mapped address). */
@@ -114,17 +171,60 @@ export class Session {
     this.reply(code, text);
   }
 
-  /** Checks write access; answers 550 when refused. */
-  mayWrite(): boolean {
-    if (!this.canWrite) this.reply(550, 'Permission denied');
-    return this.canWrite;
+  /** True when the user may change files somewhere. */
+  get canWrite(): boolean {
+    return this.permissions !== undefined && !this.permissions.readOnly;
   }
 
-  login(username: string, storage: Storage, write: boolean): void {
+  /** Checks store permission in the cwd; answers 550 when refused. Prefer allowed(letter, path). */
+  mayWrite(): boolean {
+    return this.allowed('w', this.cwd);
+  }
+
+  /** Checks one permission letter at a virtual path; answers 550 itself when refused. */
+  allowed(letter: PermissionLetter, path: string): boolean {
+    if (this.permissions?.has(letter, path)) return true;
+    this.reply(550, `${path}: Permission denied (${PERMISSION_LETTERS[letter]} not allowed)`);
+    return false;
+  }
+
+  /**
+   * allowed() for a raw client argument, checked before any storage call so a refused user
+   * learns nothing about what exists. A path that does not resolve passes: the command's own
+   * resolve() answers it with 501.
+   */
+  allowedFor(letter: PermissionLetter, arg: string): boolean {
+    let path: string;
+    try {
+      path = resolveVirtualPath(this.cwd, arg);
+    } catch {
+      return true;
+    }
+    return this.allowed(letter, path);
+  }
+
+  /** `source` paced by the user's shared upload or download rate; `source` itself when unlimited. */
+  throttle(source: Readable, direction: 'up' | 'down', signal?: AbortSignal): Readable {
+    const bucket = direction === 'up' ? this.account?.upload : this.account?.download;
+    return bucket ? throttle(source, bucket, signal) : source;
+  }
+
+  /** Answers `code text` (when given) and closes the control connection. */
+  hangUp(code?: number, text?: string): void {
+    if (code !== undefined) this.reply(code, text ?? '');
+    this.#quitting = true;
+    this.socket.end();
+    setTimeout(() => this.destroy(), 1000).unref();
+  }
+
+  login(username: string, storage: Storage, permissions: Permissions | boolean, grant: AuthGrant = {}, account?: AccountState): void {
     this.username = username;
     this.loggedIn = true;
     this.storage = storage;
-    this.canWrite = write;
+    this.permissions =
+      typeof permissions === 'boolean' ? new Permissions(permissions ? ALL_PERMISSIONS : READ_ONLY_PERMISSIONS) : permissions;
+    this.grant = grant;
+    this.account = account;
     this.cwd = '/';
     clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
@@ -138,7 +238,9 @@ export class Session {
     this.username = undefined;
     this.loggedIn = false;
     this.storage = undefined;
-    this.canWrite = false;
+    this.#leaveAccount();
+    this.permissions = undefined;
+    this.grant = undefined;
     this.cwd = '/';
     this.type = 'A';
     this.restOffset = 0;
@@ -185,9 +287,35 @@ export class Session {
     this.transfer?.abort();
     this.data.close();
     this.#queue.length = 0;
+    this.#leaveAccount();
     this.socket.destroy();
     this.host.emit('disconnect', { sessionId: this.id, remoteAddress: this.remoteAddress, username: this.username });
     this.#resolveClosed();
+  }
+
+  #leaveAccount(): void {
+    const account = this.account;
+    if (!account) return;
+    this.account = undefined;
+    account.sessions--;
+    this.host.limits.release(account.name);
+  }
+
+  /** A revoked user (removed or disabled, e.g. by a users-file reload) is let go at once. */
+  #revoked(): boolean {
+    const active = this.grant?.active;
+    if (!this.loggedIn || !active) return false;
+    let ok: boolean;
+    try {
+      ok = active() !== false;
+    } catch (err) {
+      this.log.error({ err }, 'grant.active() failed');
+      ok = false;
+    }
+    if (ok) return false;
+    this.log.info({ user: this.username }, 'account no longer active, closing');
+    this.hangUp(421, 'Your account is no longer active, closing control connection');
+    return true;
   }
 
   /** Called by transfers: the idle timer never fires while one runs. */
@@ -219,7 +347,9 @@ export class Session {
   }
 
   #onData(chunk: Buffer): void {
-    for (const event of this.#parser.push(chunk)) {
+    const parser = this.#parser;
+    for (const event of parser.push(chunk)) {
+      if (this.#parser !== parser) break; // AUTH TLS ran: the rest was sent in clear, drop it
       if (event.type === 'overflow') {
         this.#enqueue({ verb: '', arg: '' }); // answered 500 in order with the other commands
         continue;
@@ -234,6 +364,11 @@ export class Session {
     const spec = this.host.commands.get(command.verb);
     // ABOR, STAT, NOOP and QUIT must be heard while a transfer holds the queue.
     if (this.transfer && spec?.duringTransfer) {
+      // Not queued, so not paced: a client flooding these during a transfer is let go.
+      if ((this.#pacer?.take() ?? 0) > 0) {
+        this.log.warn('too many commands per second during a transfer, closing');
+        return this.hangUp(421, 'Too many commands, closing control connection');
+      }
       void this.#execute(command, spec);
       return;
     }
@@ -247,6 +382,9 @@ export class Session {
     while (this.#queue.length > 0 && !this.#closed) {
       const command = this.#queue.shift()!;
       if (this.#queue.length < QUEUE_HIGH_WATER / 2) this.socket.resume();
+      const wait = this.#pacer?.take() ?? 0; // maxCommandsPerSecond: slow the client down
+      if (wait > 0) await sleep(wait);
+      if (this.#closed) break;
       await this.#execute(command, this.host.commands.get(command.verb));
     }
     this.#busy = false;
@@ -260,6 +398,7 @@ export class Session {
     if (!spec) return this.reply(500, `${printable(verb)} not understood`);
     if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
     if (!spec.public && !this.loggedIn) return this.reply(530, 'Please login with USER and PASS');
+    if (this.#revoked()) return;
     if (verb !== 'RNTO') this.renameFrom = undefined; // RNTO must follow RNFR directly
     try {
       await spec.handler(this, arg, verb);

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import { secureDataConnection } from './data-tls.js';
 import type { Session } from './session.js';
+import { paceInbound } from './throttle.js';
 
 /** What STAT and ABOR see of a running transfer. */
 export interface ActiveTransfer {
@@ -23,8 +25,8 @@ export interface TransferPlan {
   direction: 'in' | 'out';
   /** Moves the bytes over `socket`; resolves when the last byte is handed over. */
   pump(socket: Socket, signal: AbortSignal): Promise<void>;
-  /** Releases what the command prepared (open files). Always called, once. */
-  dispose?(): void;
+  /** Releases what the command prepared (open files, locks). Always called, once; awaited before the transfer counts as done. */
+  dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
   success?: string;
 }
@@ -47,8 +49,24 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOS
  * The control connection stays readable throughout, so ABOR, STAT and NOOP are heard.
  */
 export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
+  if (session.host.options.requireTls && session.prot !== 'P') {
+    plan.dispose?.();
+    session.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
+    return;
+  }
+  // maxTransfersPerUser: counted on the user's account, across all their sessions.
+  const account = session.account;
+  const maxTransfers = session.host.options.maxTransfersPerUser;
+  if (account && maxTransfers > 0 && account.transfers >= maxTransfers) {
+    await Promise.resolve(plan.dispose?.()).catch(() => {});
+    session.data.close();
+    session.reply(450, `Too many concurrent transfers for this user (at most ${maxTransfers}), try again later`);
+    return;
+  }
+  if (account) account.transfers++;
   const controller = new AbortController();
   let socket: Socket | undefined;
+  let unpace: (() => void) | undefined;
   let aborted = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -78,8 +96,23 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
+    if (session.prot === 'P') {
+      const plain = socket;
+      try {
+        socket = await secureDataConnection(session, plain, controller.signal);
+      } catch (err) {
+        plain.destroy();
+        failure = aborted ? 'aborted' : 'tls';
+        const reuse = (err as NodeJS.ErrnoException).code === 'ERR_FTPKIT_TLS_REUSE';
+        session.log.warn({ err }, 'data connection TLS refused');
+        session.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? 'TLS session reuse required on the data connection' : 'Data connection TLS handshake failed');
+        return;
+      }
+    }
     const timeout = session.host.options.timeouts.data;
     const s = socket;
+    // The user's uploadRate (downloads are paced in RETR's pump, on the file stream).
+    unpace = plan.direction === 'in' && account?.upload ? paceInbound(s, account.upload) : undefined;
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
       await plan.pump(s, controller.signal);
@@ -101,9 +134,14 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       }
     }
   } finally {
-    plan.dispose?.();
+    unpace?.();
+    await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
     session.transfer = undefined;
+    if (account) {
+      account.transfers--;
+      session.host.limits.release(account.name);
+    }
     const bytes = transfer.bytes();
     session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}) });
     resolveDone();

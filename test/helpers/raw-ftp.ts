@@ -1,9 +1,15 @@
 // A minimal FTP control connection for server tests: send exact bytes, read exact replies.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { ReplyParser, parseEpsvText, type FtpReply } from '../../src/protocol/index.js';
 
 export class RawFtp {
-  readonly socket: Socket;
+  socket: Socket;
+  /** Set once the control connection is TLS: data connections resume its session. */
+  tls: TLSSocket | undefined;
+  /** Wrap data connections in TLS (after PROT P). */
+  protectData = false;
+  tlsOptions: ConnectionOptions = { rejectUnauthorized: false };
   readonly #parser = new ReplyParser();
   readonly #replies: FtpReply[] = [];
   #waiters: Array<(r: FtpReply) => void> = [];
@@ -11,6 +17,10 @@ export class RawFtp {
 
   private constructor(socket: Socket) {
     this.socket = socket;
+    this.#attach(socket);
+  }
+
+  #attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
       for (const reply of this.#parser.push(chunk)) {
         const waiter = this.#waiters.shift();
@@ -22,6 +32,42 @@ export class RawFtp {
     socket.on('close', () => {
       this.closed = true;
     });
+  }
+
+  /** AUTH TLS has been answered 234: runs the handshake on the control connection. */
+  async upgrade(options: ConnectionOptions = {}): Promise<void> {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    const secure = tlsConnect({ socket: raw, ...this.tlsOptions, ...options });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    const ticket = new Promise((r) => secure.once('session', r));
+    this.socket = secure;
+    this.tls = secure;
+    this.#attach(secure);
+    // TLS 1.3 tickets arrive after the handshake: wait for one so data connections can resume.
+    if (secure.getProtocol() === 'TLSv1.3') await ticket;
+    // A write made in the same tick as the 'session' event stalls (seen on Node 20): yield first.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  /** Implicit FTPS: TLS from the first byte. */
+  static async connectTls(port: number, options: ConnectionOptions = {}): Promise<RawFtp> {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const ticket = new Promise((r) => socket.once('session', r));
+    const client = new RawFtp(socket);
+    client.tls = socket;
+    const greeting = await client.read();
+    if (greeting.code !== 220) throw new Error(`greeting ${greeting.code} ${greeting.text}`);
+    if (socket.getProtocol() === 'TLSv1.3') await ticket;
+    await new Promise((r) => setImmediate(r));
+    return client;
   }
 
   static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawFtp> {
@@ -81,7 +127,11 @@ export class RawFtp {
       data.once('connect', resolve);
       data.once('error', reject);
     });
-    return data;
+    if (!this.protectData) return data;
+    // The TLS handshake completes only once the server starts the transfer (after RETR/STOR).
+    const secure = tlsConnect({ socket: data, ...this.tlsOptions, session: this.tls!.getSession() });
+    secure.on('error', () => {});
+    return secure;
   }
 
   /** Runs a download-style command (RETR/LIST/...) over EPSV; returns the bytes and the final reply. */
