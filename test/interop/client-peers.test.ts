@@ -80,6 +80,12 @@ for (const name of TARGETS) {
       expect(await sha256File(dest)).toBe(hash);
       const modified = await c.lastModified('/files/data.bin');
       expect(Math.abs(modified.getTime() - Date.now())).toBeLessThan(10 * 60_000);
+      if (c.features.has('MFMT')) {
+        const when = new Date(Date.UTC(2021, 2, 4, 5, 6, 7));
+        await c.setLastModified('/files/data.bin', when);
+        expect(await c.lastModified('/files/data.bin')).toEqual(when);
+        expect((await stat(join(peer.root, 'files', 'data.bin'))).mtime).toEqual(when);
+      }
     });
 
     it('renames, removes, makes and removes folders recursively', async () => {

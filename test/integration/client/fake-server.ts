@@ -24,8 +24,10 @@ export interface FakeServerOptions {
   greeting?: string;
   features?: string[];
   handlers?: Record<string, Handler>;
-  /** Address EPSV/PASV listeners bind (default 127.0.0.1). */
+  /** Address EPSV/PASV listeners bind (default: the control address). */
   dataHost?: string;
+  /** Address the control listener binds (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface FakeServer {
@@ -63,7 +65,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
         l.close();
         resolve(s);
       }));
-      await new Promise<void>((r) => l.listen(0, opts.dataHost ?? '127.0.0.1', r));
+      await new Promise<void>((r) => l.listen(0, opts.dataHost ?? opts.host ?? '127.0.0.1', r));
       session.pasvPort = (l.address() as net.AddressInfo).port;
       return session.pasvPort;
     };
@@ -112,7 +114,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     });
     control.write(opts.greeting ?? '220 fake\r\n');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, opts.host ?? '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
     commands,

@@ -1,0 +1,198 @@
+// FileClient behaviour that needs a scripted server: listing formats, active-mode
+// fallbacks and port stealing, keep-alive, progress, abort of uploads, IPv6.
+import net from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileClient, type FileClientOptions, type TransferProgress } from '../../../src/index.js';
+import { listingHandler, startFakeServer, type FakeServer, type FakeServerOptions, type FakeSession } from './fake-server.js';
+
+const open: { servers: FakeServer[]; clients: FileClient[] } = { servers: [], clients: [] };
+afterEach(async () => {
+  for (const c of open.clients.splice(0)) c.destroy();
+  await Promise.all(open.servers.splice(0).map((s) => s.close()));
+});
+
+async function setup(opts: FakeServerOptions, clientOpts: Partial<FileClientOptions> = {}): Promise<{ server: FakeServer; client: FileClient }> {
+  const server = await startFakeServer(opts);
+  open.servers.push(server);
+  const client = new FileClient({ host: opts.host ?? '127.0.0.1', port: server.port, timeout: 3000, ...clientOpts });
+  open.clients.push(client);
+  await client.connect();
+  return { server, client };
+}
+
+function sendBody(body: string | Buffer): (arg: string, s: FakeSession) => Promise<void> {
+  return async (_a, s) => {
+    s.reply(150, 'sending');
+    const data = await s.dataSocket();
+    data.end(body);
+    data.once('close', () => s.reply(226, 'done'));
+  };
+}
+
+describe('listings', () => {
+  it('uses MLSD when FEAT offers MLST and types the entries', async () => {
+    const { client, server } = await setup({
+      features: ['MLST type*;size*;modify*;', 'UTF8'],
+      handlers: {
+        MLSD: sendBody([
+          'type=cdir;modify=20240101000000; .',
+          'type=pdir;modify=20240101000000; ..',
+          'type=file;size=12;modify=20240102030405;perm=r; notes.txt',
+          'type=dir;modify=20240101000000; sub dir',
+        ].map((l) => `${l}\r\n`).join('')),
+      },
+    });
+    const entries = await client.list('/');
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toMatchObject({ name: 'notes.txt', type: 'file', size: 12, modified: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) });
+    expect(entries[1]).toMatchObject({ name: 'sub dir', type: 'dir' });
+    expect(server.commands).toContain('OPTS UTF8 ON');
+    expect(server.commands).toContain('MLSD /');
+  });
+
+  it('parses DOS LIST lines when there is no MLST', async () => {
+    const { client, server } = await setup({
+      handlers: {
+        LIST: listingHandler(['01-02-24  03:04PM       <DIR>          Folder', '01-02-24  03:04PM                 1234 file.txt']),
+      },
+    });
+    const entries = await client.list('-weird');
+    expect(entries.map((e) => [e.name, e.type, e.size])).toEqual([['Folder', 'dir', undefined], ['file.txt', 'file', 1234]]);
+    // a leading '-' would be read as ls flags by some servers
+    expect(server.commands).toContain('LIST ./-weird');
+  });
+});
+
+describe('active mode', () => {
+  it('falls back from EPRT to PORT and ignores a connection from another address', async () => {
+    let stealerClosed = false;
+    const { client, server } = await setup({
+      handlers: {
+        EPRT: (_a, s) => s.reply(500, 'EPRT not understood'),
+        PORT: (arg, s) => {
+          const n = arg.split(',').map(Number);
+          (s as FakeSession & { target?: number }).target = n[4]! * 256 + n[5]!;
+          s.reply(200, 'PORT ok');
+        },
+        RETR: async (_a, s) => {
+          const port = (s as FakeSession & { target?: number }).target!;
+          s.reply(150, 'connecting to you');
+          // someone else races for the port first (RFC 2577 port stealing)
+          const stealer = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+          stealer.on('error', () => {});
+          stealer.on('close', () => { stealerClosed = true; });
+          await new Promise((r) => setTimeout(r, 50));
+          const data = net.connect({ host: '127.0.0.1', port });
+          data.on('error', () => {});
+          data.end('from the server');
+          data.once('close', () => s.reply(226, 'done'));
+        },
+      },
+    }, { active: true });
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (d: Buffer) => chunks.push(d));
+    await client.download('/f', sink);
+    expect(Buffer.concat(chunks).toString()).toBe('from the server');
+    expect(stealerClosed).toBe(true);
+    expect(server.commands.filter((c) => /^(EPRT|PORT)/.test(c)).map((c) => c.slice(0, 4))).toEqual(['EPRT', 'PORT']);
+    // EPRT is not retried once refused
+    await client.download('/f', new PassThrough().resume());
+    expect(server.commands.filter((c) => c.startsWith('EPRT'))).toHaveLength(1);
+  });
+});
+
+describe('operations', () => {
+  it('emits throttled progress with the total from SIZE', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 9);
+    const { client } = await setup({ handlers: { SIZE: (_a, s) => s.reply(213, String(body.length)), RETR: sendBody(body) } }, { progressInterval: 0 });
+    const events: TransferProgress[] = [];
+    client.on('progress', (p) => events.push(p));
+    await client.download('/f', new PassThrough().resume());
+    expect(events.length).toBeGreaterThan(1);
+    expect(events.at(-1)).toMatchObject({ name: '/f', direction: 'download', bytes: body.length, total: body.length, done: true });
+    expect(events.every((e, i) => i === 0 || e.bytes >= events[i - 1]!.bytes)).toBe(true);
+  });
+
+  it('aborts an upload with ABOR and stays usable', async () => {
+    const { client, server } = await setup({
+      handlers: {
+        STOR: async (_a, s) => {
+          s.reply(150, 'send it');
+          s.transferring = true;
+          const data = await s.dataSocket();
+          data.on('data', () => {});
+          data.on('error', () => {});
+        },
+      },
+    });
+    const ac = new AbortController();
+    // an endless source
+    const source = new Readable({ read() { this.push(Buffer.alloc(64 * 1024)); } });
+    setTimeout(() => ac.abort(), 100);
+    await expect(client.upload(source, '/up', { signal: ac.signal })).rejects.toMatchObject({ code: 'FTPKIT_ERR_ABORTED' });
+    expect(await client.pwd()).toBe('/');
+    expect(server.commands).toContain('ABOR');
+    expect(source.destroyed).toBe(true);
+  });
+
+  it('sends NOOP on an idle connection when keepAlive is set', async () => {
+    const { server } = await setup({}, { keepAlive: 50 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.commands.filter((c) => c === 'NOOP').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads and sets modification times, sends raw commands, closes once', async () => {
+    const { client, server } = await setup({
+      handlers: {
+        MDTM: (_a, s) => s.reply(213, '20240102030405'),
+        MFMT: (arg, s) => s.reply(213, `Modify=${arg.split(' ')[0]}; ${arg.split(' ').slice(1).join(' ')}`),
+        SITE: (_a, s) => s.reply(200, 'site ok'),
+      },
+    });
+    expect(await client.lastModified('/a b')).toEqual(new Date(Date.UTC(2024, 0, 2, 3, 4, 5)));
+    await client.setLastModified('/a b', new Date(Date.UTC(2020, 5, 6, 7, 8, 9)));
+    expect(server.commands).toContain('MFMT 20200606070809 /a b');
+    expect((await client.send('SITE CHMOD 644 /a')).code).toBe(200);
+    await expect(client.send('XYZZY')).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 502 });
+    expect((await client.send('XYZZY', { allowNegative: true })).code).toBe(502);
+    let closes = 0;
+    client.on('close', () => closes++);
+    await Promise.all([client.close(), client.close()]);
+    expect(closes).toBe(1);
+    expect(server.commands.filter((c) => c === 'QUIT')).toHaveLength(1);
+    await expect(client.pwd()).rejects.toMatchObject({ code: 'FTPKIT_ERR_CLOSED' });
+  });
+});
+
+describe('IPv6', () => {
+  const hasV6 = (() => {
+    try {
+      const s = net.createServer();
+      s.listen(0, '::1');
+      s.close();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasV6)('transfers over ::1 with EPSV and EPRT |2|', async () => {
+    let eprt = '';
+    const { client } = await setup({
+      host: '::1',
+      handlers: { RETR: sendBody('six'), EPRT: (arg, s) => { eprt = arg; s.reply(500, 'no'); } },
+    });
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => chunks.push(d));
+    await client.download('/f', sink);
+    expect(Buffer.concat(chunks).toString()).toBe('six');
+    const active = new FileClient({ host: '::1', port: open.servers[0]!.port, active: true, timeout: 2000 });
+    open.clients.push(active);
+    await active.connect();
+    await expect(active.download('/f', new PassThrough())).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 500 });
+    expect(eprt).toMatch(/^\|2\|::1\|\d+\|$/);
+  });
+});
