@@ -1,0 +1,51 @@
+// Client comparison: FileClient, basic-ftp and curl moving the same 1 GiB file to and from a
+// server (download to /dev/null, upload from the page-cached fixture). Node clients run in a
+// worker process each (bench/client-worker.ts), curl as itself.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ClientSpec } from './client-worker.js';
+import { curlRetr, curlStorFile, type StreamResult } from './curl.js';
+import type { Target } from './raw-ftp.js';
+import { TimeoutError } from './util.js';
+
+export type ClientName = 'FileClient' | 'basic-ftp' | 'curl';
+export const CLIENTS: readonly ClientName[] = ['FileClient', 'basic-ftp', 'curl'];
+
+const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
+
+function runWorker(spec: ClientSpec, timeoutMs: number): Promise<StreamResult> {
+  return new Promise((resolve, reject) => {
+    // process.execArgv carries tsx's loader flags when the bench runs under tsx
+    const child = spawn(process.execPath, [...process.execArgv, WORKER, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2000)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new TimeoutError(`${spec.client} ${spec.op}`, timeoutMs));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${spec.client} ${spec.op} failed: ${err.trim().split('\n').pop() ?? code}`));
+      try {
+        resolve(JSON.parse(out) as StreamResult);
+      } catch {
+        reject(new Error(`${spec.client} printed '${out.trim()}'`));
+      }
+    });
+  });
+}
+
+export function clientTransfer(
+  client: ClientName,
+  op: 'download' | 'upload',
+  target: Target,
+  remote: string,
+  local: string,
+  timeoutMs: number,
+): Promise<StreamResult> {
+  if (client === 'curl') return op === 'download' ? curlRetr(target, remote, timeoutMs) : curlStorFile(target, local, remote, timeoutMs);
+  const { host, port, user, password } = target;
+  return runWorker({ client, op, host, port, user, password, remote, ...(op === 'upload' ? { local } : {}) }, timeoutMs);
+}

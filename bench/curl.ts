@@ -1,0 +1,36 @@
+// curl as the reference client for single-stream transfers: RETR to /dev/null and STOR
+// from a pipe (`head -c N /dev/zero`, i.e. streamed from memory, never from disk).
+import type { Target } from './raw-ftp.js';
+import { runShell, sh } from './util.js';
+
+export interface StreamResult {
+  bytes: number;
+  /** curl's time_total: connect, login and transfer. */
+  seconds: number;
+}
+
+function url(t: Target, path: string): string {
+  return `ftp://${t.host}:${t.port}/${path.replace(/^\//, '')}`;
+}
+
+async function curl(t: Target, args: string, timeoutMs: number, input = ''): Promise<StreamResult> {
+  const user = sh(`${t.user}:${t.password}`);
+  const r = await runShell(`${input}curl -sS --user ${user} ${args}`, timeoutMs);
+  if (r.code !== 0) throw new Error(`curl exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  const [bytes, seconds] = r.stdout.trim().split(' ').map(Number);
+  if (!bytes || !seconds) throw new Error(`curl printed '${r.stdout.trim()}'`);
+  return { bytes, seconds };
+}
+
+export function curlRetr(t: Target, path: string, timeoutMs: number): Promise<StreamResult> {
+  return curl(t, `-o /dev/null -w '%{size_download} %{time_total}' ${sh(url(t, path))}`, timeoutMs);
+}
+
+export function curlStor(t: Target, path: string, bytes: number, timeoutMs: number): Promise<StreamResult> {
+  return curl(t, `-T - -w '%{size_upload} %{time_total}' ${sh(url(t, path))}`, timeoutMs, `head -c ${bytes} /dev/zero | `);
+}
+
+/** curl uploading a local file (the client comparison: what a user would do). */
+export function curlStorFile(t: Target, file: string, path: string, timeoutMs: number): Promise<StreamResult> {
+  return curl(t, `-T ${sh(file)} -w '%{size_upload} %{time_total}' ${sh(url(t, path))}`, timeoutMs);
+}

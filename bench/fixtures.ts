@@ -1,0 +1,40 @@
+// The files every server serves: made once per run, hard-linked into each server's root
+// (one inode, so one copy in the page cache; the bench's temp folder is on tmpfs when it can be).
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, link, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { MiB } from './util.js';
+
+export interface Fixtures {
+  big: { name: string; path: string; bytes: number };
+  small: { name: string; path: string; bytes: number };
+}
+
+async function writeFile(path: string, bytes: number): Promise<void> {
+  const block = randomBytes(MiB);
+  const out = createWriteStream(path);
+  for (let left = bytes; left > 0; left -= MiB) {
+    if (!out.write(left >= MiB ? block : block.subarray(0, left))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  await chmod(path, 0o644);
+}
+
+export async function makeFixtures(dir: string, bigBytes: number, smallBytes: number): Promise<Fixtures> {
+  const big = { name: 'big.bin', path: join(dir, 'big.bin'), bytes: bigBytes };
+  const small = { name: 'small.bin', path: join(dir, 'small.bin'), bytes: smallBytes };
+  await Promise.all([writeFile(big.path, bigBytes), writeFile(small.path, smallBytes)]);
+  return { big, small };
+}
+
+/** Puts the fixtures into `root` as hard links. */
+export async function installFixtures(root: string, f: Fixtures): Promise<void> {
+  for (const file of [f.big, f.small]) {
+    const target = join(root, file.name);
+    await rm(target, { force: true });
+    await link(file.path, target);
+  }
+}

@@ -1,0 +1,364 @@
+// npm run bench: ftpkit against vsftpd, pure-ftpd, pyftpdlib and ftp-srv on 127.0.0.1, over
+// the same files, driven by the same clients. Prints markdown tables of medians with each
+// figure's ratio to vsftpd, and writes every sample to bench/results/<timestamp>.json.
+//
+//   npm run bench
+//   npm run bench -- --servers=ftpkit,vsftpd --steps=1,2 --runs=5
+//   npm run bench -- --compare bench/results/A.json bench/results/B.json
+//
+// Steps: 1 RETR 1 GiB (curl)  2 STOR 1 GiB (curl, from a pipe)  3 ftpbench at each N
+//        4 clients: FileClient vs basic-ftp vs curl  5 FTPS (not implemented yet)
+// Every step has a time limit and the run has a budget (--budget-s, default 570 s).
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLIENTS, clientTransfer, type ClientName } from './clients.js';
+import { curlRetr, curlStor, type StreamResult } from './curl.js';
+import { installFixtures, makeFixtures } from './fixtures.js';
+import { manyClients, type ManyClientsResult } from './ftpbench.js';
+import { compareResults, writeResults } from './results.js';
+import { SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
+import { manyRows, renderTable, type Cell, type Row } from './table.js';
+import { GiB, MiB, errorText, median } from './util.js';
+import { makeTempDir } from '../test/helpers/tmp.js';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    servers: { type: 'string', default: SERVERS.join(',') },
+    steps: { type: 'string', default: '1,2,3,4,5' },
+    n: { type: 'string', default: '300,1000' },
+    runs: { type: 'string', default: '3' },
+    'size-mib': { type: 'string', default: '1024' },
+    'budget-s': { type: 'string', default: '570' },
+    compare: { type: 'boolean', default: false },
+  },
+});
+
+if (args.compare) {
+  if (positionals.length !== 2) throw new Error('--compare takes two JSON files');
+  process.stdout.write(`${compareResults(positionals[0]!, positionals[1]!)}\n`);
+  process.exit(0);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${message}\n`);
+}
+
+const t0 = performance.now();
+const budgetMs = Number(args['budget-s']) * 1000;
+const remaining = (): number => budgetMs - (performance.now() - t0);
+/** A step's time limit: its own, cut to what the run has left. */
+const limit = (ms: number): number => Math.max(1000, Math.min(ms, remaining()));
+
+/** Fraction of CPU time the whole machine spent busy over `ms` (other tenants' load). */
+function cpuBusy(ms: number): number {
+  const read = (): number[] => readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const a = read();
+  spawnSync('sleep', [String(ms / 1000)]);
+  const b = read();
+  const d = b.map((v, i) => v - a[i]!);
+  const total = d.reduce((s, v) => s + v, 0);
+  const idle = d[3]! + d[4]!;
+  return total > 0 ? 1 - idle / total : 0;
+}
+
+function tmpRoot(needBytes: number): string | undefined {
+  if (process.env.TMPDIR) return undefined;
+  // tmpfs: uploads land in memory, not behind disk writeback that would time the disk
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    const fs = statfsSync('/dev/shm');
+    if (fs.bavail * fs.bsize > needBytes) return '/dev/shm';
+  } catch {
+    // no /dev/shm here
+  }
+  return undefined;
+}
+
+function versions(): Record<string, string> {
+  const first = (cmd: string, a: string[]): string => {
+    const r = spawnSync(cmd, a, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  };
+  const pkg = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(join('node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    node: process.version,
+    curl: first('curl', ['--version']),
+    vsftpd: existsSync('/usr/sbin/vsftpd') ? first('bash', ['-c', '/usr/sbin/vsftpd -v 0>&1']) : 'missing',
+    pyftpdlib: first('/usr/bin/python3', ['-c', 'import pyftpdlib; print(pyftpdlib.__ver__)']),
+    'ftp-srv': pkg('ftp-srv'),
+    'basic-ftp': pkg('basic-ftp'),
+  };
+}
+
+const isTimeout = (message: string): boolean => message.includes('timed out');
+
+function sizeLabel(bytes: number): string {
+  return bytes >= GiB ? `${+(bytes / GiB).toFixed(2)} GiB` : `${+(bytes / MiB).toFixed(0)} MiB`;
+}
+
+interface Series {
+  samples: number[];
+  median: number;
+  errors: string[];
+}
+
+function series(samples: number[], errors: string[]): Series {
+  return { samples, median: median(samples), errors };
+}
+
+function cell(s: Series | undefined, scale = 1): Cell | undefined {
+  if (!s) return undefined;
+  if (s.samples.length === 0) return { error: s.errors[0] ?? 'no sample' };
+  return { value: s.median / scale, ...(s.errors.length ? { note: `⚠ ${s.errors.length} failed` } : {}) };
+}
+
+async function withServer<T>(name: ServerName, fixtures: Parameters<typeof installFixtures>[1], fn: (s: BenchServer) => Promise<T>): Promise<T | { error: string }> {
+  let server: BenchServer | undefined;
+  try {
+    server = await startServer(name, limit(20_000));
+    await installFixtures(server.root, fixtures);
+    return await fn(server);
+  } catch (err) {
+    log(`${name}: ${errorText(err)}`);
+    return { error: errorText(err) };
+  } finally {
+    await server?.stop().catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const servers = args.servers.split(',').filter(Boolean) as ServerName[];
+  const steps = new Set(args.steps.split(',').map(Number));
+  const ns = args.n.split(',').filter(Boolean).map(Number);
+  const runs = Number(args.runs);
+  const bigBytes = Number(args['size-mib']) * MiB;
+  const smallBytes = 10 * MiB;
+  const notes: string[] = [];
+
+  const shm = tmpRoot(bigBytes + Math.max(...ns, 0) * smallBytes + 2 * GiB);
+  if (shm) process.env.TMPDIR = shm;
+  const busy = cpuBusy(1000);
+  const machine = {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    memGiB: +(totalmem() / GiB).toFixed(1),
+    kernel: release(),
+    tmpdir: process.env.TMPDIR ?? '/tmp',
+    fdLimit: spawnSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim(),
+    loadBefore: loadavg().map((x) => +x.toFixed(2)),
+    cpuBusyBefore: +busy.toFixed(2),
+  };
+  log(`${machine.cores} × ${machine.cpu}, ${machine.memGiB} GiB, files in ${machine.tmpdir}, fd limit ${machine.fdLimit}`);
+  if (busy > 0.2) {
+    notes.push(`the machine was ${(busy * 100).toFixed(0)}% busy before the run started (other processes): figures are noisy`);
+    log(`warning: ${notes.at(-1)}`);
+  }
+  for (const name of servers) {
+    const why = serverMissingReason(name);
+    if (why) notes.push(`${name} skipped: ${why}`);
+  }
+  const present = servers.filter((n) => !serverMissingReason(n));
+  if (present.includes('vsftpd')) {
+    const did = sha512SystemPassword();
+    if (did) notes.push(did);
+  }
+
+  const tmp = await makeTempDir('ftpkit-bench-files-');
+  const fx = await makeFixtures(tmp.path, bigBytes, smallBytes);
+  const results: {
+    single: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
+    many: Record<string, Partial<Record<ServerName, ManyClientsResult | { error: string }>>>;
+    clients: Record<string, Partial<Record<ClientName, { download?: Series; upload?: Series }>>>;
+    ftps: string;
+  } = { single: {}, many: {}, clients: {}, ftps: 'n/a (FTPS not implemented yet)' };
+
+  try {
+    // Steps 1 and 2: single stream through curl, one server instance each.
+    if (steps.has(1) || steps.has(2)) {
+      for (const name of present) {
+        results.single[name] = await withServer(name, fx, async (s) => {
+          const out: { retr?: Series; stor?: Series } = {};
+          for (const [step, key] of [[1, 'retr'], [2, 'stor']] as const) {
+            if (!steps.has(step)) continue;
+            const samples: number[] = [];
+            const errors: string[] = [];
+            // a timed-out run is not retried: it would only spend the budget again
+            for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
+              const remote = `stor-big-${i}.bin`;
+              try {
+                const r: StreamResult =
+                  key === 'retr' ? await curlRetr(s, fx.big.name, limit(30_000)) : await curlStor(s, remote, bigBytes, limit(30_000));
+                if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
+                samples.push(r.bytes / r.seconds);
+              } catch (err) {
+                errors.push(errorText(err));
+              } finally {
+                if (key === 'stor') await rm(join(s.root, remote), { force: true });
+              }
+            }
+            out[key] = series(samples, errors);
+            log(`${name} ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+          }
+          return out;
+        });
+      }
+    }
+
+    // Step 4: clients, against vsftpd and ftpkit (interleaved runs, so drift hits all alike).
+    if (steps.has(4)) {
+      for (const name of (['vsftpd', 'ftpkit'] as const).filter((n) => present.includes(n))) {
+        const table: Partial<Record<ClientName, { download?: Series; upload?: Series }>> = {};
+        const acc = new Map<string, { samples: number[]; errors: string[] }>();
+        const res = await withServer(name, fx, async (s) => {
+          for (let i = 0; i < runs && remaining() > 60_000; i++) {
+            for (const client of CLIENTS) {
+              for (const op of ['download', 'upload'] as const) {
+                const key = `${client}/${op}`;
+                const a = acc.get(key) ?? { samples: [], errors: [] };
+                acc.set(key, a);
+                if (a.errors.some(isTimeout)) continue;
+                const remote = op === 'download' ? fx.big.name : `client-up-${i}.bin`;
+                try {
+                  const r = await clientTransfer(client, op, s, remote, fx.big.path, limit(30_000));
+                  if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
+                  a.samples.push(r.bytes / r.seconds);
+                } catch (err) {
+                  a.errors.push(errorText(err));
+                } finally {
+                  if (op === 'upload') await rm(join(s.root, remote), { force: true });
+                }
+              }
+            }
+          }
+        });
+        for (const client of CLIENTS) {
+          const entry: { download?: Series; upload?: Series } = {};
+          for (const op of ['download', 'upload'] as const) {
+            const a = acc.get(`${client}/${op}`);
+            if (a) entry[op] = series(a.samples, a.errors);
+            else if (res && 'error' in res) entry[op] = series([], [res.error]);
+          }
+          table[client] = entry;
+          log(`${name} ${client}: down ${((entry.download?.median ?? NaN) / 1e9).toFixed(2)} GB/s, up ${((entry.upload?.median ?? NaN) / 1e9).toFixed(2)} GB/s${entry.download?.errors[0] ? ` (${entry.download.errors[0]})` : ''}`);
+        }
+        results.clients[name] = table;
+      }
+    }
+
+    // Step 3: ftpbench at each N, a fresh server each time (clean "at start" memory).
+    if (steps.has(3)) {
+      for (const n of ns) {
+        const byServer: Partial<Record<ServerName, ManyClientsResult | { error: string }>> = {};
+        for (const name of present) {
+          if (remaining() < 20_000) {
+            byServer[name] = { error: 'skipped: time budget spent' };
+            continue;
+          }
+          byServer[name] = await withServer(name, fx, (s) =>
+            manyClients(s, {
+              n,
+              bigFile: fx.big.name,
+              smallFile: fx.small.name,
+              smallBytes,
+              limits: { login: limit(15_000), idleRetr: limit(30_000), retr: limit(60_000), stor: limit(60_000), quit: limit(10_000) },
+            }),
+          );
+          const r = byServer[name]!;
+          if (!('error' in r)) {
+            const errs = r.login.errors + r.retr.errors + r.stor.errors + r.quit.errors;
+            log(`${name} N=${n}: login ${r.login.seconds.toFixed(2)} s, idle RETR ${r.idleRetrMBps.toFixed(0)} MB/s, RETR ${r.retr.seconds.toFixed(2)} s, STOR ${r.stor.seconds.toFixed(2)} s, QUIT ${r.quit.seconds.toFixed(2)} s, RSS ${(r.memoryStart.rss / 1e6).toFixed(0)} → ${(r.memoryLoggedIn.rss / 1e6).toFixed(0)} MB, ${errs} errors`);
+          }
+        }
+        results.many[String(n)] = byServer;
+      }
+    }
+  } finally {
+    await tmp.cleanup();
+  }
+
+  // ---------------------------------------------------------------- report
+  const cols = present as string[];
+  const out: string[] = [];
+  out.push(`### ftpkit benchmark, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  out.push('');
+  out.push(`Machine: ${machine.cores} × ${machine.cpu}, ${machine.memGiB} GiB RAM, Linux ${machine.kernel}, Node ${process.version}; loopback; files on ${machine.tmpdir}. Medians of ${runs} for single streams and clients; ftpbench steps run once. Ratios are to vsftpd (higher is better for GB/s and MB/s, lower for seconds and MB).`);
+  out.push('');
+  if (steps.has(1) || steps.has(2)) {
+    const single = (key: 'retr' | 'stor'): Row => ({
+      label: key === 'retr' ? `RETR ${sizeLabel(bigBytes)} to /dev/null, curl (GB/s)` : `STOR ${sizeLabel(bigBytes)} from a pipe, curl (GB/s)`,
+      cells: Object.fromEntries(cols.map((c) => {
+        const r = results.single[c as ServerName];
+        return [c, r && 'error' in r ? { error: r.error } : cell(r?.[key], 1e9)];
+      })),
+    });
+    out.push(renderTable('single stream', cols, [single('retr'), single('stor')]));
+    out.push('');
+  }
+  for (const [n, byServer] of Object.entries(results.many)) {
+    out.push(renderTable(`ftpbench, N = ${n}`, cols, manyRows(byServer, sizeLabel(bigBytes))));
+    out.push('');
+  }
+  if (Object.keys(results.clients).length > 0) {
+    const clientCols = Object.keys(results.clients).flatMap((srv) => [`download from ${srv}`, `upload to ${srv}`]);
+    const rows: Row[] = CLIENTS.map((client) => ({
+      label: client,
+      baseline: 'curl',
+      cells: {},
+    }));
+    // one row per client, ratios to curl in the same column
+    const lines = [`| clients, ${sizeLabel(bigBytes)} (GB/s) | ${clientCols.join(' | ')} |`, `|---|${clientCols.map(() => '---:').join('|')}|`];
+    for (const row of rows) {
+      const cells = Object.entries(results.clients).flatMap(([, t]) =>
+        (['download', 'upload'] as const).map((op) => {
+          const c = cell(t[row.label as ClientName]?.[op], 1e9);
+          const base = cell(t.curl?.[op], 1e9);
+          if (!c) return '';
+          if ('error' in c) return `error: ${c.error.replace(/\|/g, '/').slice(0, 60)}`;
+          const ratio = base && 'value' in base && base.value > 0 ? ` (${(c.value / base.value).toFixed(2)}× curl)` : '';
+          return `${c.value.toFixed(2)}${ratio}${c.note ? ` ${c.note}` : ''}`;
+        }),
+      );
+      lines.push(`| ${row.label} | ${cells.join(' | ')} |`);
+    }
+    out.push(lines.join('\n'));
+    out.push('');
+  }
+  if (steps.has(5)) {
+    out.push(`FTPS RETR/STOR against vsftpd with TLS: ${results.ftps}`);
+    out.push('');
+  }
+  const busyAfter = cpuBusy(500);
+  if (notes.length) out.push(...notes.map((n) => `- ${n}`), '');
+  const durationS = (performance.now() - t0) / 1000;
+  const file = writeResults(
+    { startedAt: startedAt.toISOString(), durationS, machine: { ...machine, loadAfter: loadavg(), cpuBusyAfter: busyAfter }, versions: versions(), config: { servers, steps: [...steps], ns, runs, bigBytes, smallBytes }, notes, results },
+    startedAt,
+  );
+  out.push(`Run took ${durationS.toFixed(0)} s; all samples in ${file}.`);
+  process.stdout.write(`\n${out.join('\n')}\n`);
+}
+
+// 1,000 clients need ~4,000 descriptors between the bench and a server: raise the soft limit
+// once, by re-running ourselves under `ulimit -n` (Node cannot call setrlimit).
+if (process.env.FTPKIT_BENCH_ULIMIT !== '1') {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"';
+  const child = spawn('bash', ['-c', script, 'bash', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, FTPKIT_BENCH_ULIMIT: '1' },
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await main();
+}

@@ -1,0 +1,21 @@
+// ftpkit as a bench peer: its own process (a fair RSS figure), configured from the
+// environment like test/helpers/pyftpd.py. Bundled by bench/servers.ts, run with plain node.
+//   FTPKIT_USER, FTPKIT_PASSWORD, FTPKIT_ROOT, FTPKIT_BANNER
+// Prints "PORT <n>" once listening; exits when stdin closes (the bench went away).
+import { FileServer, createStaticAuthenticator } from '../../src/index.js';
+
+const env = process.env;
+const server = new FileServer({
+  host: '127.0.0.1',
+  port: 0,
+  greeting: env.FTPKIT_BANNER ?? 'ftpkit',
+  authenticate: createStaticAuthenticator([{ username: env.FTPKIT_USER!, password: env.FTPKIT_PASSWORD! }], {
+    root: env.FTPKIT_ROOT!,
+    write: true,
+  }),
+});
+const { port } = await server.listen();
+process.stdout.write(`PORT ${port}\n`);
+process.stdin.resume();
+process.stdin.on('close', () => process.exit(0));
+process.stdin.on('end', () => process.exit(0));
