@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // ftp-serve: serve a folder over FTP. Parses flags, starts a FileServer, prints where it listens.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { FileServer, createStaticAuthenticator, type FileServerOptions, type StaticUser } from '../src/index.js';
+import {
+  FileServer,
+  createStaticAuthenticator,
+  ensureDevCertificate,
+  type FileServerOptions,
+  type StaticUser,
+} from '../src/index.js';
 import { EXIT_USAGE, die, version } from './cli.js';
 
 const PROG = 'ftp-serve';
@@ -20,6 +26,11 @@ Options:
   --write                anonymous users may write too
   --pasv-ports MIN-MAX   passive data ports (default: any free port)
   --pasv-address ADDR    IPv4 address advertised in PASV replies (NAT)
+  --tls-cert FILE        certificate (PEM) for FTPS: enables AUTH TLS, and the implicit port if given
+  --tls-key FILE         private key (PEM) of --tls-cert
+  --tls                  FTPS with a self-signed development certificate (made once, kept in ~/.cache/ftpkit)
+  --require-tls          refuse login and data connections without TLS
+  --implicit-port N      also serve implicit FTPS (ftps://) on port N (0 = any free port)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
   -h, --help             show this help
   -v, --version          show the version
@@ -34,7 +45,24 @@ function parsePort(text: string, flag: string): number {
   return Number(text);
 }
 
-function main(): void {
+/** The certificate: from --tls-cert/--tls-key, or the development one for --tls. */
+async function loadTls(values: { 'tls-cert'?: string; 'tls-key'?: string; tls: boolean }): Promise<{ cert: Buffer; key: Buffer; note: string } | undefined> {
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) usage('--tls-cert and --tls-key go together');
+  if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      return { cert: readFileSync(certFile), key: readFileSync(keyFile), note: '' };
+    } catch (err) {
+      die(PROG, `cannot read the certificate or key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT_USAGE);
+    }
+  }
+  if (!values.tls) return undefined;
+  const dev = await ensureDevCertificate();
+  return { cert: dev.cert, key: dev.key, note: `self-signed certificate ${dev.certPath}, SHA-256 ${dev.fingerprint256}` };
+}
+
+async function main(): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -48,6 +76,11 @@ function main(): void {
         'pasv-ports': { type: 'string' },
         'pasv-address': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        tls: { type: 'boolean', default: false },
+        'require-tls': { type: 'boolean', default: false },
+        'implicit-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -96,6 +129,14 @@ function main(): void {
     options.pasvPortRange = [parsePort(m[1]!, '--pasv-ports'), parsePort(m[2]!, '--pasv-ports')];
   }
   if (values['pasv-address'] !== undefined) options.pasvAddress = values['pasv-address'];
+  const tls = await loadTls(values);
+  if (tls) {
+    options.tls = { cert: tls.cert, key: tls.key };
+    if (values['require-tls']) options.requireTls = true;
+    if (values['implicit-port'] !== undefined) options.implicitTlsPort = parsePort(values['implicit-port'], '--implicit-port');
+  } else if (values['require-tls'] || values['implicit-port'] !== undefined) {
+    usage('--require-tls and --implicit-port need --tls or --tls-cert/--tls-key');
+  }
 
   let server: FileServer;
   try {
@@ -110,7 +151,11 @@ function main(): void {
         users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
         anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}` : '',
       ].filter(Boolean);
-      process.stdout.write(`ftp-serve: serving ${root} at ftp://${host}:${address.port} (${access.join(', ')})\n`);
+      const implicit = server.implicitAddress();
+      const urls = [`ftp://${host}:${address.port}`, ...(implicit ? [`ftps://${host}:${implicit.port}`] : [])].join(' and ');
+      const security = tls ? (values['require-tls'] ? ', TLS required' : ', TLS available') : '';
+      process.stdout.write(`ftp-serve: serving ${root} at ${urls} (${access.join(', ')}${security})\n`);
+      if (tls?.note) process.stdout.write(`ftp-serve: ${tls.note}\n`);
     },
     (err: NodeJS.ErrnoException) => die(PROG, `cannot listen on ${values.host}:${values.port}: ${err.code ?? err.message}`),
   );
@@ -126,6 +171,14 @@ function main(): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP re-reads the certificate; open sessions keep going.
+  process.on('SIGHUP', () => {
+    if (!tls) return;
+    loadTls(values).then(
+      (fresh) => fresh && server.setTls({ cert: fresh.cert, key: fresh.key }),
+      (err: Error) => process.stderr.write(`ftp-serve: certificate not reloaded: ${err.message}\n`),
+    ).catch((err: Error) => process.stderr.write(`ftp-serve: certificate not reloaded: ${err.message}\n`));
+  });
 }
 
-main();
+main().catch((err: Error) => die(PROG, err.message));

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { TEST_CERT_PATH, TEST_KEY_PATH } from '../../helpers/tls.js';
+import { curl } from '../../helpers/tools.js';
 
 const repo = new URL('../../../', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -99,6 +101,62 @@ describe('ftp-serve', () => {
     const r = await run(['--port', port]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^ftp-serve: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE$/);
+  });
+});
+
+describe('ftp-serve FTPS', () => {
+  it('--tls-cert/--tls-key with --implicit-port: both URLs printed, both work, SIGHUP reloads', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ftpkit-cli-'));
+    await writeFile(join(root, 'f.txt'), 'over tls');
+    const { line, child } = await firstLine(process.execPath, [
+      'dist/bin/ftp-serve.js', '--port', '0', '--implicit-port', '0', '--tls-cert', TEST_CERT_PATH, '--tls-key', TEST_KEY_PATH,
+      '--require-tls', '--log-level', 'silent', root,
+    ]);
+    const m = /at ftp:\/\/127\.0\.0\.1:(\d+) and ftps:\/\/127\.0\.0\.1:(\d+) \(anonymous read-only, TLS required\)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    const explicit = await curl(['-s', '--ssl-reqd', '-k', `ftp://anonymous:x@127.0.0.1:${m![1]}/f.txt`]);
+    expect(explicit.stdout).toBe('over tls');
+    const clear = await curl(['-s', `ftp://anonymous:x@127.0.0.1:${m![1]}/f.txt`]);
+    expect(clear.code).not.toBe(0);
+    child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+    const implicit = await curl(['-s', '-k', `ftps://anonymous:x@127.0.0.1:${m![2]}/f.txt`]);
+    expect(implicit.stdout).toBe('over tls');
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0);
+  });
+
+  it('--tls makes a development certificate once, prints its fingerprint, and reuses it', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'ftpkit-cache-'));
+    const env = { ...process.env, XDG_CACHE_HOME: cache };
+    const lines = async (): Promise<string> => {
+      const child = spawn(process.execPath, ['dist/bin/ftp-serve.js', '--port', '0', '--tls', '--log-level', 'silent'], { cwd: repo, env });
+      children.push(child);
+      let out = '';
+      await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('\n').length > 2) resolve();
+      }));
+      child.kill('SIGTERM');
+      return out;
+    };
+    const first = await lines();
+    expect(first).toMatch(/TLS available\)\n/);
+    const fp = /SHA-256 ([0-9A-F:]{95})/.exec(first)![1];
+    expect(await lines()).toContain(fp);
+  });
+
+  it.each([
+    [['--tls-cert', 'x.pem'], /--tls-cert and --tls-key go together/],
+    [['--require-tls'], /need --tls/],
+    [['--implicit-port', '0'], /need --tls/],
+    [['--tls-cert', '/nope/c.pem', '--tls-key', '/nope/k.pem'], /cannot read the certificate or key: ENOENT/],
+    [['--tls-cert', new URL('../../../package.json', import.meta.url).pathname, '--tls-key', new URL('../../../package.json', import.meta.url).pathname], /tls:/],
+  ])('bad TLS flags %j: one line, exit 2', async (args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 
