@@ -3,3 +3,4 @@ export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTim
 export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
 export type { CommandSpec } from './command.js';
 export { createStaticAuthenticator, type StaticUser } from './static-users.js';
+export { ensureDevCertificate, devCertificateFolder, type DevCertificate } from './dev-certificate.js';
