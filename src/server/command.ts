@@ -17,5 +17,7 @@ export interface CommandSpec {
   duringTransfer?: boolean;
   /** Recognised but not implemented: answered 502. */
   notImplemented?: boolean;
+  /** Answers `OPTS <verb> <value>` for this command (RFC 2389 section 4), e.g. OPTS HASH. */
+  opts?(session: Session, value: string): void;
   handler(session: Session, arg: string, verb: string): Promise<void> | void;
 }

@@ -13,6 +13,9 @@ import { ConnectionLimits } from './abuse/limits.js';
 import { LoginGuard } from './abuse/login-guard.js';
 import { normalizeIp } from '../protocol/index.js';
 import { Session, type SessionHost } from './session.js';
+import { sweepAfterCrash } from './upload.js';
+import type { LockManager } from './locks/index.js';
+import type { Storage } from '../storage/types.js';
 import { createTlsSessionOwner } from './tls-session-cache.js';
 
 
@@ -35,6 +38,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   #server: Server | undefined;
   #implicit: Server | undefined;
   #closing: Promise<void> | undefined;
+  /** Roots whose crash leftovers were swept (upload.ts). */
+  readonly #swept = new Set<string | Storage>();
   #tlsContext: SecureContext | undefined;
   /** Owns the TLS session-ID cache shared by control and data connections. */
   readonly tlsOwner: TlsServer | undefined;
@@ -45,6 +50,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.ports = new PassivePortPool(this.options.pasvPortRange);
     this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
+    this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
     if (this.options.tls) {
       this.#tlsContext = makeContext(this.options.tls);
       this.tlsOwner = createTlsSessionOwner(this.options.tls);
@@ -70,6 +76,11 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   implicitAddress(): AddressInfo | undefined {
     const addr = this.#implicit?.address();
     return addr && typeof addr === 'object' ? addr : undefined;
+  }
+
+  /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
+  get locks(): LockManager {
+    return this.options.locks;
   }
 
   /** Open control connections. */

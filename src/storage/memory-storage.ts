@@ -219,6 +219,17 @@ export class MemoryStorage implements Storage {
     this.#lookup(vpath).mode = mode;
   }
 
+  async truncate(p: string, size: number): Promise<void> {
+    const vpath = checkVirtualPath(p);
+    if (!Number.isSafeInteger(size) || size < 0) throw storageError('EINVAL', vpath);
+    const node = this.#lookup(vpath);
+    if (node.kind === 'dir') throw storageError('EISDIR', vpath);
+    if (size < node.bytes.size) {
+      node.bytes.truncate(size);
+      node.mtime = new Date();
+    }
+  }
+
   /** The node at `vpath`: ENOENT when missing, ENOTDIR when a file sits on the way. */
   #lookup(vpath: string): MemNode {
     let node: MemNode = this.#root;

@@ -25,6 +25,11 @@ export interface WriteOptions {
   start?: number;
   /** Append to the end (APPE). */
   append?: boolean;
+  /**
+   * Make the data durable (fsync) before the stream emits 'close'. Atomic uploads ask for it
+   * before renaming over the target. A Storage without durable writes may ignore it.
+   */
+  flush?: boolean;
 }
 
 /**
@@ -52,6 +57,11 @@ export interface Storage {
   rename(from: string, to: string): Promise<void>;
   setMtime(path: string, mtime: Date): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  /**
+   * Optional: cuts a file to `size` bytes (never grows it). Resuming an atomic upload at an
+   * offset inside its partial data needs it; without it such a REST is refused (554).
+   */
+  truncate?(path: string, size: number): Promise<void>;
 }
 
 /** Builds a storage error carrying a POSIX code and a message free of host paths. */

@@ -1,5 +1,7 @@
 import { quotePath } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
+import { exclusive, withLock } from '../locks/index.js';
+import { refuseTemporary } from '../upload.js';
 
 export const MKD: CommandSpec = {
   verbs: ['MKD', 'XMKD'],
@@ -9,6 +11,7 @@ export const MKD: CommandSpec = {
     const path = session.resolve(arg);
     if (path === undefined || !session.mayWrite()) return;
     if (path === '/') return session.reply(550, '/: File exists');
+    if (refuseTemporary(session, path)) return;
     try {
       await session.storage!.mkdir(path);
     } catch (err) {
@@ -26,11 +29,14 @@ export const RMD: CommandSpec = {
     const path = session.resolve(arg);
     if (path === undefined || !session.mayWrite()) return;
     if (path === '/') return session.reply(550, '/: Cannot remove the root directory');
-    try {
-      await session.storage!.rmdir(path);
-    } catch (err) {
-      return session.fail(err, path, 550);
-    }
-    session.reply(250, `${path}: Directory removed`);
+    // Exclusive on the folder covers everything under it: no upload or download inside meanwhile.
+    await withLock(session, 'RMD', [exclusive(path)], async () => {
+      try {
+        await session.storage!.rmdir(path);
+      } catch (err) {
+        return session.fail(err, path, 550);
+      }
+      session.reply(250, `${path}: Directory removed`);
+    });
   },
 };

@@ -2,6 +2,8 @@ import { formatMlsdTime, parseMlsdTime } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
 import type { StorageStat } from '../../storage/types.js';
+import { exclusive, lockFor, releaseQuietly, withLock } from '../locks/index.js';
+import { pendingUpload, refuseTemporary, temporaryFor } from '../upload.js';
 
 /** Resolves and stats `arg`; answers the failure itself and returns undefined. */
 async function statArg(session: Session, arg: string): Promise<{ path: string; stat: StorageStat } | undefined> {
@@ -10,7 +12,7 @@ async function statArg(session: Session, arg: string): Promise<{ path: string; s
     return undefined;
   }
   const path = session.resolve(arg);
-  if (path === undefined) return undefined;
+  if (path === undefined || refuseTemporary(session, path)) return undefined;
   try {
     return { path, stat: await session.storage!.stat(path) };
   } catch (err) {
@@ -27,12 +29,17 @@ export const DELE: CommandSpec = {
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.stat.type === 'dir') return session.reply(550, `${found.path}: Is a directory`);
-    try {
-      await session.storage!.delete(found.path);
-    } catch (err) {
-      return session.fail(err, found.path, 550);
-    }
-    session.reply(250, `${found.path}: File deleted`);
+    // The target and its partial upload (atomic mode) go together.
+    const temp = temporaryFor(found.path);
+    await withLock(session, 'DELE', [exclusive(found.path), exclusive(temp)], found.path, async () => {
+      try {
+        await session.storage!.delete(found.path);
+      } catch (err) {
+        return session.fail(err, found.path, 550);
+      }
+      if (await pendingUpload(session, found.path)) await session.storage!.delete(temp).catch(() => {});
+      session.reply(250, `${found.path}: File deleted`);
+    });
   },
 };
 
@@ -44,6 +51,10 @@ export const RNFR: CommandSpec = {
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.path === '/') return session.reply(550, '/: Cannot rename the root directory');
+    // A busy source is reported now; RNTO takes the real locks (source and target together).
+    const probe = await lockFor(session, 'RNFR', [exclusive(found.path)]);
+    if (!probe) return;
+    await releaseQuietly(session, probe);
     session.renameFrom = found.path;
     session.reply(350, 'Ready for RNTO');
   },
@@ -60,12 +71,15 @@ export const RNTO: CommandSpec = {
     const to = session.resolve(arg);
     if (to === undefined || !session.mayWrite()) return;
     if (to === '/' || to.startsWith(`${from}/`)) return session.reply(553, `${to}: Invalid rename target`);
-    try {
-      await session.storage!.rename(from, to);
-    } catch (err) {
-      return session.fail(err, to, 550);
-    }
-    session.reply(250, 'Rename successful');
+    if (refuseTemporary(session, to)) return;
+    await withLock(session, 'RNTO', [exclusive(from), exclusive(to)], async () => {
+      try {
+        await session.storage!.rename(from, to);
+      } catch (err) {
+        return session.fail(err, to, 550);
+      }
+      session.reply(250, 'Rename successful');
+    });
   },
 };
 
@@ -77,7 +91,9 @@ export const SIZE: CommandSpec = {
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.stat.type !== 'file') return session.reply(550, `${found.path}: Not a regular file`);
-    session.reply(213, String(found.stat.size));
+    // What a resuming client needs: the bytes of a pending (atomic) upload when there is one.
+    const pending = await pendingUpload(session, found.path);
+    session.reply(213, String((pending ?? found.stat).size));
   },
 };
 
@@ -104,12 +120,14 @@ export const MFMT: CommandSpec = {
     if (!session.mayWrite()) return;
     const found = await statArg(session, arg.slice(space + 1));
     if (!found) return;
-    try {
-      await session.storage!.setMtime(found.path, time);
-    } catch (err) {
-      return session.fail(err, found.path, 550);
-    }
-    session.reply(213, `Modify=${formatMlsdTime(time)}; ${found.path}`);
+    await withLock(session, 'MFMT', [exclusive(found.path)], async () => {
+      try {
+        await session.storage!.setMtime(found.path, time);
+      } catch (err) {
+        return session.fail(err, found.path, 550);
+      }
+      session.reply(213, `Modify=${formatMlsdTime(time)}; ${found.path}`);
+    });
   },
 };
 
@@ -126,11 +144,13 @@ export const SITE: CommandSpec = {
     if (!session.mayWrite()) return;
     const found = await statArg(session, rest.slice(1).join(' '));
     if (!found) return;
-    try {
-      await session.storage!.chmod(found.path, parseInt(modeText, 8));
-    } catch (err) {
-      return session.fail(err, found.path, 550);
-    }
-    session.reply(200, 'SITE CHMOD command successful');
+    await withLock(session, 'SITE CHMOD', [exclusive(found.path)], async () => {
+      try {
+        await session.storage!.chmod(found.path, parseInt(modeText, 8));
+      } catch (err) {
+        return session.fail(err, found.path, 550);
+      }
+      session.reply(200, 'SITE CHMOD command successful');
+    });
   },
 };

@@ -61,6 +61,8 @@ export const OPTS: CommandSpec = {
       const shown = wanted.map((f) => (f === 'unix.mode' ? 'UNIX.mode' : f));
       return session.reply(200, `MLST OPTS ${shown.map((f) => `${f};`).join('')}`);
     }
+    const spec = session.host.commands.get(name);
+    if (spec?.opts) return spec.opts(session, value); // OPTS HASH lives with HASH
     session.reply(501, 'Option not understood');
   },
 };

@@ -5,6 +5,7 @@ import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
 import { hasWildcard, matchGlob } from '../glob.js';
 import { runTransfer } from '../transfer.js';
+import { isUploadTemporary, refuseTemporary } from '../upload.js';
 
 export interface ListTarget {
   /** Virtual path listed. */
@@ -33,7 +34,7 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
   let lastPath = '/';
   for (const given of attempts) {
     const path = session.resolve(given);
-    if (path === undefined) return undefined;
+    if (path === undefined || refuseTemporary(session, path)) return undefined;
     lastPath = path;
     try {
       const stat = await session.storage!.stat(path);
@@ -73,7 +74,7 @@ async function globTarget(session: Session, given: string): Promise<ListTarget |
  */
 function listable(entries: StorageStat[]): StorageStat[] {
   return entries
-    .filter((e) => !/[\r\n]/.test(e.name))
+    .filter((e) => !/[\r\n]/.test(e.name) && !isUploadTemporary(e.name)) // temporaries of atomic uploads are hidden
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -167,7 +168,7 @@ export const MLST: CommandSpec = {
   feat: mlstFeature,
   async handler(session, arg) {
     const path = session.resolve(arg);
-    if (path === undefined) return;
+    if (path === undefined || refuseTemporary(session, path)) return;
     try {
       const stat = await session.storage!.stat(path);
       session.reply(250, [`Listing ${path}`, ` ${mlsxLine(session, stat, path)}`, 'End']);

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createAsciiDecoder, createAsciiEncoder } from '../../protocol/index.js';
+import { createAsciiEncoder } from '../../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
 import type { CommandSpec } from '../command.js';
+import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
 import { runTransfer } from '../transfer.js';
+import { openUpload, refuseTemporary } from '../upload.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -19,16 +21,24 @@ export const RETR: CommandSpec = {
     session.restOffset = 0;
     if (arg === '') return session.reply(501, 'RETR needs a path');
     const path = session.resolve(arg);
-    if (path === undefined) return;
+    if (path === undefined || refuseTemporary(session, path)) return;
+    // Readers share the file; in direct upload mode they keep writers out (and wait for them).
+    const lock = await lockFor(session, 'RETR', [shared(path)]);
+    if (!lock) return;
+    const refuse = async (code: number, text: string): Promise<void> => {
+      await releaseQuietly(session, lock);
+      session.reply(code, text);
+    };
     let source: Readable;
     let size: number;
     try {
       const stat = await session.storage!.stat(path);
-      if (stat.type !== 'file') return session.reply(550, `${path}: Not a regular file`);
+      if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
       size = stat.size;
-      if (offset > size) return session.reply(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
+      if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
       source = await session.storage!.createReadStream(path, { start: offset });
     } catch (err) {
+      await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
     source.on('error', () => {}); // surfaces through the pipeline
@@ -40,7 +50,10 @@ export const RETR: CommandSpec = {
       direction: 'out',
       pump: (socket, signal) =>
         ascii ? pipeline(source, createAsciiEncoder(), socket, { signal }) : pipeline(source, socket, { signal }),
-      dispose: () => source.destroy(),
+      dispose: () => {
+        source.destroy();
+        return releaseQuietly(session, lock);
+      },
     });
   },
 };
@@ -50,18 +63,9 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
   const offset = session.restOffset;
   session.restOffset = 0;
   if (!session.mayWrite()) return;
-  let sink: Writable;
-  try {
-    sink = await session.storage!.createWriteStream(
-      path,
-      mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {},
-    );
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return session.reply(553, `${virtualDirname(path)}: No such directory`);
-    return session.fail(err, path, 553);
-  }
-  sink.on('error', () => {});
+  // Locks, the atomic temporary and resume live in upload.ts.
+  const upload = await openUpload(session, path, mode, offset);
+  if (!upload) return;
   const ascii = session.type === 'A';
   const name = virtualBasename(path);
   await runTransfer(session, {
@@ -69,9 +73,8 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
     direction: 'in',
-    pump: (socket, signal) =>
-      ascii ? pipeline(socket, createAsciiDecoder(), sink, { signal }) : pipeline(socket, sink, { signal }),
-    dispose: () => sink.destroy(),
+    pump: (socket, signal) => upload.run(socket, signal, ascii),
+    dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
   });
 }

@@ -10,3 +10,4 @@ export {
   type LockMode,
   type LockRequest,
 } from './types.js';
+export { lockFor, withLock, releaseQuietly, shared, exclusive } from './session-locks.js';

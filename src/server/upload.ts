@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createAsciiDecoder } from '../protocol/index.js';
+import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
+import { LocalStorage } from '../storage/local-storage.js';
+import type { Storage, StorageStat } from '../storage/types.js';
+import { exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
+import type { Session } from './session.js';
+
+/**
+ * Uploads (STOR, APPE, STOU) in the two modes of `uploadMode`.
+ *
+ * 'atomic' (default), after ProFTPD's HiddenStores and SFTPGo's "atomic with resume":
+ *
+ *   STOR f   lock: .ftpkit-upload-f exclusive (one upload per target), f shared (no DELE/RNFR/
+ *            RMD meanwhile; readers go on reading the old f)
+ *     150    data -> dir/.ftpkit-upload-f   (hidden: never listed, 550 to every command)
+ *     EOF    fsync, then rename(.ftpkit-upload-f, f)   readers see old f or new f, never a mix
+ *     226
+ *
+ *   interrupted (connection lost, ABOR, timeout, shutdown): f is untouched; the temporary is
+ *     kept as the target's *partial upload* when it holds bytes, and SIZE f reports its size,
+ *     so `SIZE f` + `APPE f` (curl -C -, ftp-put -c) or `REST n` + `STOR f` (lftp put -c)
+ *     continue it; the rename happens only when a transfer ends normally.
+ *   storage failure (ENOSPC, EDQUOT...): the temporary is removed, f is untouched, 452/552.
+ *   a fresh STOR (no REST) discards any partial; a server restart discards every partial
+ *     (temporaries older than the process are leftovers of a crash: sweepUploadTemporaries).
+ *
+ * 'direct': written in place under an exclusive lock (vsftpd), REST/APPE as plain file offsets.
+ */
+
+export const TEMP_PREFIX = '.ftpkit-upload-';
+const NAME_MAX = 255;
+/** Temporaries modified before this are leftovers of an earlier process. */
+const PROCESS_START = Date.now();
+/** Failures that mean the client went away or gave up, not that the storage failed. */
+const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR']);
+
+/** True for the hidden temporaries of atomic uploads (no command may reach them). */
+export function isUploadTemporary(path: string): boolean {
+  return virtualBasename(path).startsWith(TEMP_PREFIX);
+}
+
+/** The one temporary of a target: deterministic, so an interrupted upload can be resumed. */
+export function temporaryFor(path: string): string {
+  const name = virtualBasename(path);
+  let temp = TEMP_PREFIX + name;
+  if (Buffer.byteLength(temp) > NAME_MAX) temp = TEMP_PREFIX + createHash('sha256').update(name).digest('hex');
+  return joinVirtual(virtualDirname(path), temp);
+}
+
+/** Answers 550 for a temporary's name, as if it did not exist; true when it did. */
+export function refuseTemporary(session: Session, path: string): boolean {
+  if (!isUploadTemporary(path)) return false;
+  session.reply(550, `${path}: No such file or directory`);
+  return true;
+}
+
+/** The partial upload kept for `path` in atomic mode, if any (leftovers of a crash excluded). */
+export async function pendingUpload(session: Session, path: string): Promise<StorageStat | undefined> {
+  if (session.host.options.uploadMode !== 'atomic') return undefined;
+  const st = await statOrUndefined(session.storage!, temporaryFor(path));
+  return st?.type === 'file' && st.mtime.getTime() >= PROCESS_START ? st : undefined;
+}
+
+/**
+ * Removes the temporaries under `path` (recursively) last modified before `before` (default:
+ * this process's start): what a crash left. ftp-serve runs it on its root before listening;
+ * embedders run it on their roots. Resolves with the number removed.
+ */
+export async function sweepUploadTemporaries(storage: Storage, options: { path?: string; before?: Date } = {}): Promise<number> {
+  const before = (options.before ?? new Date(PROCESS_START)).getTime();
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    let entries: StorageStat[];
+    try {
+      entries = await storage.list(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = joinVirtual(dir, e.name);
+      if (e.type === 'dir') await walk(path);
+      else if (e.name.startsWith(TEMP_PREFIX) && e.mtime.getTime() < before) {
+        await storage.delete(path).then(() => removed++, () => {});
+      }
+    }
+  };
+  await walk(options.path ?? '/');
+  return removed;
+}
+
+/**
+ * After a login: the first time this server sees a LocalStorage root (or a given Storage
+ * object), the temporaries a crash left under it are swept in the background. Other storages
+ * made anew per login are not walked on every login: call sweepUploadTemporaries for them.
+ */
+export function sweepAfterCrash(done: Set<string | Storage>, session: Session | undefined): void {
+  const storage = session?.storage;
+  if (!session || !storage) return;
+  const key = storage instanceof LocalStorage ? storage.root : storage;
+  if (done.has(key)) return;
+  done.add(key);
+  sweepUploadTemporaries(storage).then(
+    (removed) => {
+      if (removed > 0) session.log.info({ removed }, 'removed temporaries of interrupted uploads from before the start');
+    },
+    (err: unknown) => session.log.warn({ err }, 'sweeping upload temporaries failed'),
+  );
+}
+
+/** One upload, opened before the 150 so that errors come first. */
+export interface Upload {
+  /** Moves the data from `source` (the data connection, maybe paced) into place, commit included. */
+  run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void>;
+  /** Closes what is open and releases the locks. Always called, once. */
+  dispose(): Promise<void>;
+}
+
+type Mode = 'STOR' | 'APPE' | 'STOU';
+
+/** Opens an upload of `path`; answers the failure itself and resolves undefined. */
+export async function openUpload(session: Session, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+  if (refuseTemporary(session, path)) return undefined;
+  const atomic = session.host.options.uploadMode === 'atomic';
+  const temp = temporaryFor(path);
+  const lock = await lockFor(session, mode, atomic ? [exclusive(temp), shared(path)] : [exclusive(path)], path);
+  if (!lock) return undefined;
+  const storage = session.storage!;
+  try {
+    if (!atomic) {
+      const sink = await storage.createWriteStream(path, mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {});
+      return new DirectUpload(sink, lock, session);
+    }
+    await sweepFolder(session, path);
+    const target = await statOrUndefined(storage, path);
+    if (target?.type === 'dir') {
+      session.reply(550, `${path}: Is a directory`);
+      await releaseQuietly(session, lock);
+      return undefined;
+    }
+    const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
+    if (!resume) {
+      const sink = await storage.createWriteStream(temp, { flush: true });
+      return new AtomicUpload({ session, path, temp, target, sink, lock });
+    }
+    // Resume: continue the partial upload if there is one, else start from the target's bytes.
+    const partial = await pendingUpload(session, path);
+    const baseSize = partial?.size ?? (target?.type === 'file' ? target.size : 0);
+    const at = mode === 'APPE' ? baseSize : offset;
+    if (at > baseSize || (partial && at < partial.size && !storage.truncate)) {
+      session.reply(554, `Restart offset ${at} is not within the ${baseSize} bytes stored for ${path}`);
+      await releaseQuietly(session, lock);
+      return undefined;
+    }
+    if (partial) {
+      if (at < partial.size) await storage.truncate!(temp, at);
+      const sink = await storage.createWriteStream(temp, { append: true, flush: true });
+      return new AtomicUpload({ session, path, temp, target, sink, lock });
+    }
+    const sink = await storage.createWriteStream(temp, { flush: true });
+    return new AtomicUpload({ session, path, temp, target, sink, lock, prefix: at });
+  } catch (err) {
+    await releaseQuietly(session, lock);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') session.reply(553, `${virtualDirname(path)}: No such directory`);
+    else session.fail(err, path, 553);
+    return undefined;
+  }
+}
+
+class DirectUpload implements Upload {
+  constructor(
+    readonly sink: Writable,
+    readonly lock: LockHandle,
+    readonly session: Session,
+  ) {
+    sink.on('error', () => {}); // surfaces through the pipeline
+  }
+
+  run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void> {
+    return ascii ? pipeline(source, createAsciiDecoder(), this.sink, { signal }) : pipeline(source, this.sink, { signal });
+  }
+
+  async dispose(): Promise<void> {
+    this.sink.destroy();
+    await closed(this.sink).catch(() => {});
+    await releaseQuietly(this.session, this.lock);
+  }
+}
+
+interface AtomicParts {
+  session: Session;
+  path: string;
+  temp: string;
+  /** The target before the upload (its mode is kept), if it existed. */
+  target: StorageStat | undefined;
+  sink: Writable;
+  lock: LockHandle;
+  /** Bytes of the current target to copy first (REST/APPE with no partial upload). */
+  prefix?: number;
+}
+
+class AtomicUpload implements Upload {
+  readonly #p: AtomicParts;
+  #settled = false;
+
+  constructor(parts: AtomicParts) {
+    this.#p = parts;
+    parts.sink.on('error', () => {}); // surfaces through the pipeline or closed()
+  }
+
+  async run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void> {
+    const { session, path, temp, target, sink, prefix } = this.#p;
+    const storage = session.storage!;
+    try {
+      if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
+      await (ascii ? pipeline(source, createAsciiDecoder(), sink, { signal }) : pipeline(source, sink, { signal }));
+      await closed(sink); // flushed to disk
+      // A client killed mid-upload closes both connections at once, and the data connection's
+      // FIN alone looks like a finished upload: commit only if the control connection is alive.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal.aborted || !session.socket.readable || session.socket.destroyed) {
+        throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
+      }
+      if (target?.type === 'file') await storage.chmod(temp, target.mode).catch(() => {});
+      await storage.rename(temp, path);
+      this.#settled = true;
+    } catch (err) {
+      this.#settled = true;
+      sink.destroy();
+      await closed(sink).catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const interrupted = signal.aborted || INTERRUPTIONS.has(code);
+      // Interrupted: keep what arrived so the client can resume. Storage failure: remove it all.
+      if (!interrupted || (await statOrUndefined(storage, temp))?.size === 0) await storage.delete(temp).catch(() => {});
+      session.log.info({ path, code, interrupted }, 'upload not committed');
+      throw err;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const { session, temp, sink, lock } = this.#p;
+    if (!this.#settled) {
+      // The data connection never came: nothing was written beyond what a partial already held.
+      sink.destroy();
+      await closed(sink).catch(() => {});
+      if ((await statOrUndefined(session.storage!, temp))?.size === 0) await session.storage!.delete(temp).catch(() => {});
+    }
+    await releaseQuietly(session, lock);
+  }
+}
+
+/** Copies a read stream into `sink` without ending it (the upload's data follows). */
+async function copyPrefix(source: Readable, sink: Writable, signal: AbortSignal): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (signal.aborted) throw signal.reason;
+      if (!sink.write(chunk)) {
+        await new Promise<void>((resolve, reject) => {
+          const done = (err?: unknown): void => {
+            sink.off('drain', done);
+            sink.off('error', done);
+            if (err) reject(err);
+            else resolve();
+          };
+          sink.once('drain', done);
+          sink.once('error', done);
+        });
+      }
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+/** Settles once `stream` has closed (its descriptor, and for flush its fsync, done). */
+function closed(stream: Writable): Promise<void> {
+  if (stream.closed) return stream.errored ? Promise.reject(stream.errored) : Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let error: unknown = stream.errored ?? undefined;
+    stream.once('error', (err) => (error = err));
+    stream.once('close', () => (error ? reject(error) : resolve()));
+  });
+}
+
+async function statOrUndefined(storage: Storage, path: string): Promise<StorageStat | undefined> {
+  try {
+    return await storage.stat(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sessions sweep each folder they upload to once: temporaries left there by a crash go. */
+const swept = new WeakMap<Session, Set<string>>();
+
+async function sweepFolder(session: Session, path: string): Promise<void> {
+  const dir = virtualDirname(path);
+  let dirs = swept.get(session);
+  if (!dirs) swept.set(session, (dirs = new Set()));
+  if (dirs.has(dir)) return;
+  dirs.add(dir);
+  const storage = session.storage!;
+  const own = temporaryFor(path); // locked by us: a leftover of a crash may be swept
+  let entries: StorageStat[];
+  try {
+    entries = await storage.list(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (e.type !== 'file' || !e.name.startsWith(TEMP_PREFIX) || e.mtime.getTime() >= PROCESS_START) continue;
+    const temp = joinVirtual(dir, e.name);
+    // Another session's upload holds its temporary's lock; a leftover has none.
+    const lock = temp === own ? undefined : await session.host.options.locks.acquire([exclusive(temp)], { owner: session.id, purpose: 'sweep' }).catch(() => null);
+    if (lock === null) continue;
+    await storage.delete(temp).catch(() => {});
+    if (lock) await releaseQuietly(session, lock);
+  }
+}
