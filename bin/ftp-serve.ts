@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // ftp-serve: serve a folder over FTP. Parses flags, starts a FileServer, prints where it listens.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -10,11 +10,16 @@ import {
   ensureDevCertificate,
   type FileServerOptions,
   type StaticUser,
+  DEFAULT_USERS_FILE,
+  UserStore,
+  type Authenticate,
 } from '../src/index.js';
+import { USERS_HELP, UsageError, runUsersCommand } from '../src/server/users/cli.js';
 import { EXIT_USAGE, die, version } from './cli.js';
 
 const PROG = 'ftp-serve';
 const HELP = `Usage: ftp-serve [options] [ROOT]
+       ftp-serve [--users FILE] users add|passwd|del|list ...   (ftp-serve users --help)
 
 Serve ROOT (default: the current folder) over FTP. By default: 127.0.0.1:2121, anonymous read-only.
 
@@ -24,6 +29,14 @@ Options:
   --user NAME:PASSWORD   a user who may read and write ROOT (repeatable); turns anonymous off
   --anonymous            allow anonymous login even when --user is given
   --write                anonymous users may write too
+  --users FILE           users file (default ./${DEFAULT_USERS_FILE}, used when it exists); turns anonymous off
+                         SIGHUP re-reads it: removed or disabled users are let go at their next command
+  --anonymous-upload DIR a virtual folder where anonymous users may store but not list or read
+  --max-connections N    control connections at once (default 10000)
+  --max-per-address N    control connections from one address (default 0: unlimited)
+  --max-transfers N      data transfers one user may run at once (default 0: unlimited)
+  --ban-after N          failed logins from one address within 10 minutes that ban it (default 10)
+  --ban-time SECONDS     how long a ban lasts (default 900)
   --pasv-ports MIN-MAX   passive data ports (default: any free port)
   --pasv-address ADDR    IPv4 address advertised in PASV replies (NAT)
   --tls-cert FILE        certificate (PEM) for FTPS: enables AUTH TLS, and the implicit port if given
@@ -62,7 +75,47 @@ async function loadTls(values: { 'tls-cert'?: string; 'tls-key'?: string; tls: b
   return { cert: dev.cert, key: dev.key, note: `self-signed certificate ${dev.certPath}, SHA-256 ${dev.fingerprint256}` };
 }
 
+/** Strips --users FILE anywhere in argv; returns the file and the rest. */
+function splitUsersFlag(argv: string[]): { file: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--users') {
+      if (i + 1 >= argv.length) usage("option '--users' needs a FILE");
+      file = argv[++i];
+    } else if (arg.startsWith('--users=')) file = arg.slice('--users='.length);
+    else rest.push(arg);
+  }
+  return { file, rest };
+}
+
+/** `ftp-serve [--users FILE] users ...`: manage the users file, then exit. */
+async function usersSubcommand(): Promise<boolean> {
+  const { file, rest } = splitUsersFlag(process.argv.slice(2));
+  if (rest[0] !== 'users') return false;
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(USERS_HELP);
+    return true;
+  }
+  try {
+    await runUsersCommand(rest.slice(1), file ?? DEFAULT_USERS_FILE, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  } catch (err) {
+    if (err instanceof UsageError) usage(err.message);
+    // A bad name, letter, home or users file: one line naming the field, exit 2.
+    die(PROG, (err as Error).message, (err as { code?: string }).code === 'FTPKIT_ERR_INVALID_ARGUMENT' ? EXIT_USAGE : 1);
+  }
+  return true;
+}
+
+function count(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text)) usage(`${flag} takes a whole number, got '${text}'`);
+  return Number(text);
+}
+
 async function main(): Promise<void> {
+  if (await usersSubcommand()) return;
   let parsed;
   try {
     parsed = parseArgs({
@@ -73,6 +126,13 @@ async function main(): Promise<void> {
         user: { type: 'string', multiple: true, default: [] },
         anonymous: { type: 'boolean', default: false },
         write: { type: 'boolean', default: false },
+        users: { type: 'string' },
+        'anonymous-upload': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-per-address': { type: 'string' },
+        'max-transfers': { type: 'string' },
+        'ban-after': { type: 'string' },
+        'ban-time': { type: 'string' },
         'pasv-ports': { type: 'string' },
         'pasv-address': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
@@ -115,14 +175,40 @@ async function main(): Promise<void> {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(values['log-level'])) usage(`--log-level takes one of ${levels.join(', ')}`);
 
+  const logger = pino({ level: values['log-level'] }, pino.destination(2));
   const options: FileServerOptions = {
     host: values.host,
     port: parsePort(values.port, '--port'),
-    logger: pino({ level: values['log-level'] }, pino.destination(2)),
+    logger,
   };
-  if (users.length > 0) options.authenticate = createStaticAuthenticator(users, { root, write: true });
-  const anonymous = users.length === 0 || values.anonymous;
-  if (anonymous) options.anonymous = { root, write: values.write };
+  const usersFile = values.users ?? (existsSync(DEFAULT_USERS_FILE) ? DEFAULT_USERS_FILE : undefined);
+  let store: UserStore | undefined;
+  if (usersFile !== undefined) {
+    try {
+      store = await UserStore.open(usersFile);
+    } catch (err) {
+      die(PROG, (err as Error).message, EXIT_USAGE);
+    }
+  }
+  const fixed = users.length > 0 ? createStaticAuthenticator(users, { root, write: true }) : undefined;
+  const fromFile = store?.authenticate;
+  const hooks = [fromFile, fixed].filter((h): h is Authenticate => h !== undefined);
+  if (hooks.length === 1) options.authenticate = hooks[0];
+  else if (hooks.length === 2) options.authenticate = async (req) => (await fromFile!(req)) || fixed!(req);
+  const anonymous = hooks.length === 0 || values.anonymous;
+  if (anonymous) {
+    options.anonymous = { root, write: values.write };
+    if (values['anonymous-upload'] !== undefined) options.anonymous.uploadFolder = values['anonymous-upload'];
+  }
+  const maxConnections = count(values['max-connections'], '--max-connections');
+  if (maxConnections !== undefined) options.maxConnections = maxConnections;
+  const perAddress = count(values['max-per-address'], '--max-per-address');
+  if (perAddress !== undefined) options.maxConnectionsPerAddress = perAddress;
+  const transfers = count(values['max-transfers'], '--max-transfers');
+  if (transfers !== undefined) options.maxTransfersPerUser = transfers;
+  const banAfter = count(values['ban-after'], '--ban-after');
+  const banTime = count(values['ban-time'], '--ban-time');
+  options.loginGuard = { ...(banAfter !== undefined ? { banAfter } : {}), ...(banTime !== undefined ? { banDuration: banTime * 1000 } : {}) };
   if (values['pasv-ports'] !== undefined) {
     const m = /^(\d{1,5})-(\d{1,5})$/.exec(values['pasv-ports']);
     if (!m) usage(`--pasv-ports takes MIN-MAX, got '${values['pasv-ports']}'`);
@@ -147,9 +233,11 @@ async function main(): Promise<void> {
   server.listen().then(
     (address) => {
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      const upload = values['anonymous-upload'] ? `, uploads to ${values['anonymous-upload']}` : '';
       const access = [
+        store ? `${store.size} user${store.size === 1 ? '' : 's'} from ${usersFile}` : '',
         users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
-        anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}` : '',
+        anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}${upload}` : '',
       ].filter(Boolean);
       const implicit = server.implicitAddress();
       const urls = [`ftp://${host}:${address.port}`, ...(implicit ? [`ftps://${host}:${implicit.port}`] : [])].join(' and ');
@@ -171,6 +259,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP re-reads the users file; an invalid file keeps the users in force.
+  process.on('SIGHUP', () => {
+    store?.reload().then(
+      () => logger.info({ users: store!.size, file: usersFile }, 'users file reloaded'),
+      (err: Error) => logger.error({ file: usersFile, reason: err.message }, 'users file not reloaded, keeping the previous users'),
+    );
+  });
   // SIGHUP re-reads the certificate; open sessions keep going.
   process.on('SIGHUP', () => {
     if (!tls) return;

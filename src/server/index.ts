@@ -3,6 +3,11 @@ export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTim
 export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
 export type { CommandSpec } from './command.js';
 export { createStaticAuthenticator, type StaticUser } from './static-users.js';
+export type { AnonymousGrant } from './options.js';
+export { PERMISSION_LETTERS, ALL_PERMISSIONS, READ_ONLY_PERMISSIONS, Permissions, parsePermissions, type PermissionLetter, type PermissionOverrides } from './permissions.js';
+export { LoginGuard, type LoginGuardOptions } from './abuse/login-guard.js';
+export { TokenBucket } from './throttle.js';
+export * from './users/index.js';
 export { ensureDevCertificate, devCertificateFolder, type DevCertificate } from './dev-certificate.js';
 export { InMemoryLockManager, LockConflictError, sortLockRequests, type LockManager, type LockRequest, type LockMode, type LockHandle, type HeldLock, type AcquireOptions } from './locks/index.js';
 export { sweepUploadTemporaries, isUploadTemporary } from './upload.js';

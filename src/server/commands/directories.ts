@@ -9,7 +9,7 @@ export const MKD: CommandSpec = {
   async handler(session, arg) {
     if (arg === '') return session.reply(501, 'MKD needs a path');
     const path = session.resolve(arg);
-    if (path === undefined || !session.mayWrite()) return;
+    if (path === undefined || !session.allowed('m', path)) return;
     if (path === '/') return session.reply(550, '/: File exists');
     if (refuseTemporary(session, path)) return;
     try {
@@ -27,7 +27,7 @@ export const RMD: CommandSpec = {
   async handler(session, arg) {
     if (arg === '') return session.reply(501, 'RMD needs a path');
     const path = session.resolve(arg);
-    if (path === undefined || !session.mayWrite()) return;
+    if (path === undefined || !session.allowed('d', path)) return;
     if (path === '/') return session.reply(550, '/: Cannot remove the root directory');
     // Exclusive on the folder covers everything under it: no upload or download inside meanwhile.
     await withLock(session, 'RMD', [exclusive(path)], async () => {

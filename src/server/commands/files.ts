@@ -25,7 +25,7 @@ export const DELE: CommandSpec = {
   verbs: ['DELE'],
   help: 'DELE <path>',
   async handler(session, arg) {
-    if (!session.mayWrite()) return;
+    if (!session.allowedFor('d', arg)) return;
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.stat.type === 'dir') return session.reply(550, `${found.path}: Is a directory`);
@@ -47,7 +47,7 @@ export const RNFR: CommandSpec = {
   verbs: ['RNFR'],
   help: 'RNFR <path>',
   async handler(session, arg) {
-    if (!session.mayWrite()) return;
+    if (!session.allowedFor('f', arg)) return;
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.path === '/') return session.reply(550, '/: Cannot rename the root directory');
@@ -69,7 +69,7 @@ export const RNTO: CommandSpec = {
     if (from === undefined) return session.reply(503, 'RNFR required first');
     if (arg === '') return session.reply(501, 'RNTO needs a path');
     const to = session.resolve(arg);
-    if (to === undefined || !session.mayWrite()) return;
+    if (to === undefined || !session.allowed('f', to)) return;
     if (to === '/' || to.startsWith(`${from}/`)) return session.reply(553, `${to}: Invalid rename target`);
     if (refuseTemporary(session, to)) return;
     await withLock(session, 'RNTO', [exclusive(from), exclusive(to)], async () => {
@@ -88,6 +88,7 @@ export const SIZE: CommandSpec = {
   help: 'SIZE <path>',
   feat: ['SIZE'],
   async handler(session, arg) {
+    if (!session.allowedFor('l', arg)) return;
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.stat.type !== 'file') return session.reply(550, `${found.path}: Not a regular file`);
@@ -102,6 +103,7 @@ export const MDTM: CommandSpec = {
   help: 'MDTM <path>',
   feat: ['MDTM'],
   async handler(session, arg) {
+    if (!session.allowedFor('l', arg)) return;
     const found = await statArg(session, arg);
     if (!found) return;
     session.reply(213, formatMlsdTime(found.stat.mtime));
@@ -117,7 +119,7 @@ export const MFMT: CommandSpec = {
     const space = arg.indexOf(' ');
     const time = space > 0 ? parseMlsdTime(arg.slice(0, space)) : null;
     if (!time) return session.reply(501, 'MFMT needs a time YYYYMMDDHHMMSS and a path');
-    if (!session.mayWrite()) return;
+    if (!session.allowedFor('T', arg.slice(space + 1))) return;
     const found = await statArg(session, arg.slice(space + 1));
     if (!found) return;
     await withLock(session, 'MFMT', [exclusive(found.path)], async () => {
@@ -141,7 +143,7 @@ export const SITE: CommandSpec = {
     if (name !== 'CHMOD') return session.reply(501, 'Unknown SITE command');
     const modeText = rest[0] ?? '';
     if (!/^[0-7]{1,4}$/.test(modeText) || rest.length < 2) return session.reply(501, 'SITE CHMOD needs an octal mode and a path');
-    if (!session.mayWrite()) return;
+    if (!session.allowedFor('M', rest.slice(1).join(' '))) return;
     const found = await statArg(session, rest.slice(1).join(' '));
     if (!found) return;
     await withLock(session, 'SITE CHMOD', [exclusive(found.path)], async () => {

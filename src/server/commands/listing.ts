@@ -5,6 +5,8 @@ import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
 import { hasWildcard, matchGlob } from '../glob.js';
 import { runTransfer } from '../transfer.js';
+import { joinVirtual } from '../../storage/path.js';
+import type { PermissionLetter } from '../permissions.js';
 import { isUploadTemporary, refuseTemporary } from '../upload.js';
 
 export interface ListTarget {
@@ -78,14 +80,18 @@ function listable(entries: StorageStat[]): StorageStat[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The perm fact of RFC 3659 section 7.5.5, from the session's write access. */
-export function permFact(session: Session, stat: StorageStat): string {
-  if (stat.type === 'dir') return session.canWrite ? 'elcdfmp' : 'el';
-  return session.canWrite ? 'radfw' : 'r';
+// RFC 3659 perm facts and the permission letters they follow.
+const DIR_PERM: [string, PermissionLetter][] = [['e', 'e'], ['l', 'l'], ['c', 'w'], ['d', 'd'], ['f', 'f'], ['m', 'm'], ['p', 'd']];
+const FILE_PERM: [string, PermissionLetter][] = [['r', 'r'], ['a', 'a'], ['d', 'd'], ['f', 'f'], ['w', 'w']];
+
+/** The perm fact of RFC 3659 section 7.5.5, from the session's permission letters at `path`. */
+export function permFact(session: Session, stat: StorageStat, path = session.cwd): string {
+  const letters = session.permissions?.at(path) ?? '';
+  return (stat.type === 'dir' ? DIR_PERM : FILE_PERM).filter(([, l]) => letters.includes(l)).map(([fact]) => fact).join('');
 }
 
-export function mlsxLine(session: Session, stat: FileFacts, name: string, type?: 'cdir'): string {
-  return formatMlsxFacts({ ...stat, name }, { facts: session.mlstFacts, perm: permFact(session, stat as StorageStat), ...(type ? { type } : {}) });
+export function mlsxLine(session: Session, stat: FileFacts, name: string, type?: 'cdir', path?: string): string {
+  return formatMlsxFacts({ ...stat, name }, { facts: session.mlstFacts, perm: permFact(session, stat as StorageStat, path), ...(type ? { type } : {}) });
 }
 
 function sendText(lines: string[]): (socket: Socket, signal: AbortSignal) => Promise<void> {
@@ -98,8 +104,9 @@ function sendText(lines: string[]): (socket: Socket, signal: AbortSignal) => Pro
 }
 
 async function list(session: Session, arg: string, verb: 'LIST' | 'NLST'): Promise<void> {
+  if (!session.allowedFor('l', arg)) return;
   const target = await listTarget(session, arg);
-  if (!target) return;
+  if (!target || !session.allowed('l', target.path)) return;
   const now = new Date();
   const prefix = target.given !== '' && target.stat.type === 'dir' ? target.given.replace(/\/+$/, '') + '/' : '';
   const lines =
@@ -139,6 +146,7 @@ export const MLSD: CommandSpec = {
   verbs: ['MLSD'],
   help: 'MLSD [path]',
   async handler(session, arg) {
+    if (!session.allowedFor('l', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined) return;
     let stat: StorageStat;
@@ -150,7 +158,7 @@ export const MLSD: CommandSpec = {
     } catch (err) {
       return session.fail(err, path, 550);
     }
-    const lines = [mlsxLine(session, stat, '.', 'cdir'), ...entries.map((e) => mlsxLine(session, e, e.name))];
+    const lines = [mlsxLine(session, stat, '.', 'cdir', path), ...entries.map((e) => mlsxLine(session, e, e.name, undefined, joinVirtual(path, e.name)))];
     await runTransfer(session, {
       command: 'MLSD',
       path,
@@ -167,11 +175,12 @@ export const MLST: CommandSpec = {
   help: 'MLST [path]',
   feat: mlstFeature,
   async handler(session, arg) {
+    if (!session.allowedFor('l', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined || refuseTemporary(session, path)) return;
     try {
       const stat = await session.storage!.stat(path);
-      session.reply(250, [`Listing ${path}`, ` ${mlsxLine(session, stat, path)}`, 'End']);
+      session.reply(250, [`Listing ${path}`, ` ${mlsxLine(session, stat, path, undefined, path)}`, 'End']);
     } catch (err) {
       session.fail(err, path, 550);
     }

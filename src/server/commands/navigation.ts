@@ -12,7 +12,7 @@ export const PWD: CommandSpec = {
 
 async function changeDirectory(session: Session, arg: string): Promise<void> {
   const path = session.resolve(arg);
-  if (path === undefined) return;
+  if (path === undefined || !session.allowed('e', path)) return;
   try {
     const stat = await session.storage!.stat(path);
     if (stat.type !== 'dir') return session.reply(550, `${path}: Not a directory`);

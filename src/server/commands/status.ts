@@ -22,8 +22,9 @@ export const STAT: CommandSpec = {
         'End of status',
       ]);
     }
+    if (!session.allowedFor('l', arg)) return;
     const target = await listTarget(session, arg);
-    if (!target) return;
+    if (!target || !session.allowed('l', target.path)) return;
     const now = new Date();
     session.reply(213, [`Status of ${target.path}:`, ...target.entries.map((e) => formatListLine(e, now)), 'End of status']);
   },

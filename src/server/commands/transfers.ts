@@ -20,6 +20,7 @@ export const RETR: CommandSpec = {
     const offset = session.restOffset;
     session.restOffset = 0;
     if (arg === '') return session.reply(501, 'RETR needs a path');
+    if (!session.allowedFor('r', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined || refuseTemporary(session, path)) return;
     // Readers share the file; in direct upload mode they keep writers out (and wait for them).
@@ -48,8 +49,10 @@ export const RETR: CommandSpec = {
       path,
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
       direction: 'out',
-      pump: (socket, signal) =>
-        ascii ? pipeline(source, createAsciiEncoder(), socket, { signal }) : pipeline(source, socket, { signal }),
+      pump: (socket, signal) => {
+        const paced = session.throttle(source, 'down', signal); // the user's downloadRate
+        return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
+      },
       dispose: () => {
         source.destroy();
         return releaseQuietly(session, lock);
@@ -62,7 +65,7 @@ export const RETR: CommandSpec = {
 async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
   const offset = session.restOffset;
   session.restOffset = 0;
-  if (!session.mayWrite()) return;
+  if (!session.allowed(mode === 'APPE' ? 'a' : 'w', path)) return;
   // Locks, the atomic temporary and resume live in upload.ts.
   const upload = await openUpload(session, path, mode, offset);
   if (!upload) return;

@@ -1,0 +1,177 @@
+// `ftp-serve users ...` then `ftp-serve --users FILE`: a multi-user server from the command line,
+// SIGHUP reloads, and bad input (one line, exit 2).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RawFtp } from '../../helpers/raw-ftp.js';
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
+
+const repo = new URL('../../../', import.meta.url).pathname;
+const bin = join(repo, 'dist/bin/ftp-serve.js');
+const children: ChildProcess[] = [];
+let dir: TempDir;
+
+beforeAll(async () => {
+  dir = await makeTempDir('ftpkit-users-cli-');
+  await mkdir(join(dir.path, 'alice'));
+  await mkdir(join(dir.path, 'bob'));
+  await writeFile(join(dir.path, 'bob', 'readme.txt'), 'for bob');
+});
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+afterAll(() => dir.cleanup());
+
+function run(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: dir.path });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Starts the server; resolves with its port once the first line is printed. */
+function serve(args: string[]): Promise<{ line: string; port: number; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, '--port', '0', '--log-level', 'info', ...args], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ line: out.slice(0, nl), port: Number(/:(\d+) /.exec(out)![1]), child, stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+}
+
+describe('ftp-serve users', () => {
+  it('add, list, passwd, del: the password comes from stdin and the file is 0600', async () => {
+    const file = join(dir.path, 'u1.json');
+    const add = await run(['--users', file, 'users', 'add', 'alice', '--home', 'alice', '--perms', 'elrw'], 'first pass\n');
+    expect(add).toMatchObject({ code: 0, stderr: '' });
+    expect(add.stdout).toBe(`added alice (home ${join(dir.path, 'alice')}, permissions elrw) to ${file}\n`);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).not.toContain('first pass');
+    expect((await run(['users', 'add', 'bob', '--home', 'bob', '--users', file, '--download-rate', '2M'], 'bob pass')).code).toBe(0);
+    const list = await run(['--users', file, 'users', 'list']);
+    expect(list.stdout).toBe(`alice\telrw\t${join(dir.path, 'alice')}\nbob\telradfmwMT\t${join(dir.path, 'bob')}\tdownload 2097152 B/s\n`);
+    expect((await run(['--users', file, 'users', 'passwd', 'alice'], 'second pass\n')).code).toBe(0);
+    expect((await run(['--users', file, 'users', 'del', 'bob'])).code).toBe(0);
+    expect((await run(['--users', file, 'users', 'list'])).stdout).toMatch(/^alice\t/);
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    expect(json.users).toHaveLength(1);
+    expect(json.users[0].password).toMatch(/^scrypt\$32768\$8\$1\$/);
+  });
+
+  it('the default file is ./ftp-users.json, for the users commands and the server alike', async () => {
+    expect((await run(['users', 'add', 'carol', '--home', 'alice'], 'carol pw\n')).code).toBe(0);
+    expect((await stat(join(dir.path, 'ftp-users.json'))).mode & 0o777).toBe(0o600);
+    const { line, port } = await serve([]);
+    expect(line).toMatch(/\(1 user from ftp-users\.json\)$/);
+    const c = await RawFtp.connect(port);
+    await c.login('carol', 'carol pw');
+    c.close();
+    const anon = await RawFtp.connect(port);
+    await anon.send('USER anonymous');
+    expect((await anon.send('PASS x')).code).toBe(530); // a users file turns anonymous off
+    anon.close();
+  });
+
+  it.each([
+    [['users', 'add', 'x', '--perms', 'elrq'], /^ftp-serve: --perms: unknown permission letter 'q'/],
+    [['users', 'add', 'x', '--home', '/definitely/missing'], /^ftp-serve: --home: \/definitely\/missing does not exist or is not a folder/],
+    [['users', 'add', 'bad name'], /^ftp-serve: NAME must be/],
+    [['users', 'add', 'anonymous'], /reserved for anonymous/],
+    [['users', 'add', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['users', 'frobnicate'], /unknown users command 'frobnicate'/],
+    [['users'], /users needs a command/],
+    [['users', 'del', 'nobody', '--users', 'none.json'], /cannot read \(ENOENT\)/],
+  ])('bad input %j: one line, exit 2', async (args, message) => {
+    const r = await run(args as string[], 'pw\n');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a 100 KB password on stdin is refused and nothing is written', async () => {
+    const file = join(dir.path, 'u-long.json');
+    const r = await run(['--users', file, 'users', 'add', 'long', '--home', 'alice'], `${'p'.repeat(100_000)}\n`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('ftp-serve: password must be at most 1024 bytes\n');
+    await expect(stat(file)).rejects.toThrow();
+  });
+});
+
+describe('ftp-serve --users FILE', () => {
+  it('serves each user jailed in their home with their permissions; SIGHUP removes a user', async () => {
+    const file = join(dir.path, 'u2.json');
+    expect((await run(['--users', file, 'users', 'add', 'alice', '--home', 'alice', '--perms', 'elrw'], 'alice pw\n')).code).toBe(0);
+    expect((await run(['--users', file, 'users', 'add', 'bob', '--home', 'bob', '--perms', 'elr'], 'bob pw\n')).code).toBe(0);
+    const { line, port, child, stderr } = await serve(['--users', file]);
+    expect(line).toMatch(/\(2 users from .*u2\.json\)$/);
+
+    const alice = await RawFtp.connect(port);
+    await alice.login('alice', 'alice pw');
+    expect((await alice.store('STOR up.txt', 'from alice')).final.code).toBe(226);
+    expect(await readFile(join(dir.path, 'alice', 'up.txt'), 'utf8')).toBe('from alice');
+    expect((await alice.fetch('RETR ../bob/readme.txt')).final.code).toBe(550); // jailed
+    const bob = await RawFtp.connect(port);
+    await bob.login('bob', 'bob pw');
+    expect((await bob.fetch('RETR readme.txt')).data.toString()).toBe('for bob');
+    expect((await bob.store('STOR x.txt', 'no')).mark.code).toBe(550);
+
+    expect((await run(['--users', file, 'users', 'del', 'alice'])).code).toBe(0);
+    child.kill('SIGHUP');
+    await expect.poll(stderr, { timeout: 5000 }).toContain('users file reloaded');
+    expect(await alice.send('PWD')).toMatchObject({ code: 421 });
+    expect((await bob.send('PWD')).code).toBe(257);
+    const again = await RawFtp.connect(port);
+    await again.send('USER alice');
+    expect((await again.send('PASS alice pw')).code).toBe(530);
+
+    // A broken file on SIGHUP keeps the users in force.
+    await writeFile(file, '{"version": 1, "users": [{"name": "bob"}]}');
+    child.kill('SIGHUP');
+    await expect.poll(stderr, { timeout: 5000 }).toContain('users file not reloaded');
+    expect(stderr()).toMatch(/users\[0\]\.permissions/);
+    expect((await bob.send('PWD')).code).toBe(257);
+    for (const c of [alice, bob, again]) c.close();
+    expect(stderr()).not.toContain('alice pw');
+    expect(stderr()).not.toContain('bob pw');
+  });
+
+  it('an invalid users file is refused at start with a message naming the bad field', async () => {
+    const file = join(dir.path, 'bad.json');
+    await writeFile(file, JSON.stringify({ version: 1, users: [{ name: 'a', password: 'x', home: '/', permissions: 'elr' }] }));
+    const r = await run(['--users', file, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`ftp-serve: ${file}: users[0].password: must look like scrypt$N$r$p$salt$hash\n`);
+  });
+
+  it('--anonymous-upload: anonymous may store there, not list or read', async () => {
+    await mkdir(join(dir.path, 'pub', 'incoming'), { recursive: true });
+    // ./ftp-users.json exists here (an earlier test), so anonymous must be asked for.
+    const { line, port } = await serve(['--anonymous', '--anonymous-upload', '/incoming', join(dir.path, 'pub')]);
+    expect(line).toMatch(/anonymous read-only, uploads to \/incoming\)$/);
+    const c = await RawFtp.connect(port);
+    await c.login('anonymous', 'x@y');
+    expect((await c.store('STOR /incoming/f.txt', 'dropped')).final.code).toBe(226);
+    expect((await c.fetch('LIST /incoming')).final.code).toBe(550);
+    expect((await c.fetch('RETR /incoming/f.txt')).final.code).toBe(550);
+    c.close();
+  });
+
+  it('--max-per-address: the connection over it gets 421', async () => {
+    const { port } = await serve(['--max-per-address', '1']);
+    const a = await RawFtp.connect(port);
+    await expect(RawFtp.connect(port)).rejects.toThrow(/greeting 421 Too many connections from your address/);
+    a.close();
+  });
+});
