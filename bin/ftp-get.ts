@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // ftp-get: download a file, list a folder, or download a tree over FTP. Argv handling only.
+import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { COMMON_HELP, COMMON_OPTIONS, UsageError, errorLine, readCommonFlags, runGet } from '../src/client/cli/index.js';
 import { EXIT_USAGE, version } from './cli.js';
@@ -30,10 +31,18 @@ async function main(): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
+  // Ctrl-C aborts the transfers (ABOR, partial files removed); a second one kills at once.
+  const interrupt = new AbortController();
+  setMaxListeners(0, interrupt.signal); // shared on purpose by every connection and transfer
+  process.once('SIGINT', () => interrupt.abort());
   try {
-    await runGet(readCommonFlags(parsed.values), parsed.positionals);
+    await runGet({ ...readCommonFlags(parsed.values), signal: interrupt.signal }, parsed.positionals);
     return 0;
   } catch (err) {
+    if (interrupt.signal.aborted) {
+      process.stderr.write(`${PROG}: interrupted\n`);
+      return 130;
+    }
     process.stderr.write(`${errorLine(PROG, err)}${err instanceof UsageError ? ' (see --help)' : ''}\n`);
     return err instanceof UsageError ? EXIT_USAGE : 1;
   }

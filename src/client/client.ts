@@ -9,12 +9,13 @@ import { ControlConnection } from './control.js';
 import { readListing } from './listing.js';
 import { resolveOptions, type FileClientOptions, type ResolvedOptions } from './options.js';
 import { ProgressTracker, type TransferProgress } from './progress.js';
-import { OperationQueue } from './queue.js';
+import { linkSignal, OperationQueue } from './queue.js';
 import { assertSafeArgument } from './safety.js';
 import { expect, parseFeatures, protocolError, replyError, type Session } from './session.js';
 import { receiveInto, sendFrom } from './stream-io.js';
 import { runTransfer } from './transfer.js';
 import { makeDirectories, removeDirectory } from './remote-tree.js';
+import { remoteHash, type HashAlgorithm } from './hash.js';
 
 /** Events a FileClient emits; none of them is 'error' (failures reject the operation). */
 export type FileClientEvents = {
@@ -157,6 +158,11 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
 
   size(path: string, opts?: OperationOptions): Promise<number> {
     return this.#run(async (s) => this.#size(s, path), opts, [path]);
+  }
+
+  /** The server's hash of a file, lower-case hex: HASH when FEAT offers it, else XCRC/XMD5/XSHA1/XSHA256/XSHA512. */
+  hash(path: string, algorithm: HashAlgorithm = 'SHA-256', opts?: OperationOptions): Promise<string> {
+    return this.#run((s) => remoteHash(s, path, algorithm), opts, [path]);
   }
 
   lastModified(path: string, opts?: OperationOptions): Promise<Date> {
@@ -329,7 +335,15 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     if (this.#closing) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'the client is closed'));
     if (!s) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'not connected: call connect() first'));
     clearTimeout(this.#keepAlive);
-    const result = this.#queue.run(() => task(s, opts.signal ?? NEVER), opts.signal);
+    const result = this.#queue.run(async () => {
+      if (!opts.signal) return task(s, NEVER);
+      const linked = linkSignal(opts.signal);
+      try {
+        return await task(s, linked.signal);
+      } finally {
+        linked.dispose();
+      }
+    }, opts.signal);
     result.then(() => this.#armKeepAlive(), () => this.#armKeepAlive());
     return result;
   }

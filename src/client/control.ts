@@ -116,6 +116,30 @@ export class ControlConnection {
     });
   }
 
+  /**
+   * Like nextFinal, but when `ms` pass first it withdraws from the queue and
+   * resolves null, leaving the connection as it was: for "is another reply
+   * coming?" after ABOR.
+   */
+  nextFinalOrNull(ms: number): Promise<FtpReply | null> {
+    if (this.#waiters.length === 0) {
+      while (this.#unclaimed.length > 0) {
+        const reply = this.#unclaimed.shift()!;
+        if (!isPositivePreliminary(reply.code)) return Promise.resolve(reply);
+      }
+    }
+    if (this.#closed) return Promise.reject(this.#closed);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined, finalOnly: true };
+      waiter.timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        resolve(null);
+      }, ms);
+      this.#waiters.push(waiter);
+    });
+  }
+
   /** Starts the timer of a wait begun with `timeout: null` (the oldest untimed waiter). */
   armWaiting(timeout: number): void {
     const waiter = this.#waiters.find((w) => w.timer === undefined);

@@ -1,5 +1,6 @@
 // The FTP client: FileClient, tree and segmented transfers, URL and .netrc helpers.
 export { FileClient } from './client.js';
+export { HASH_ALGORITHMS, localHash, type HashAlgorithm } from './hash.js';
 export type { FileClientEvents, OperationOptions, DownloadOptions, UploadOptions, TransferResult } from './client.js';
 export type { FileClientOptions } from './options.js';
 export type { TransferProgress } from './progress.js';

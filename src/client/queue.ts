@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { FtpError } from '../errors.js';
 
 export function abortError(signal: AbortSignal): FtpError {
@@ -50,6 +51,22 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
       },
     );
   });
+}
+
+/**
+ * A child signal that follows `parent` with a single listener on it. Work that
+ * fans one caller signal out to many streams and waits (pipelines, several
+ * clients) listens on the child instead, so the caller's signal never collects
+ * enough listeners to trip Node's leak warning.
+ */
+export function linkSignal(parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  if (!parent) return { signal: controller.signal, dispose: () => {} };
+  const onAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
 }
 
 /** Rejects with a TIMEOUT FtpError when `promise` takes longer than `ms`; the timer is always cleared. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { FileClient, OperationOptions } from './client.js';
 import { FtpError } from '../errors.js';
+import { linkSignal } from './queue.js';
 
 export interface SegmentedOptions extends OperationOptions {
   /** The remote size (from SIZE); required, since the ranges are cut from it. */
@@ -28,13 +29,14 @@ export async function downloadSegmented(clients: readonly FileClient[], remotePa
     await file.close();
   }
   let bytes = 0;
+  const linked = linkSignal(opts.signal);
   await Promise.all(Array.from({ length: count }, async (_, i) => {
     const start = i * step;
     const last = i === count - 1;
     const handle = await fs.open(localPath, 'r+');
     const out = handle.createWriteStream({ start });
     const result = await clients[i]!.download(remotePath, out, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: linked.signal,
       startAt: start,
       total: size,
       ...(last ? {} : { length: Math.min(step, size - start) }),
@@ -43,7 +45,7 @@ export async function downloadSegmented(clients: readonly FileClient[], remotePa
       throw err;
     });
     bytes += result.bytes;
-  }));
+  })).finally(() => linked.dispose());
   if (bytes !== size) {
     throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `segmented download of ${remotePath} got ${bytes} of ${size} bytes`);
   }

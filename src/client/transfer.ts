@@ -98,22 +98,37 @@ export async function runTransfer(session: Session, spec: TransferSpec, signal: 
   }
 }
 
+/** How long to wait for a second reply after ABOR before asking with a marker. */
+const ABOR_GRACE_MS = 500;
+
 /**
- * Sends ABOR, then PWD as a marker, and reads replies until PWD's 257.
- * Servers disagree on how many replies an ABOR earns (vsftpd: 426 + 225,
- * pyftpdlib: 426 + 226, pure-ftpd: one 226 for both), but 257 answers only
- * PWD and MKD, so it shows exactly where the stream is back in step. If it
- * does not come within abortTimeout the connection is closed rather than
- * left to pair later replies wrongly.
+ * Sends ABOR and reads replies until the stream is back in step. Servers
+ * disagree on how many replies that takes: vsftpd sends 426 + 225, pyftpdlib
+ * 426 + 226, pure-ftpd sometimes a single 226 for both (and it discards
+ * commands sent right behind ABOR). So: take the transfer's final reply (if
+ * not yet seen) and ABOR's; if the second does not come within a short grace,
+ * send PWD and read up to its 257, a code only PWD and MKD produce. If the
+ * server will not settle within abortTimeout the connection is closed rather
+ * than left to pair later replies wrongly.
  */
-async function settleAfterAbort(session: Session, _finalSeen: boolean, outstanding: Promise<unknown> | undefined): Promise<void> {
+async function settleAfterAbort(session: Session, finalSeen: boolean, outstanding: Promise<unknown> | undefined): Promise<void> {
   const { control, options } = session;
   try {
     control.send('ABOR');
+    let need = finalSeen ? 1 : 2;
+    // A wait already queued for the transfer's reply takes the first one, in FIFO order.
+    if (outstanding) {
+      const first = (await withTimeout(outstanding, options.abortTimeout, 'settling after ABOR')) as FtpReply;
+      if (!isPositivePreliminary(first.code)) need--;
+    }
+    while (need > 0) {
+      const reply = await control.nextFinalOrNull(need === 2 ? options.abortTimeout : Math.min(ABOR_GRACE_MS, options.abortTimeout));
+      if (reply === null) break;
+      need--;
+    }
+    if (need === 2) throw new FtpError('FTPKIT_ERR_TIMEOUT', `no reply to ABOR within ${options.abortTimeout} ms`);
+    if (need === 0) return;
     control.send('PWD');
-    // A wait already queued for the transfer's reply consumes the first one, in FIFO order.
-    const first = outstanding ? ((await withTimeout(outstanding, options.abortTimeout, 'settling after ABOR')) as FtpReply) : undefined;
-    if (first?.code === 257) return;
     for (let i = 0; i < 8; i++) {
       const reply = await control.nextFinal(options.abortTimeout);
       if (reply.code === 257) return;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FileClient, OperationOptions } from './client.js';
 import { MAX_TREE_DEPTH } from './remote-tree.js';
 import { runPool } from './pool.js';
+import { linkSignal } from './queue.js';
 import { isSafeEntryName, joinInside, joinRemote } from './safety.js';
 
 export interface TreeOptions extends OperationOptions {
@@ -37,7 +38,16 @@ const WRITE_KEEP = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW
  * (basic-ftp CVE-2026-27699): anything else is skipped with a 'warning'
  * event on the first client. With several clients, files move in parallel.
  */
-export async function downloadTree(clients: FileClient | readonly FileClient[], remoteDir: string, localDir: string, opts: TreeOptions = {}): Promise<TreeResult> {
+export async function downloadTree(clients: FileClient | readonly FileClient[], remoteDir: string, localDir: string, options: TreeOptions = {}): Promise<TreeResult> {
+  const linked = linkSignal(options.signal);
+  try {
+    return await downloadTreeWith(clients, remoteDir, localDir, { ...options, signal: linked.signal });
+  } finally {
+    linked.dispose();
+  }
+}
+
+async function downloadTreeWith(clients: FileClient | readonly FileClient[], remoteDir: string, localDir: string, opts: TreeOptions): Promise<TreeResult> {
   const pool = Array.isArray(clients) ? (clients as readonly FileClient[]) : [clients as FileClient];
   const walker = pool[0]!;
   const result: TreeResult = { files: 0, folders: 0, skipped: [] };
@@ -119,7 +129,16 @@ async function makeLocalFolder(local: string): Promise<boolean> {
  * Symlinks are not followed; names that cannot travel on a command line
  * (CR, LF, NUL) are skipped with a warning.
  */
-export async function uploadTree(clients: FileClient | readonly FileClient[], localDir: string, remoteDir: string, opts: TreeOptions = {}): Promise<TreeResult> {
+export async function uploadTree(clients: FileClient | readonly FileClient[], localDir: string, remoteDir: string, options: TreeOptions = {}): Promise<TreeResult> {
+  const linked = linkSignal(options.signal);
+  try {
+    return await uploadTreeWith(clients, localDir, remoteDir, { ...options, signal: linked.signal });
+  } finally {
+    linked.dispose();
+  }
+}
+
+async function uploadTreeWith(clients: FileClient | readonly FileClient[], localDir: string, remoteDir: string, opts: TreeOptions): Promise<TreeResult> {
   const pool = Array.isArray(clients) ? (clients as readonly FileClient[]) : [clients as FileClient];
   const first = pool[0]!;
   const result: TreeResult = { files: 0, folders: 0, skipped: [] };

@@ -127,6 +127,17 @@ for (const name of [...PEERS, 'ftpkit'] as TargetName[]) {
       expect(r.stderr).not.toContain(peer.password);
       expect(await sha256File(dest)).toBe(bigHash);
       expect(existsSync(`${dest}.part`)).toBe(false);
+      // a partial file under the final name (say, from curl) is continued too
+      const other = join(tmp.path, 'big-other.bin');
+      await writeFile(other, full.subarray(0, 7_000_000));
+      const again = await bin(GET, ['-c', '-v', url('/pub/big.bin'), other]);
+      expect(again.code).toBe(0);
+      expect(again.stderr).toMatch(/> REST 7000000/);
+      expect(await sha256File(other)).toBe(bigHash);
+      // and a complete one is left alone
+      const done = await bin(GET, ['-c', '-v', url('/pub/big.bin'), other]);
+      expect(done.code).toBe(0);
+      expect(done.stderr).not.toMatch(/> RETR/);
     });
 
     it('gets a tree with -r (and in parallel)', async () => {

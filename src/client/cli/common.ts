@@ -44,6 +44,8 @@ export interface CommonFlags {
   ascii: boolean;
   timeoutMs: number;
   netrcFile: string | undefined;
+  /** Fired by the bin on SIGINT: operations send ABOR and partial files are cleaned up. */
+  signal?: AbortSignal;
 }
 
 export class UsageError extends Error {}
@@ -125,7 +127,7 @@ export class ClientGroup {
       if (delta > 0) this.#bar?.add(delta);
     });
     try {
-      await client.connect();
+      await client.connect(this.#flags.signal ? { signal: this.#flags.signal } : {});
     } catch (e) {
       client.destroy();
       throw e;

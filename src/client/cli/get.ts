@@ -26,7 +26,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
   try {
     if (url.isFolder && !flags.recursive) {
       const [client] = await group.open({ host: url.host, port: url.port, ...creds }, 1);
-      const entries = await client!.list(url.path);
+      const entries = await client!.list(url.path, { signal: flags.signal });
       process.stdout.write(entries.map(formatEntry).join(''));
       return;
     }
@@ -36,6 +36,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
       const clients = await group.open({ host: url.host, port: url.port, ...creds }, count);
       if (tty) group.bar = new ProgressBar(process.stderr, path.basename(dest) || dest, undefined);
       const result = await downloadTree(clients, url.path, dest, {
+        signal: flags.signal,
         resume: flags.resume,
         ascii: flags.ascii,
         onFile: (f) => { if (group.bar) group.bar.label = path.basename(f.remote); },
@@ -57,7 +58,7 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
   const base = path.posix.basename(remote);
   if (destArg === '-') {
     const [client] = await group.open(login, 1);
-    await client!.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii });
+    await client!.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii, signal: flags.signal });
     return;
   }
   let dest = destArg ?? base;
@@ -66,7 +67,7 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
   const part = `${dest}.part`;
   const clients = await group.open(login, parallel);
   const first = clients[0]!;
-  const size = flags.ascii ? undefined : await first.size(remote).catch((err: unknown) => {
+  const size = flags.ascii ? undefined : await first.size(remote, { signal: flags.signal }).catch((err: unknown) => {
     // 550 here is "no such file": report it now rather than after RETR.
     if (err instanceof FtpError && err.replyCode === 550) throw err;
     return undefined;
@@ -74,12 +75,21 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
   if (tty) group.bar = new ProgressBar(process.stderr, base, size);
   let ok = false;
   try {
+    if (flags.resume && !(await isFile(part)) && (await isFile(dest))) {
+      // A partial file under the final name (another tool's, or an older run): continue it.
+      const existing = (await fs.stat(dest)).size;
+      if (size !== undefined && existing === size) {
+        ok = true;
+        return;
+      }
+      if (size !== undefined && existing < size) await fs.rename(dest, part);
+    }
     const have = flags.resume ? await fs.stat(part).then((s) => s.size, () => 0) : 0;
     if (size !== undefined && parallel > 1 && have === 0 && size > 0) {
-      await downloadSegmented(clients, remote, part, { size });
+      await downloadSegmented(clients, remote, part, { size, signal: flags.signal });
     } else if (size === undefined || have < size) {
       group.bar?.add(have);
-      await first.download(remote, part, { startAt: have, ascii: flags.ascii, ...(size !== undefined ? { total: size } : {}) });
+      await first.download(remote, part, { startAt: have, ascii: flags.ascii, signal: flags.signal, ...(size !== undefined ? { total: size } : {}) });
     } else if (have > size) {
       throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${part} is larger than the remote file; remove it to start over`);
     }
@@ -93,6 +103,10 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
   } finally {
     if (!ok && !flags.resume) await fs.rm(part, { force: true });
   }
+}
+
+function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then((s) => s.isFile(), () => false);
 }
 
 /** One listing line: type, size, date (UTC), name; like `ls -l` reduced to what every server gives. */

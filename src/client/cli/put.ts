@@ -39,7 +39,7 @@ export async function runPut(flags: CommonFlags, positionals: string[]): Promise
   const tty = process.stderr.isTTY === true && !flags.quiet;
   try {
     const clients = await group.open({ host: url.host, port: url.port, ...creds }, flags.parallel);
-    if (intoFolder) await clients[0]!.mkdir(url.path, { recursive: true });
+    if (intoFolder) await clients[0]!.mkdir(url.path, { recursive: true, signal: flags.signal });
     const remoteFor = (source: string): string => (intoFolder ? joinRemote(url.path, path.basename(path.resolve(source))) : url.path);
     const files: Job[] = stats.filter((s) => s.stat.isFile()).map((s) => ({ local: s.source, remote: remoteFor(s.source), size: s.stat.size }));
     const total = files.reduce((n, f) => n + f.size, 0);
@@ -48,7 +48,7 @@ export async function runPut(flags: CommonFlags, positionals: string[]): Promise
     for (const { source, stat } of stats) {
       if (!stat.isDirectory()) continue;
       if (group.bar) group.bar.label = path.basename(source);
-      await uploadTree(clients, source, remoteFor(source), { resume: flags.resume, ascii: flags.ascii });
+      await uploadTree(clients, source, remoteFor(source), { resume: flags.resume, ascii: flags.ascii, signal: flags.signal });
     }
     group.bar?.finish();
   } catch (err) {
@@ -69,19 +69,20 @@ async function putFile(client: FileClient, job: Job, flags: CommonFlags, bar: Pr
 
 async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: ProgressBar | undefined): Promise<void> {
   let remoteSize = 0;
-  if (flags.resume) remoteSize = await client.size(job.remote).catch(() => 0);
+  const signal = flags.signal;
+  if (flags.resume) remoteSize = await client.size(job.remote, { signal }).catch(() => 0);
   if (flags.resume && remoteSize === job.size) {
     bar?.add(job.size);
     return;
   }
   if (flags.resume && remoteSize > 0 && remoteSize < job.size) {
     bar?.add(remoteSize);
-    await client.append(job.local, job.remote, { localStart: remoteSize, ascii: flags.ascii });
+    await client.append(job.local, job.remote, { localStart: remoteSize, ascii: flags.ascii, signal });
   } else {
-    await client.upload(job.local, job.remote, { ascii: flags.ascii });
+    await client.upload(job.local, job.remote, { ascii: flags.ascii, signal });
   }
   if (!flags.ascii) {
-    const size = await client.size(job.remote).catch(() => undefined);
+    const size = await client.size(job.remote, { signal }).catch(() => undefined);
     if (size !== undefined && size !== job.size) {
       throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`);
     }

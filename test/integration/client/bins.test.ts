@@ -1,4 +1,5 @@
 // The built ftp-get against a hostile scripted server (run `npm run build` first).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
@@ -89,6 +90,34 @@ describe('ftp-get against a hostile server', () => {
     expect(await readdir(tmp.path)).toEqual(['dest']);
     expect(await readdir(join(tmp.path, 'dest'))).toEqual(['fine.txt']);
     expect(server.commands.filter((c) => c.startsWith('RETR'))).toEqual(['RETR /dir/fine.txt']);
+  });
+
+  it('cleans up and exits 130 on Ctrl-C', async () => {
+    const { tmp, url, server } = await fake({
+      handlers: {
+        SIZE: (_a, s) => s.reply(213, '1000000'),
+        RETR: async (_a, s) => {
+          s.reply(150, 'sending slowly');
+          s.transferring = true;
+          const data = await s.dataSocket();
+          data.on('error', () => {});
+          data.write(Buffer.alloc(1000));
+        },
+      },
+    });
+    const dest = join(tmp.path, 'slow.bin');
+    const child = spawn(process.execPath, [GET, url('/slow.bin'), dest], { env: { ...process.env, NETRC: '/nonexistent' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    // interrupt once the transfer is under way
+    for (let i = 0; i < 100 && !server.commands.includes('RETR /slow.bin'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    expect(code).toBe(130);
+    expect(stderr).toBe('ftp-get: interrupted\n');
+    expect(server.commands).toContain('ABOR');
+    expect(await readdir(tmp.path)).toEqual([]);
   });
 
   it('times out a silent server with one line', async () => {

@@ -137,6 +137,41 @@ describe('operations', () => {
     expect(source.destroyed).toBe(true);
   });
 
+  it('times out a stalled data connection but not a slow steady one', async () => {
+    const { client } = await setup({
+      handlers: {
+        RETR: async (arg, s) => {
+          s.reply(150, 'sending');
+          s.transferring = true;
+          const data = await s.dataSocket();
+          data.on('error', () => {});
+          if (arg === '/stall') return void data.write('a little, then nothing');
+          // 12 chunks 50 ms apart: 600 ms in all, never 200 ms idle
+          let n = 0;
+          const tick = setInterval(() => {
+            if (data.destroyed) return clearInterval(tick);
+            data.write('x');
+            if (++n === 12) {
+              clearInterval(tick);
+              data.end(() => {
+                s.transferring = false;
+                s.reply(226, 'done');
+              });
+            }
+          }, 50);
+        },
+      },
+    }, { dataTimeout: 200 });
+    const t = Date.now();
+    await expect(client.download('/stall', new PassThrough().resume())).rejects.toMatchObject({ code: 'FTPKIT_ERR_TIMEOUT', message: 'the data connection was idle for 200 ms' });
+    expect(Date.now() - t).toBeLessThan(1500);
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (d: Buffer) => chunks.push(d));
+    await client.download('/slow', sink);
+    expect(Buffer.concat(chunks).toString()).toBe('x'.repeat(12));
+  });
+
   it('sends NOOP on an idle connection when keepAlive is set', async () => {
     const { server } = await setup({}, { keepAlive: 50 });
     await new Promise((r) => setTimeout(r, 300));
