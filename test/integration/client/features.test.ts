@@ -4,6 +4,7 @@ import net from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileClient, type FileClientOptions, type TransferProgress } from '../../../src/index.js';
+import { countFds } from '../../helpers/tmp.js';
 import { listingHandler, startFakeServer, type FakeServer, type FakeServerOptions, type FakeSession } from './fake-server.js';
 
 const open: { servers: FakeServer[]; clients: FileClient[] } = { servers: [], clients: [] };
@@ -229,5 +230,41 @@ describe('IPv6', () => {
     await active.connect();
     await expect(active.download('/f', new PassThrough())).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 500 });
     expect(eprt).toMatch(/^\|2\|::1\|\d+\|$/);
+  });
+});
+
+describe('resources', () => {
+  it('leaves no file descriptors behind after transfers, aborts and close', async () => {
+    const body = Buffer.alloc(256 * 1024, 5);
+    const { client, server } = await setup({
+      handlers: {
+        RETR: async (arg, s) => {
+          s.reply(150, 'sending');
+          s.transferring = true;
+          const data = await s.dataSocket();
+          data.on('error', () => {});
+          if (arg === '/stall') return void data.write('x');
+          data.end(body, () => {
+            s.transferring = false;
+            s.reply(226, 'done');
+          });
+        },
+      },
+    }, { dataTimeout: 2000 });
+    const before = countFds();
+    for (let i = 0; i < 5; i++) {
+      await client.download('/f', new PassThrough().resume());
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 30);
+      await expect(client.download('/stall', new PassThrough().resume(), { signal: ac.signal })).rejects.toMatchObject({ code: 'FTPKIT_ERR_ABORTED' });
+      expect(await client.pwd()).toBe('/');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(countFds()).toBeLessThanOrEqual(before);
+    await client.close();
+    await server.close();
+    open.servers.length = 0;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(countFds()).toBeLessThan(before);
   });
 });
