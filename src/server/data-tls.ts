@@ -23,10 +23,14 @@ export function secureDataConnection(session: Session, socket: Socket, signal: A
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       secure.off('error', onError);
+      secure.off('close', onClose);
     };
     const onError = (err: Error): void => fail(tlsError(`data connection TLS failed: ${err.message}`));
+    // A peer that hangs up before a full record gives no 'error', only 'close'.
+    const onClose = (): void => fail(tlsError('data connection closed before the TLS handshake'));
     signal.addEventListener('abort', onAbort, { once: true });
     secure.once('error', onError);
+    secure.once('close', onClose);
     secure.once('secure', () => {
       cleanup();
       secure.on('error', () => {}); // later errors surface through the pipeline

@@ -480,12 +480,10 @@ describe.each(TLS_VERSIONS)('requireTls: true, %s', (version) => {
       expect(fx.transfers.slice(before)).toEqual([expect.objectContaining({ command: 'RETR', ok: false, failure: 'tls' })]);
     });
 
-    // BUG: a data connection that the client closes before sending a full TLS record (here an
-    // empty upload over a clear data connection) is only noticed at timeouts.data, because
-    // secureDataConnection() (src/server/data-tls.ts) waits for 'secure' or 'error' and a
-    // server-side TLSSocket emits only 'close' when the peer hangs up before a handshake
-    // record. Expected: 522 as soon as the peer closes; actual: 522 after timeouts.data.
-    it.fails('--ftp-ssl-control empty upload: refused (522) as soon as curl closes the data connection, not after timeouts.data', async () => {
+    // A data connection the client closes before a full TLS record (an empty upload over a
+    // clear data connection) is refused at once: the server watches for 'close' during the
+    // handshake, not only 'error'.
+    it('--ftp-ssl-control empty upload: refused (522) as soon as curl closes the data connection, not after timeouts.data', async () => {
       const empty = join(fx.local, 'empty.bin');
       await writeFile(empty, '');
       const started = Date.now();
