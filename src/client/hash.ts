@@ -56,7 +56,7 @@ export async function localHash(file: string, algorithm: HashAlgorithm): Promise
 }
 
 /** The best algorithm both sides have: the first of SHA-256, SHA-512, SHA-1, MD5, CRC32 offered. */
-export function pickHashAlgorithm(s: Session): HashAlgorithm | undefined {
-  const offered = (s.features.get('HASH') ?? '').split(';').map((a) => a.trim().replace(/\*$/, '').toUpperCase());
-  return HASH_ALGORITHMS.find((a) => offered.includes(a)) ?? HASH_ALGORITHMS.find((a) => s.features.has(LEGACY_VERB[a]));
+export function pickHashAlgorithm(features: ReadonlyMap<string, string>): HashAlgorithm | undefined {
+  const offered = (features.get('HASH') ?? '').split(';').map((a) => a.trim().replace(/\*$/, '').toUpperCase());
+  return HASH_ALGORITHMS.find((a) => offered.includes(a)) ?? HASH_ALGORITHMS.find((a) => features.has(LEGACY_VERB[a]));
 }

@@ -13,6 +13,7 @@ export const COMMON_OPTIONS = {
   verbose: { type: 'boolean', short: 'v', default: false },
   active: { type: 'boolean', default: false },
   ascii: { type: 'boolean', default: false },
+  verify: { type: 'boolean', default: false },
   timeout: { type: 'string', default: '30' },
   'netrc-file': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -27,6 +28,7 @@ export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, 
   -v, --verbose           print the control dialogue on stderr (password masked)
       --active            active mode (EPRT/PORT) instead of passive
       --ascii             TYPE A: convert line endings
+      --verify            after each file, compare its hash with the server's (HASH, else XSHA256/XSHA1/XMD5/XCRC)
       --timeout SECONDS   per-reply and connect timeout (default 30)
       --netrc-file FILE   read credentials from FILE instead of ~/.netrc
   -h, --help              show this help
@@ -42,6 +44,8 @@ export interface CommonFlags {
   verbose: boolean;
   active: boolean;
   ascii: boolean;
+  /** Compare local and remote hashes after each file (binary transfers only). */
+  verify: boolean;
   timeoutMs: number;
   netrcFile: string | undefined;
   /** Fired by the bin on SIGINT: operations send ABOR and partial files are cleaned up. */
@@ -55,6 +59,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) throw new UsageError(`--parallel takes 1 to 32, got '${String(values.parallel)}'`);
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86_400) throw new UsageError(`--timeout takes seconds from 0 to 86400, got '${String(values.timeout)}'`);
+  if (values.verify === true && (values.ascii === true || values.recursive === true)) throw new UsageError('--verify works on single binary files (not with --ascii or -r)');
   return {
     user: values.user as string | undefined,
     recursive: values.recursive === true,
@@ -64,6 +69,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
     verbose: values.verbose === true,
     active: values.active === true,
     ascii: values.ascii === true,
+    verify: values.verify === true,
     timeoutMs: Math.max(1, Math.round(timeout * 1000)),
     netrcFile: values['netrc-file'] as string | undefined,
   };

@@ -9,6 +9,7 @@ import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
 import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
+import { verifyFile } from './verify.js';
 
 const PROG = 'ftp-get';
 
@@ -57,6 +58,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
 async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, destArg: string | undefined, login: { host: string; port: number; user: string; password: string }, parallel: number, tty: boolean): Promise<void> {
   const base = path.posix.basename(remote);
   if (destArg === '-') {
+    if (flags.verify) throw new UsageError('--verify needs a file to compare, not stdout');
     const [client] = await group.open(login, 1);
     await client!.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii, signal: flags.signal });
     return;
@@ -96,6 +98,13 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
     if (size !== undefined) {
       const got = (await fs.stat(part)).size;
       if (got !== size) throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete download: ${got} of ${size} bytes`);
+    }
+    if (flags.verify) {
+      // Before the rename: a file that does not match never appears under its final name.
+      await verifyFile(first, remote, part, flags.signal).catch(async (err: unknown) => {
+        await fs.rm(part, { force: true });
+        throw err;
+      });
     }
     await fs.rename(part, dest);
     ok = true;

@@ -9,6 +9,7 @@ import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
 import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
+import { verifyFile } from './verify.js';
 
 const PROG = 'ftp-put';
 
@@ -73,6 +74,7 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
   if (flags.resume) remoteSize = await client.size(job.remote, { signal }).catch(() => 0);
   if (flags.resume && remoteSize === job.size) {
     bar?.add(job.size);
+    if (flags.verify) await verifyFile(client, job.remote, job.local, signal);
     return;
   }
   if (flags.resume && remoteSize > 0 && remoteSize < job.size) {
@@ -87,4 +89,5 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
       throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`);
     }
   }
+  if (flags.verify) await verifyFile(client, job.remote, job.local, signal);
 }
