@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 // typed-emitter ships CommonJS types; under NodeNext its default export sits on `.default`.
 import type TypedEmitterModule from 'typed-emitter';
-import { FtpError } from '../errors.js';
+import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
 import { ControlConnection } from './control.js';
 import { readListing } from './listing.js';
@@ -129,6 +129,7 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
       await this.#setType(session, 'I');
+      if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();
       return reply;
@@ -216,7 +217,8 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
 
   /** RETR into a local path or a Writable (which is ended). */
   download(remotePath: string, dest: string | Writable, opts: DownloadOptions = {}): Promise<TransferResult> {
-    const startAt = opts.startAt ?? 0;
+    const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
+    if (opts.length !== undefined) checkInteger('length', opts.length, 1);
     return this.#run(async (s, signal) => {
       await this.#setType(s, opts.ascii ? 'A' : 'I');
       const total = opts.total ?? (this.listenerCount('progress') > 0 && !opts.ascii ? await this.#size(s, remotePath).catch(() => undefined) : undefined);
@@ -281,7 +283,8 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
   }
 
   #store(verb: 'STOR' | 'APPE', source: string | Readable, remotePath: string, opts: UploadOptions & { localStart?: number }): Promise<TransferResult> {
-    const startAt = opts.startAt ?? 0;
+    const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
+    checkInteger('localStart', opts.localStart ?? 0, 0);
     return this.#run(async (s, signal) => {
       await this.#setType(s, opts.ascii ? 'A' : 'I');
       let input: Readable;

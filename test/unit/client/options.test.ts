@@ -27,6 +27,14 @@ describe('FileClient options', () => {
     expect(resolveOptions({ host: 'h', maxListingBytes: 3 * 1024 ** 3 }).maxListingBytes).toBe(3 * 1024 ** 3);
   });
 
+  it('throws synchronously for bad offsets', () => {
+    const c = new FileClient({ host: '127.0.0.1' });
+    expect(() => c.download('/f', '/tmp/x', { startAt: -1 })).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' }));
+    expect(() => c.download('/f', '/tmp/x', { length: 0 })).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' }));
+    expect(() => c.upload('/tmp/x', '/f', { startAt: 1.5 })).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' }));
+    expect(() => c.append('/tmp/x', '/f', { localStart: -2 })).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' }));
+  });
+
   it('rejects operations before connect and after close', async () => {
     const c = new FileClient({ host: '127.0.0.1' });
     await expect(c.pwd()).rejects.toMatchObject({ code: 'FTPKIT_ERR_CLOSED' });
