@@ -52,7 +52,7 @@ export class ProgressBar {
     this.#drawn = true;
     const seconds = Math.max((now - this.#started) / 1000, 1e-3);
     const rate = this.#done / seconds;
-    const cols = this.#out.columns ?? 80;
+    const cols = this.#out.columns > 0 ? this.#out.columns : 80; // 0 when the size is unknown (script, some CI)
     const parts = [`${formatBytes(this.#done)}`, `${formatBytes(rate)}/s`];
     let line: string;
     if (this.#total !== undefined && this.#total > 0) {

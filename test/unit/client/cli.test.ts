@@ -26,6 +26,15 @@ describe('ProgressBar', () => {
     expect(last.length).toBeLessThan(70);
   });
 
+  it('assumes 80 columns when the terminal reports 0', async () => {
+    const tty = fakeTty(0);
+    const bar = new ProgressBar(tty.stream, 'f', 10);
+    bar.add(10);
+    bar.finish();
+    await new Promise((r) => setImmediate(r));
+    expect(tty.text()).toMatch(/ETA 00:00\x1b\[K\n$/);
+  });
+
   it('shows bytes and rate when the total is unknown', async () => {
     const tty = fakeTty();
     const bar = new ProgressBar(tty.stream, 'tree', undefined);
