@@ -34,6 +34,12 @@ function run(args: string[], input = ''): Promise<{ code: number | null; stdout:
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** Runs a users command that must succeed; its stderr explains a failure. */
+async function ok(args: string[], input = ''): Promise<void> {
+  const r = await run(args, input);
+  expect(r.code, r.stderr).toBe(0);
+}
+
 /** Starts the server; resolves with its port once the first line is printed. */
 function serve(args: string[]): Promise<{ line: string; port: number; child: ChildProcess; stderr: () => string }> {
   const child = spawn(process.execPath, [bin, '--port', '0', '--log-level', 'info', ...args], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,11 +65,11 @@ describe('ftp-serve users', () => {
     expect(add.stdout).toBe(`added alice (home ${join(dir.path, 'alice')}, permissions elrw) to ${file}\n`);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await readFile(file, 'utf8')).not.toContain('first pass');
-    expect((await run(['users', 'add', 'bob', '--home', 'bob', '--users', file, '--download-rate', '2M'], 'bob pass')).code).toBe(0);
+    await ok(['users', 'add', 'bob', '--home', 'bob', '--users', file, '--download-rate', '2M'], 'bob pass');
     const list = await run(['--users', file, 'users', 'list']);
     expect(list.stdout).toBe(`alice\telrw\t${join(dir.path, 'alice')}\nbob\telradfmwMT\t${join(dir.path, 'bob')}\tdownload 2097152 B/s\n`);
-    expect((await run(['--users', file, 'users', 'passwd', 'alice'], 'second pass\n')).code).toBe(0);
-    expect((await run(['--users', file, 'users', 'del', 'bob'])).code).toBe(0);
+    await ok(['--users', file, 'users', 'passwd', 'alice'], 'second pass\n');
+    await ok(['--users', file, 'users', 'del', 'bob']);
     expect((await run(['--users', file, 'users', 'list'])).stdout).toMatch(/^alice\t/);
     const json = JSON.parse(await readFile(file, 'utf8'));
     expect(json.users).toHaveLength(1);
@@ -71,7 +77,7 @@ describe('ftp-serve users', () => {
   });
 
   it('the default file is ./ftp-users.json, for the users commands and the server alike', async () => {
-    expect((await run(['users', 'add', 'carol', '--home', 'alice'], 'carol pw\n')).code).toBe(0);
+    await ok(['users', 'add', 'carol', '--home', 'alice'], 'carol pw\n');
     expect((await stat(join(dir.path, 'ftp-users.json'))).mode & 0o777).toBe(0o600);
     const { line, port } = await serve([]);
     expect(line).toMatch(/\(1 user from ftp-users\.json\)$/);
@@ -112,8 +118,8 @@ describe('ftp-serve users', () => {
 describe('ftp-serve --users FILE', () => {
   it('serves each user jailed in their home with their permissions; SIGHUP removes a user', async () => {
     const file = join(dir.path, 'u2.json');
-    expect((await run(['--users', file, 'users', 'add', 'alice', '--home', 'alice', '--perms', 'elrw'], 'alice pw\n')).code).toBe(0);
-    expect((await run(['--users', file, 'users', 'add', 'bob', '--home', 'bob', '--perms', 'elr'], 'bob pw\n')).code).toBe(0);
+    await ok(['--users', file, 'users', 'add', 'alice', '--home', 'alice', '--perms', 'elrw'], 'alice pw\n');
+    await ok(['--users', file, 'users', 'add', 'bob', '--home', 'bob', '--perms', 'elr'], 'bob pw\n');
     const { line, port, child, stderr } = await serve(['--users', file]);
     expect(line).toMatch(/\(2 users from .*u2\.json\)$/);
 
@@ -127,7 +133,7 @@ describe('ftp-serve --users FILE', () => {
     expect((await bob.fetch('RETR readme.txt')).data.toString()).toBe('for bob');
     expect((await bob.store('STOR x.txt', 'no')).mark.code).toBe(550);
 
-    expect((await run(['--users', file, 'users', 'del', 'alice'])).code).toBe(0);
+    await ok(['--users', file, 'users', 'del', 'alice']);
     child.kill('SIGHUP');
     await expect.poll(stderr, { timeout: 5000 }).toContain('users file reloaded');
     expect(await alice.send('PWD')).toMatchObject({ code: 421 });
