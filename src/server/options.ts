@@ -74,7 +74,7 @@ export interface FileServerOptions {
   maxConnections?: number;
   /** Max control connections from one address; 0 is unlimited (the default, as vsftpd's max_per_ip). */
   maxConnectionsPerAddress?: number;
-  /** Commands per second per session; faster clients are slowed down. 0 is unlimited. Default 100. */
+  /** Commands per second per session; faster clients are slowed down. 0 is unlimited. Default 1000. */
   maxCommandsPerSecond?: number;
   /** Data transfers one user may run at once; more get 450. 0 is unlimited (the default). */
   maxTransfersPerUser?: number;
@@ -198,7 +198,7 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     closeTimeout: checkInteger('closeTimeout', options.closeTimeout ?? 10_000, 0),
     maxConnections: checkInteger('maxConnections', options.maxConnections ?? 10_000, 1),
     maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 0, 0),
-    maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 100, 0),
+    maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 1000, 0),
     maxTransfersPerUser: checkInteger('maxTransfersPerUser', options.maxTransfersPerUser ?? 0, 0),
     loginGuard: options.loginGuard === false ? false : resolveLoginGuardOptions(options.loginGuard),
     greeting,

@@ -91,7 +91,8 @@ function resolveArg(session: Session, arg: string): string | undefined {
     return undefined;
   }
   const path = session.resolve(arg);
-  if (path === undefined || refuseTemporary(session, path)) return undefined;
+  // A digest tells about the content, so it needs the retrieve permission.
+  if (path === undefined || !session.allowed('r', path) || refuseTemporary(session, path)) return undefined;
   return path;
 }
 

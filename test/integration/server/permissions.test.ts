@@ -110,6 +110,17 @@ describe('permission matrix', () => {
     noW.close();
   });
 
+  it("'r' also covers the digests: HASH and XCRC tell about the content", async () => {
+    const noR = await as('but-r');
+    expect(await code(noR, 'HASH file.txt')).toBe(550);
+    expect(await code(noR, 'XCRC file.txt')).toBe(550);
+    noR.close();
+    const r = await as('only-r');
+    expect(await code(r, 'HASH file.txt')).toBe(213);
+    expect(await code(r, 'XCRC file.txt')).toBe(250);
+    r.close();
+  });
+
   it('write: true and write: false still mean elradfmwMT and elr', async () => {
     const rw = await as('legacy-rw');
     expect(await code(rw, 'STOR legacy.txt', 'x')).toBe(226);
