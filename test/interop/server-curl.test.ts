@@ -235,7 +235,7 @@ describe.skipIf(!hasTool('curl'))('curl -> FileServer', () => {
     await writeFile(join(fx.local, 'anon.txt'), 'nope');
     const put = await run(['-v', '-T', join(fx.local, 'anon.txt'), fx.url('/anon.txt', 'anonymous')]);
     expect(put.code).toBe(25);
-    expect(dialogue(put)).toContain('< 550 Permission denied');
+    expect(dialogue(put)).toContain('< 550 /anon.txt: Permission denied (store not allowed)');
     expect(existsSync(join(fx.root, 'anon.txt'))).toBe(false);
     const mkd = await run(['-Q', 'MKD anon-dir', '-o', '/dev/null', fx.url('/', 'anonymous')]);
     expect(mkd.code).toBe(21);

@@ -212,10 +212,10 @@ describe.skipIf(!hasTool('lftp'))('lftp -> FileServer', () => {
     expect(get.code).toBe(0);
     expect(await readFile(join(fx.local, 'public.txt'), 'utf8')).toBe('public');
     for (const [cmd, message] of [
-      ['put anon.txt', 'put: Access failed: 550 Permission denied'],
-      ['mkdir anon-dir', 'mkdir: Access failed: 550 Permission denied'],
-      ['rm public.txt', 'rm: Access failed: 550 Permission denied'],
-      ['mv public.txt moved.txt', 'Access failed: 550 Permission denied'],
+      ['put anon.txt', 'put: Access failed: 550 /anon.txt: Permission denied (store not allowed)'],
+      ['mkdir anon-dir', 'mkdir: Access failed: 550 /anon-dir: Permission denied (make folder not allowed)'],
+      ['rm public.txt', 'rm: Access failed: 550 /public.txt: Permission denied (delete not allowed)'],
+      ['mv public.txt moved.txt', 'Access failed: 550 /public.txt: Permission denied (rename not allowed)'],
     ] as const) {
       const r = await run(cmd, { anonymous: true });
       expect(r.code, cmd).toBe(1);
