@@ -163,12 +163,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     const address = normalizeIp(socket.remoteAddress ?? '');
     const banned = this.loginGuard?.bannedFor(address) ?? 0;
     if (banned > 0) {
-      this.#log.info({ remote: address }, 'connection from a banned address refused');
+      this.#log.debug({ remote: address }, 'connection from a banned address refused'); // debug: a flood must not flood the log
       return `Too many failed logins from your address, try again in ${Math.ceil(banned / 1000)} s`;
     }
     const perAddress = this.options.maxConnectionsPerAddress;
     if (perAddress > 0 && this.limits.sessionsFrom(address) >= perAddress) {
-      this.#log.info({ remote: address, limit: perAddress }, 'too many connections from one address');
+      this.#log.debug({ remote: address, limit: perAddress }, 'too many connections from one address');
       return `Too many connections from your address (at most ${perAddress}), try again later`;
     }
     return undefined;
