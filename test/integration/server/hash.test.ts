@@ -96,7 +96,7 @@ describe('HASH', () => {
   });
 
   it('per-request limits: size (550) and time (451)', async () => {
-    const limited = await startTestServer({ hashLimits: { maxBytes: 1000, timeout: 1 } });
+    const limited = await startTestServer({ hashLimits: { maxBytes: 1000 } });
     try {
       await writeFile(join(limited.root, 'small'), 'x'.repeat(1000));
       await writeFile(join(limited.root, 'big'), randomBytes(1001));
