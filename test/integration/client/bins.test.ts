@@ -1,6 +1,6 @@
 // The built ftp-get against a hostile scripted server (run `npm run build` first).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -118,6 +118,34 @@ describe('ftp-get against a hostile server', () => {
     expect(stderr).toBe('ftp-get: interrupted\n');
     expect(server.commands).toContain('ABOR');
     expect(await readdir(tmp.path)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('reports a full destination with one line', async () => {
+    const { url } = await fake({
+      handlers: {
+        RETR: async (_a, s) => {
+          s.reply(150, 'sending');
+          s.transferring = true;
+          const data = await s.dataSocket();
+          data.on('error', () => {});
+          data.end(Buffer.alloc(1_000_000), () => {
+            if (s.transferring) s.reply(226, 'done');
+            s.transferring = false;
+          });
+        },
+      },
+    });
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [GET, url('/f'), '-'], { stdio: ['ignore', full, 'pipe'], env: { ...process.env, NETRC: '/nonexistent' } });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const code = await new Promise<number | null>((r) => child.once('close', r));
+      expect(code).toBe(1);
+      expect(stderr).toBe('ftp-get: ENOSPC: no space left on device, write\n');
+    } finally {
+      closeSync(full);
+    }
   });
 
   it('times out a silent server with one line', async () => {
