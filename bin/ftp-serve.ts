@@ -196,6 +196,7 @@ async function main(): Promise<void> {
   if (hooks.length === 1) options.authenticate = hooks[0];
   else if (hooks.length === 2) options.authenticate = async (req) => (await fromFile!(req)) || fixed!(req);
   const anonymous = hooks.length === 0 || values.anonymous;
+  if (!anonymous && values['anonymous-upload'] !== undefined) usage('--anonymous-upload needs anonymous access: add --anonymous');
   if (anonymous) {
     options.anonymous = { root, write: values.write };
     if (values['anonymous-upload'] !== undefined) options.anonymous.uploadFolder = values['anonymous-upload'];

@@ -174,6 +174,19 @@ describe('ftp-serve --users FILE', () => {
     c.close();
   });
 
+  it.each([
+    [['--max-per-address', 'x'], /^ftp-serve: --max-per-address takes a whole number, got 'x'/],
+    [['--ban-after', '0'], /loginGuard\.banAfter must be an integer from 1/],
+    [['--anonymous', '--anonymous-upload', 'incoming'], /anonymous\.uploadFolder must be an absolute virtual folder/],
+    [['--user', 'u:p', '--anonymous-upload', '/incoming'], /--anonymous-upload needs anonymous access: add --anonymous/],
+    [['--users', 'missing.json'], /^ftp-serve: missing\.json: cannot read \(ENOENT\)/],
+  ])('bad server flag %j: one line, exit 2', async (args, message) => {
+    const r = await run(['--port', '0', ...(args as string[])]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('--max-per-address: the connection over it gets 421', async () => {
     const { port } = await serve(['--max-per-address', '1']);
     const a = await RawFtp.connect(port);
