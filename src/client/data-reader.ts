@@ -3,32 +3,36 @@ import { Readable } from 'node:stream';
 
 /** Node reads sockets 64 KiB at a time; 1 MiB reads cut syscalls and events per byte ~16x. */
 const READ_SIZE = 1024 * 1024;
-/** A read at least this large keeps its buffer; smaller ones are copied out so the big buffer is reused. */
-const KEEP_THRESHOLD = READ_SIZE / 4;
+/** Each read gets at least this much room; below it a fresh 1 MiB block is started. */
+const MIN_ROOM = 64 * 1024;
 
 /**
  * Connects with large reads (net's `onread` with our own buffers) and exposes
  * the incoming bytes as an ordinary Readable with backpressure: when the
  * consumer is full the callback returns false, which pauses the socket, and
  * the next `_read` resumes it.
+ *
+ * Reads fill a 1 MiB block front to back and each chunk is a view into it, so
+ * nothing is copied: a block is never written twice, and it is freed once the
+ * consumer has dropped every chunk cut from it.
  */
 export function connectWithLargeReads(opts: net.TcpNetConnectOpts): { socket: net.Socket; readable: Readable } {
-  let current: Buffer | undefined;
+  let block = Buffer.allocUnsafe(READ_SIZE);
+  let used = 0;
   let readable!: Readable;
   const socket = net.connect({
     ...opts,
     onread: {
-      buffer: () => (current ??= Buffer.allocUnsafe(READ_SIZE)),
-      callback: (n: number, buf: Uint8Array): boolean => {
-        let chunk: Buffer;
-        if (n >= KEEP_THRESHOLD) {
-          chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          current = undefined; // handed to the consumer: the next read gets a fresh buffer
-        } else {
-          chunk = Buffer.allocUnsafe(n);
-          chunk.set(buf.subarray(0, n));
+      buffer: () => {
+        if (READ_SIZE - used < MIN_ROOM) {
+          block = Buffer.allocUnsafe(READ_SIZE);
+          used = 0;
         }
-        return readable.push(chunk);
+        return block.subarray(used);
+      },
+      callback: (n: number, buf: Uint8Array): boolean => {
+        used += n;
+        return readable.push(Buffer.from(buf.buffer, buf.byteOffset, n));
       },
     },
   });
