@@ -73,7 +73,7 @@ describe('failed logins', () => {
     const bans: unknown[] = [];
     const port = await start({
       authenticate: simple({ alice: { root: dir.path } }),
-      loginGuard: { delay: 60, maxDelay: 2000, banAfter: 8, window: 60_000, banDuration: 2500 },
+      loginGuard: { delay: 100, maxDelay: 2000, banAfter: 8, window: 60_000, banDuration: 2500 },
       logger: capture(logs),
     });
     servers[0]!.on('ban', (info) => bans.push(info));
@@ -97,8 +97,8 @@ describe('failed logins', () => {
     expect(outcomes.slice(0, 7)).toEqual(Array(7).fill('530'));
     expect(outcomes[7]).toBe('421');
     expect(outcomes.slice(8)).toEqual(Array(12).fill('refused'));
-    expect(times[6]! - times[0]!).toBeGreaterThan(250); // 60 ms, then ... 420 ms
-    for (let i = 1; i < 8; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]! - 30);
+    expect(times[6]! - times[0]!).toBeGreaterThan(400); // 100 ms, 200 ms, ... 700 ms
+    for (let i = 1; i < 8; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]! + 20); // each step adds 100 ms
     expect(await greeting(port)).toMatch(/^421 Too many failed logins from your address, try again in \d+ s$/);
 
     // Another address is not affected.
