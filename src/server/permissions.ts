@@ -1,5 +1,6 @@
 import { FtpError } from '../errors.js';
 import { resolveVirtualPath } from '../storage/path.js';
+import type { Session } from './session.js';
 
 /**
  * Permission letters, pyftpdlib's model (its users know it): each letter allows a family of
@@ -91,4 +92,22 @@ function invalid(message: string): FtpError {
 
 function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, 64);
+}
+
+/**
+ * Anonymous users create files but never replace one unless they may delete there (vsftpd
+ * without anon_other_write_enable): in an incoming folder nobody overwrites another's upload.
+ * Answers 553 itself and returns true when refused.
+ */
+export async function refuseReplace(session: Session, path: string): Promise<boolean> {
+  if (session.account?.name !== 'anonymous' || session.permissions?.has('d', path)) return false;
+  try {
+    await session.storage!.stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    session.fail(err, path, 553);
+    return true;
+  }
+  session.reply(553, `${path}: File exists; anonymous uploads cannot replace files`);
+  return true;
 }

@@ -7,6 +7,7 @@ import type { CommandSpec } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
 import { runTransfer } from '../transfer.js';
+import { refuseReplace } from '../permissions.js';
 import { openUpload, refuseTemporary } from '../upload.js';
 
 function modeName(session: Session): string {
@@ -66,6 +67,7 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
   const offset = session.restOffset;
   session.restOffset = 0;
   if (!session.allowed(mode === 'APPE' ? 'a' : 'w', path)) return;
+  if (mode !== 'STOU' && (await refuseReplace(session, path))) return;
   // Locks, the atomic temporary and resume live in upload.ts.
   const upload = await openUpload(session, path, mode, offset);
   if (!upload) return;

@@ -173,6 +173,11 @@ describe('anonymous', () => {
     expect(await code(c, 'DELE /file.txt')).toBe(550);
     expect(await code(c, 'STOR /incoming/drop.txt', 'dropped')).toBe(226);
     expect(await readFile(join(dir.path, 'incoming', 'drop.txt'), 'utf8')).toBe('dropped');
+    // Nobody replaces another's upload (vsftpd): not by STOR, not by resuming it.
+    expect((await c.store('STOR /incoming/drop.txt', 'vandal')).mark).toEqual({ code: 553, text: '/incoming/drop.txt: File exists; anonymous uploads cannot replace files', lines: expect.anything() });
+    expect(await code(c, 'REST 3')).toBe(350);
+    expect(await code(c, 'STOR /incoming/drop.txt', 'x')).toBe(553);
+    expect(await readFile(join(dir.path, 'incoming', 'drop.txt'), 'utf8')).toBe('dropped');
     for (const cmd of ['LIST /incoming', 'NLST /incoming', 'MLSD /incoming', 'RETR /incoming/drop.txt', 'SIZE /incoming/drop.txt', 'DELE /incoming/drop.txt', 'RNFR /incoming/drop.txt', 'MKD /incoming/sub', 'APPE /incoming/drop.txt']) {
       expect(await code(c, cmd), cmd).toBe(550);
     }
