@@ -92,6 +92,22 @@ export async function sweepUploadTemporaries(storage: Storage, options: { path?:
 }
 
 /**
+ * RMD of a folder that holds nothing but upload temporaries (interrupted uploads, hidden from
+ * listings): they go first, so a folder that lists as empty can be removed. The caller holds the
+ * folder's exclusive lock, so no upload inside is running.
+ */
+export async function discardHiddenPartials(storage: Storage, dir: string): Promise<void> {
+  let entries: StorageStat[];
+  try {
+    entries = await storage.list(dir);
+  } catch {
+    return; // rmdir reports it
+  }
+  if (entries.length === 0 || !entries.every((e) => e.type === 'file' && e.name.startsWith(TEMP_PREFIX))) return;
+  for (const e of entries) await storage.delete(joinVirtual(dir, e.name)).catch(() => {});
+}
+
+/**
  * After a login: the first time this server sees a LocalStorage root (or a given Storage
  * object), the temporaries a crash left under it are swept in the background. Other storages
  * made anew per login are not walked on every login: call sweepUploadTemporaries for them.

@@ -1,7 +1,7 @@
 import { quotePath } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
 import { exclusive, withLock } from '../locks/index.js';
-import { refuseTemporary } from '../upload.js';
+import { discardHiddenPartials, refuseTemporary } from '../upload.js';
 
 export const MKD: CommandSpec = {
   verbs: ['MKD', 'XMKD'],
@@ -32,6 +32,7 @@ export const RMD: CommandSpec = {
     // Exclusive on the folder covers everything under it: no upload or download inside meanwhile.
     await withLock(session, 'RMD', [exclusive(path)], async () => {
       try {
+        await discardHiddenPartials(session.storage!, path); // a folder that looks empty must be removable
         await session.storage!.rmdir(path);
       } catch (err) {
         return session.fail(err, path, 550);

@@ -179,6 +179,30 @@ describe('atomic uploads', () => {
   });
 });
 
+describe('hidden partials', () => {
+  it('RMD of a folder that lists as empty but holds an interrupted upload removes it', async () => {
+    await setup();
+    await mkdir(join(t!.root, 'd'));
+    await mkdir(join(t!.root, 'e'));
+    await writeFile(join(t!.root, 'e/real'), 'r');
+    const a = await client();
+    await startUpload(a, 'STOR d/f', Buffer.from('part'));
+    await until(async () => (await temporaries(join(t!.root, 'd'))).length === 1 && (await stat(join(t!.root, 'd/.ftpkit-upload-f'))).size === 4);
+    a.write('ABOR\r\n');
+    await a.read();
+    await a.read();
+    await startUpload(a, 'STOR e/g', Buffer.from('part'));
+    await until(async () => (await temporaries(join(t!.root, 'e'))).length === 1 && (await stat(join(t!.root, 'e/.ftpkit-upload-g'))).size === 4);
+    a.write('ABOR\r\n');
+    await a.read();
+    await a.read();
+    expect((await a.fetch('NLST d')).data.toString()).toBe('');
+    expect((await a.send('RMD d')).code).toBe(250);
+    expect((await a.send('RMD e')).code).toBe(550); // not empty: the partial stays with the real file
+    expect(await temporaries(join(t!.root, 'e'))).toEqual(['.ftpkit-upload-g']);
+  });
+});
+
 describe('faults', () => {
   it('kill -9 of a client mid-upload: old file intact, no lock left, a new upload works at once', async () => {
     await setup();
