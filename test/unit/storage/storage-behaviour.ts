@@ -288,7 +288,8 @@ export function storageBehaviour(label: string, factory: StorageFactory): void {
         const chunk = Buffer.alloc(64 * 1024, 3);
         let writes = 0;
         while (stream.write(chunk)) writes++;
-        expect(writes).toBeLessThan(10);
+        // Bounded by the stream's buffer (LocalStorage uses 4 MiB so uploads batch into writev).
+        expect(writes).toBeLessThanOrEqual(Math.ceil(stream.writableHighWaterMark / chunk.length));
         await once(stream, 'drain');
         stream.end();
         await finished(stream);
