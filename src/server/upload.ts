@@ -149,7 +149,6 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
       const sink = await storage.createWriteStream(path, mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {});
       return new DirectUpload(sink, lock, session);
     }
-    await sweepFolder(session, path);
     const target = await statOrUndefined(storage, path);
     if (target?.type === 'dir') {
       session.reply(550, `${path}: Is a directory`);
@@ -309,30 +308,3 @@ async function statOrUndefined(storage: Storage, path: string): Promise<StorageS
   }
 }
 
-/** Sessions sweep each folder they upload to once: temporaries left there by a crash go. */
-const swept = new WeakMap<Session, Set<string>>();
-
-async function sweepFolder(session: Session, path: string): Promise<void> {
-  const dir = virtualDirname(path);
-  let dirs = swept.get(session);
-  if (!dirs) swept.set(session, (dirs = new Set()));
-  if (dirs.has(dir)) return;
-  dirs.add(dir);
-  const storage = session.storage!;
-  const own = temporaryFor(path); // locked by us: a leftover of a crash may be swept
-  let entries: StorageStat[];
-  try {
-    entries = await storage.list(dir);
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (e.type !== 'file' || !e.name.startsWith(TEMP_PREFIX) || e.mtime.getTime() >= PROCESS_START) continue;
-    const temp = joinVirtual(dir, e.name);
-    // Another session's upload holds its temporary's lock; a leftover has none.
-    const lock = temp === own ? undefined : await session.host.options.locks.acquire([exclusive(temp)], { owner: session.id, purpose: 'sweep' }).catch(() => null);
-    if (lock === null) continue;
-    await storage.delete(temp).catch(() => {});
-    if (lock) await releaseQuietly(session, lock);
-  }
-}
