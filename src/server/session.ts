@@ -171,16 +171,6 @@ export class Session {
     this.reply(code, text);
   }
 
-  /** True when the user may change files somewhere. */
-  get canWrite(): boolean {
-    return this.permissions !== undefined && !this.permissions.readOnly;
-  }
-
-  /** Checks store permission in the cwd; answers 550 when refused. Prefer allowed(letter, path). */
-  mayWrite(): boolean {
-    return this.allowed('w', this.cwd);
-  }
-
   /** Checks one permission letter at a virtual path; answers 550 itself when refused. */
   allowed(letter: PermissionLetter, path: string): boolean {
     if (this.permissions?.has(letter, path)) return true;
