@@ -10,7 +10,8 @@ const HELP = `Usage: ftp-get [options] URL [DEST]
 
 Download ftp://[user[:password]@]host[:port]/path to DEST (default: its base
 name here; '-' writes to stdout). A URL ending in '/' lists the folder;
-with -r the folder is downloaded as a tree into DEST.
+with -r the folder is downloaded as a tree into DEST. ftps:// is implicit
+FTPS (port 990), ftpes:// (or --tls) explicit FTPS; certificates are verified.
 
 Options:
 ${COMMON_HELP}`;

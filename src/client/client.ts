@@ -63,6 +63,12 @@ export interface TransferResult {
 
 const NEVER = new AbortController().signal;
 
+/** A server that will not go (fully) secure is a TLS failure, whatever its reply code. */
+function tlsRefused(command: string, reply: FtpReply): FtpError {
+  const text = reply.text.split('\n').join(' ').trim();
+  return new FtpError('FTPKIT_ERR_TLS', `TLS: the server refused ${command}: ${reply.code} ${text}`, { replyCode: reply.code });
+}
+
 /**
  * An FTP client for one connection. Operations run one at a time in call
  * order; every one takes an AbortSignal.
@@ -86,6 +92,11 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     return this.#session?.features ?? new Map();
   }
 
+  /** The negotiated TLS version ('TLSv1.3', 'TLSv1.2') when the control connection is secure. */
+  get tlsProtocol(): string | undefined {
+    return this.#session?.control.tls?.socket.getProtocol() ?? undefined;
+  }
+
   get connected(): boolean {
     return this.#session !== undefined && !this.#session.control.closed;
   }
@@ -98,6 +109,7 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
       timeout: o.timeout,
       maxReplyBytes: o.maxReplyBytes,
       signal: opts.signal,
+      tls: o.tls,
       hooks: {
         onCommand: (line) => this.emit('command', line.startsWith('PASS ') ? 'PASS ****' : line),
         onReply: (reply) => this.emit('reply', reply),
@@ -119,10 +131,23 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     };
     try {
       if (isNegative(greeting.code)) throw replyError(greeting);
+      if (o.tls?.mode === 'explicit') {
+        // RFC 4217 section 4: AUTH TLS, 234, then the handshake over the same socket.
+        const auth = await control.request('AUTH TLS', o.timeout);
+        if (auth.code !== 234) throw tlsRefused('AUTH TLS', auth);
+        await control.startTls(o.host, o.tls, o.timeout);
+      }
       let reply = await control.request(`USER ${o.user}`, o.timeout);
       if (reply.code === 331 || reply.code === 332) reply = await control.request(`PASS ${o.password}`, o.timeout);
       if (reply.code !== 230 && reply.code !== 202) {
         throw isNegative(reply.code) ? replyError(reply) : protocolError('login did not complete', reply);
+      }
+      if (o.tls) {
+        // RFC 4217 sections 8-9: PBSZ 0 then PROT P, so data connections are TLS too.
+        const pbsz = await control.request('PBSZ 0', o.timeout);
+        if (pbsz.code < 200 || pbsz.code >= 300) throw tlsRefused('PBSZ 0', pbsz);
+        const prot = await control.request('PROT P', o.timeout);
+        if (prot.code < 200 || prot.code >= 300) throw tlsRefused('PROT P', prot);
       }
       const feat = await control.request('FEAT', o.timeout);
       for (const [k, v] of parseFeatures(feat)) session.features.set(k, v);

@@ -1,7 +1,9 @@
 import net from 'node:net';
 import { FtpError } from '../errors.js';
 import { ReplyParser, isPositivePreliminary, type FtpReply } from '../protocol/index.js';
+import type { TlsSettings } from './options.js';
 import { assertSafeArgument } from './safety.js';
+import { secureControl, type ControlTls } from './tls.js';
 
 /** Hooks the client uses to log the dialogue; both run inside socket callbacks, so they are guarded. */
 export interface ControlHooks {
@@ -28,40 +30,119 @@ const MAX_UNCLAIMED_REPLIES = 32;
  * longer know which reply answers what, so it closes the connection.
  */
 export class ControlConnection {
-  readonly socket: net.Socket;
+  #socket: net.Socket;
   #parser: ReplyParser;
   #unclaimed: FtpReply[] = [];
   #waiters: Waiter[] = [];
   #closed: FtpError | undefined;
   #hooks: ControlHooks;
+  #tls: ControlTls | undefined;
 
   private constructor(socket: net.Socket, maxReplyBytes: number, hooks: ControlHooks) {
-    this.socket = socket;
+    this.#socket = socket;
     this.#parser = new ReplyParser({ maxReplyBytes });
     this.#hooks = hooks;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (err) => this.destroy(new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', `control connection failed: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.destroy(new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'the server closed the control connection')));
+    this.#attach(socket);
   }
 
-  /** Connects and reads the greeting (a 120 "wait" is followed by the real 220). */
-  static async connect(host: string, port: number, opts: { timeout: number; maxReplyBytes: number; signal?: AbortSignal | undefined; hooks?: ControlHooks }): Promise<{ control: ControlConnection; greeting: FtpReply }> {
+  readonly #onSocketData = (chunk: Buffer): void => this.#onData(chunk);
+  readonly #onSocketError = (err: Error): void => {
+    this.destroy(new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', `control connection failed: ${err.message}`, { cause: err }));
+  };
+  readonly #onSocketClose = (): void => {
+    this.destroy(new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'the server closed the control connection'));
+  };
+
+  #attach(socket: net.Socket): void {
+    socket.on('data', this.#onSocketData);
+    socket.on('error', this.#onSocketError);
+    socket.on('close', this.#onSocketClose);
+  }
+
+  /**
+   * Connects and reads the greeting (a 120 "wait" is followed by the real 220).
+   * With implicit TLS the handshake comes first, so the greeting is already encrypted.
+   */
+  static async connect(host: string, port: number, opts: { timeout: number; maxReplyBytes: number; signal?: AbortSignal | undefined; hooks?: ControlHooks; tls?: TlsSettings | undefined }): Promise<{ control: ControlConnection; greeting: FtpReply }> {
     const socket = net.connect({ host, port });
     const control = new ControlConnection(socket, opts.maxReplyBytes, opts.hooks ?? {});
     const onAbort = (): void => control.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'connect aborted', { cause: opts.signal?.reason }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (opts.signal?.aborted) onAbort();
+      if (opts.tls?.mode === 'implicit') {
+        await control.#connected(opts.timeout);
+        await control.startTls(host, opts.tls, opts.timeout);
+      }
       let greeting = await control.nextReply(opts.timeout);
       while (isPositivePreliminary(greeting.code)) greeting = await control.nextReply(opts.timeout);
       return { control, greeting };
     } catch (err) {
-      control.destroy();
+      control.destroy(err instanceof FtpError ? err : undefined);
       throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The TLS state once the control connection is secure (data connections resume its session). */
+  get tls(): ControlTls | undefined {
+    return this.#tls;
+  }
+
+  get socket(): net.Socket {
+    return this.#socket;
+  }
+
+  /** Waits for the TCP connection (implicit TLS must not start its handshake on a connecting socket). */
+  #connected(timeout: number): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (!socket.connecting) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.destroy(new FtpError('FTPKIT_ERR_TIMEOUT', `connecting took longer than ${timeout} ms`)), timeout);
+      const finish = (): void => {
+        clearTimeout(timer);
+        socket.off('connect', finish);
+        socket.off('close', finish);
+        if (this.#closed) reject(this.#closed);
+        else resolve();
+      };
+      socket.once('connect', finish);
+      // destroy() (error, abort, timeout) ends in 'close'; it runs after our own close listener.
+      socket.once('close', finish);
+    });
+  }
+
+  /**
+   * Runs the TLS handshake over the current socket (after 234 to AUTH TLS, or
+   * at once for implicit TLS) and reads replies from the secure socket from
+   * then on. A failure closes the connection with that error.
+   */
+  async startTls(host: string, settings: TlsSettings, timeout: number): Promise<ControlTls> {
+    if (this.#closed) throw this.#closed;
+    const raw = this.#socket;
+    raw.off('data', this.#onSocketData);
+    raw.off('error', this.#onSocketError);
+    raw.off('close', this.#onSocketClose);
+    raw.on('error', ignore);
+    let state: ControlTls;
+    // While the handshake runs, destroy() (abort, close) destroys the raw socket and so fails it.
+    try {
+      state = await secureControl(raw, host, settings, timeout);
+    } catch (err) {
+      this.destroy(err instanceof FtpError ? err : new FtpError('FTPKIT_ERR_TLS', String(err), { cause: err }));
+      throw this.#closed ?? err;
+    }
+    if (this.#closed) {
+      state.socket.destroy();
+      throw this.#closed;
+    }
+    this.#socket = state.socket;
+    this.#tls = state;
+    this.#attach(state.socket);
+    return state;
   }
 
   get closed(): boolean {
@@ -70,11 +151,11 @@ export class ControlConnection {
 
   /** The address we actually reached; data connections go here too unless told otherwise. */
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    return this.#socket.remoteAddress;
   }
 
   get localAddress(): string | undefined {
-    return this.socket.localAddress;
+    return this.#socket.localAddress;
   }
 
   /** Writes one command line. Throws (synchronously) for CR/LF/NUL or a closed connection. */
@@ -82,7 +163,7 @@ export class ControlConnection {
     assertSafeArgument(line, 'command');
     if (this.#closed) throw this.#closed;
     this.#safeHook(() => this.#hooks.onCommand?.(line));
-    this.socket.write(line + '\r\n');
+    this.#socket.write(line + '\r\n');
   }
 
   /**
@@ -159,7 +240,7 @@ export class ControlConnection {
       clearTimeout(w.timer);
       w.reject(this.#closed);
     }
-    this.socket.destroy();
+    this.#socket.destroy();
     this.#safeHook(() => this.#hooks.onClose?.(error));
   }
 
@@ -202,3 +283,5 @@ export class ControlConnection {
     }
   }
 }
+
+function ignore(): void {}

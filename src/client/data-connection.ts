@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import type tls from 'node:tls';
 import { FtpError } from '../errors.js';
 import {
   encodeHostPort,
@@ -12,6 +13,7 @@ import {
 } from '../protocol/index.js';
 import { connectWithLargeReads } from './data-reader.js';
 import { expect, protocolError, replyError, type Session } from './session.js';
+import { handshake, secureData, type ControlTls } from './tls.js';
 
 /** A connected data connection: write to `socket`, read from `readable` (the socket itself, or a large-read view of it). */
 export interface DataConnection {
@@ -30,8 +32,37 @@ export interface DataChannel {
 /** Deeper buffers on accepted (active mode) sockets: the data path is where throughput is won or lost. */
 const DATA_HIGH_WATER_MARK = 1024 * 1024;
 
-export function openDataChannel(session: Session): Promise<DataChannel> {
-  return session.options.active ? openActive(session) : openPassive(session);
+export async function openDataChannel(session: Session): Promise<DataChannel> {
+  const channel = session.options.active ? await openActive(session) : await openPassive(session);
+  const control = session.control.tls;
+  return control ? protectChannel(channel, control, session.options.timeout) : channel;
+}
+
+/**
+ * PROT P: the data connection becomes a TLS client resuming the control
+ * session. The handshake starts as soon as the TCP connection exists (the
+ * server answers it once the transfer command arrives) and `socket()`
+ * resolves only when it is secure, so the transfer never moves clear bytes.
+ */
+function protectChannel(channel: DataChannel, control: ControlTls, timeout: number): DataChannel {
+  let secure: tls.TLSSocket | undefined;
+  let destroyed: Error | undefined;
+  const ready = channel.socket().then(async ({ socket }) => {
+    if (destroyed) throw destroyed;
+    secure = secureData(socket, control);
+    secure.on('error', ignore);
+    await handshake(secure, control.settings, timeout, 'data connection');
+    return { socket: secure as net.Socket, readable: secure as Readable };
+  });
+  ready.catch(ignore);
+  return {
+    socket: () => ready,
+    destroy: (error) => {
+      destroyed ??= error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed');
+      channel.destroy(error);
+      secure?.destroy(error);
+    },
+  };
 }
 
 /**
@@ -69,7 +100,8 @@ async function openPassive(session: Session): Promise<DataChannel> {
       target = { host: session.peerHost, port: named.port };
     }
   }
-  const conn = await connectData(target, session.options.timeout);
+  // Large reads take over the socket's reads, which TLS needs for itself.
+  const conn = await connectData(target, session.options.timeout, session.control.tls === undefined);
   armDataTimeout(conn.socket, session.options.dataTimeout);
   conn.readable.on('error', ignore);
   return {
@@ -78,9 +110,9 @@ async function openPassive(session: Session): Promise<DataChannel> {
   };
 }
 
-function connectData(target: HostPort, timeout: number): Promise<DataConnection> {
+function connectData(target: HostPort, timeout: number, largeReads: boolean): Promise<DataConnection> {
   return new Promise((resolve, reject) => {
-    const conn = connectWithLargeReads({ host: target.host, port: target.port });
+    const conn = largeReads ? connectWithLargeReads({ host: target.host, port: target.port }) : plainConnect(target);
     const { socket } = conn;
     const timer = setTimeout(() => {
       socket.destroy();
@@ -97,6 +129,11 @@ function connectData(target: HostPort, timeout: number): Promise<DataConnection>
     };
     socket.once('error', onError);
   });
+}
+
+function plainConnect(target: HostPort): DataConnection {
+  const socket = net.connect({ host: target.host, port: target.port });
+  return { socket, readable: socket };
 }
 
 /**

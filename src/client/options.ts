@@ -1,3 +1,4 @@
+import type { SecureVersion } from 'node:tls';
 import { checkInteger, FtpError } from '../errors.js';
 
 export interface FileClientOptions {
@@ -29,6 +30,37 @@ export interface FileClientOptions {
   keepAlive?: number;
   /** Milliseconds to wait for the server to settle after ABOR. Default 5000. */
   abortTimeout?: number;
+  /**
+   * FTPS (RFC 4217). 'explicit': AUTH TLS after the greeting, then PBSZ 0 + PROT P;
+   * 'implicit': TLS from the first byte (port 990 by convention). Default false.
+   */
+  tls?: 'explicit' | 'implicit' | false;
+  /** Trusted CA certificates (PEM) instead of the system ones. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Verify the server's certificate (chain, expiry, host name). Default true; false is insecure. */
+  rejectUnauthorized?: boolean;
+  /**
+   * Accept exactly the certificate with this SHA-256 fingerprint (hex, with or
+   * without colons, any case) and no other, in place of CA and host checks.
+   */
+  fingerprint256?: string;
+  /** SNI and the name checked against the certificate. Default: `host` when it is a name. */
+  servername?: string;
+  /** Default 'TLSv1.2'. */
+  minVersion?: SecureVersion;
+  /** Default: Node's (TLS 1.3). */
+  maxVersion?: SecureVersion;
+}
+
+export interface TlsSettings {
+  mode: 'explicit' | 'implicit';
+  ca: string | Buffer | (string | Buffer)[] | undefined;
+  rejectUnauthorized: boolean;
+  /** Upper-case hex without colons, or undefined. */
+  fingerprint256: string | undefined;
+  servername: string | undefined;
+  minVersion: SecureVersion;
+  maxVersion: SecureVersion | undefined;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +77,8 @@ export interface ResolvedOptions {
   progressInterval: number;
   keepAlive: number;
   abortTimeout: number;
+  /** Undefined for plain FTP. */
+  tls: TlsSettings | undefined;
 }
 
 const HOUR = 3_600_000;
@@ -62,7 +96,8 @@ export function resolveOptions(o: FileClientOptions): ResolvedOptions {
   const timeout = checkInteger('timeout', o.timeout ?? 30_000, 1, 24 * HOUR);
   return {
     host: o.host,
-    port: checkInteger('port', o.port ?? 21, 1, 65535),
+    // RFC 4217 section 2: implicit FTPS listens on 990 by convention.
+    port: checkInteger('port', o.port ?? (o.tls === 'implicit' ? 990 : 21), 1, 65535),
     user,
     password: o.password ?? (anonymous ? 'anonymous@' : ''),
     timeout,
@@ -74,5 +109,47 @@ export function resolveOptions(o: FileClientOptions): ResolvedOptions {
     progressInterval: checkInteger('progressInterval', o.progressInterval ?? 250, 0, HOUR),
     keepAlive: checkInteger('keepAlive', o.keepAlive ?? 0, 0, 24 * HOUR),
     abortTimeout: checkInteger('abortTimeout', o.abortTimeout ?? 5_000, 1, HOUR),
+    tls: resolveTls(o),
   };
+}
+
+const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function resolveTls(o: FileClientOptions): TlsSettings | undefined {
+  const mode = o.tls ?? false;
+  if (mode !== false && mode !== 'explicit' && mode !== 'implicit') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `tls must be 'explicit', 'implicit' or false, got ${String(mode as unknown)}`);
+  }
+  if (mode === false) return undefined;
+  let fingerprint256: string | undefined;
+  if (o.fingerprint256 !== undefined) {
+    fingerprint256 = normalizeFingerprint(o.fingerprint256) ?? undefined;
+    if (fingerprint256 === undefined) {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'fingerprint256 must be 64 hex digits (colons allowed)');
+    }
+  }
+  for (const [name, v] of [['minVersion', o.minVersion], ['maxVersion', o.maxVersion]] as const) {
+    if (v !== undefined && !VERSIONS.includes(v)) {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${name} must be one of ${VERSIONS.join(', ')}, got ${String(v)}`);
+    }
+  }
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'rejectUnauthorized must be a boolean');
+  }
+  return {
+    mode,
+    ca: o.ca,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    fingerprint256,
+    servername: o.servername,
+    minVersion: o.minVersion ?? 'TLSv1.2',
+    maxVersion: o.maxVersion,
+  };
+}
+
+/** `AB:CD:...` or `abcd...` -> `ABCD...`; null unless exactly 32 bytes of hex. */
+export function normalizeFingerprint(value: string): string | null {
+  if (typeof value !== 'string') return null;
+  const hex = value.replace(/^sha256[:=]/i, '').replace(/:/g, '').toUpperCase();
+  return /^[0-9A-F]{64}$/.test(hex) ? hex : null;
 }

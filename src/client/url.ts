@@ -14,10 +14,20 @@ export interface FtpUrl {
   path: string;
   /** True when the URL ends in '/': a folder (curl lists it). */
   isFolder: boolean;
+  /** `ftps://` implicit TLS, `ftpes://` explicit (AUTH TLS); false for `ftp://`. */
+  tls: 'implicit' | 'explicit' | false;
 }
 
+/** lftp's and FileZilla's convention: ftps = implicit (port 990), ftpes = explicit (port 21). */
+const SCHEMES: Record<string, { tls: FtpUrl['tls']; port: number }> = {
+  'ftp:': { tls: false, port: 21 },
+  'ftps:': { tls: 'implicit', port: 990 },
+  'ftpes:': { tls: 'explicit', port: 21 },
+};
+
 /**
- * `ftp://[user[:password]@]host[:port]/path` (RFC 1738 3.2), percent-decoded.
+ * `ftp://[user[:password]@]host[:port]/path` (RFC 1738 3.2), percent-decoded;
+ * also `ftps://` (implicit TLS) and `ftpes://` (explicit TLS).
  * Decoded CR/LF/NUL are refused here, before they can reach a command line.
  */
 export function parseFtpUrl(input: string): FtpUrl {
@@ -27,8 +37,9 @@ export function parseFtpUrl(input: string): FtpUrl {
   } catch {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not a URL: ${input}`);
   }
-  if (url.protocol !== 'ftp:') {
-    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not an ftp:// URL: ${input}`);
+  const scheme = SCHEMES[url.protocol];
+  if (scheme === undefined) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not an ftp://, ftps:// or ftpes:// URL: ${input}`);
   }
   if (url.hostname === '') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `no host in URL: ${input}`);
   const decode = (s: string, what: string): string => {
@@ -48,12 +59,13 @@ export function parseFtpUrl(input: string): FtpUrl {
   const path = decode(pathOnly, 'path');
   return {
     host,
-    port: url.port === '' ? 21 : Number(url.port),
+    port: url.port === '' ? scheme.port : Number(url.port),
     user: url.username === '' ? undefined : decode(url.username, 'user'),
     // `user:@host` means an empty password, `user@host` none (so netrc or a prompt may supply it).
     password: url.password !== '' ? decode(url.password, 'password') : hasPasswordSeparator(input) ? '' : undefined,
     path,
     isFolder: path.endsWith('/'),
+    tls: scheme.tls,
   };
 }
 

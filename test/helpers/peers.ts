@@ -31,6 +31,13 @@ export interface PeerOptions {
   anonymous?: boolean;
   /** Deadline for the 220 greeting, default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * Explicit FTPS, required for the test user, with the test certificate
+   * (test/fixtures/tls, trust it with TEST_CERT): vsftpd `ssl_enable=YES`,
+   * ProFTPD mod_tls `TLSRequired on`. Both require data connections to resume
+   * the control TLS session (their defaults). Only vsftpd and proftpd.
+   */
+  tls?: boolean;
 }
 
 export interface Peer {
@@ -59,6 +66,10 @@ export interface Peer {
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PEERS_DIR = process.env.FTPKIT_PEERS_DIR ?? join(REPO_ROOT, '.peers');
 const PYTHON = '/usr/bin/python3';
+/** The FTPS test certificate (self-signed, localhost/127.0.0.1) and its key type for ProFTPD's directive names. */
+const TLS_CERT = fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.url));
+const TLS_KEY = fileURLToPath(new URL('../fixtures/tls/key.pem', import.meta.url));
+const TLS_KEY_TYPE = 'EC';
 const PAM_SERVICE = 'ftpkit-vsftpd';
 
 function firstExisting(...paths: string[]): string | undefined {
@@ -202,6 +213,7 @@ interface Layout {
   pasv: [number, number];
   uid: number;
   gid: number;
+  tls: boolean;
 }
 
 interface Launch {
@@ -271,6 +283,9 @@ async function launchVsftpd(l: Layout, timeoutMs: number): Promise<Launch> {
       'dirmessage_enable=NO',
       `anonymous_enable=${l.anon ? 'YES' : 'NO'}`,
       ...(l.anon ? [`anon_root=${l.anon}`, 'no_anon_password=YES', 'anon_upload_enable=NO', 'anon_mkdir_write_enable=NO'] : []),
+      // force_local_logins_ssl, force_local_data_ssl and require_ssl_reuse default to YES.
+      // ssl_ciphers: 3.0.3's default (DES-CBC3-SHA) is gone from OpenSSL 3's default set.
+      ...(l.tls ? ['ssl_enable=YES', `rsa_cert_file=${TLS_CERT}`, `rsa_private_key_file=${TLS_KEY}`, 'ssl_ciphers=HIGH', 'allow_anon_ssl=YES'] : []),
       '',
     ].join('\n');
     const file = join(l.tmp.path, `vsftpd-${port}.conf`);
@@ -359,6 +374,19 @@ async function launchProftpd(l: Layout, timeoutMs: number): Promise<Launch> {
       'AllowRetrieveRestart on',
       'DeflateEngine on',
       'DigestEngine on',
+      // mod_tls from proftpd-mod-crypto; its default TLSOptions require data sessions to resume the control one.
+      ...(l.tls
+        ? [
+            'LoadModule mod_tls.c',
+            'TLSEngine on',
+            'TLSRequired on',
+            'TLSProtocol TLSv1.2 TLSv1.3',
+            `TLS${TLS_KEY_TYPE}CertificateFile ${TLS_CERT}`,
+            `TLS${TLS_KEY_TYPE}CertificateKeyFile ${TLS_KEY}`,
+            'TLSVerifyClient off',
+            `TLSLog ${dir}/tls.log`,
+          ]
+        : []),
       ...(l.anon
         ? [
             `<Anonymous ${l.anon}>`,
@@ -434,6 +462,7 @@ async function launchPyftpdlib(l: Layout, timeoutMs: number): Promise<Launch> {
 export async function startPeer(name: PeerName, opts: PeerOptions = {}): Promise<Peer> {
   const why = peerMissingReason(name);
   if (why !== null) throw new Error(`cannot start peer ${name}: ${why}`);
+  if (opts.tls && name !== 'vsftpd' && name !== 'proftpd') throw new Error(`startPeer: { tls: true } is supported for vsftpd and proftpd, not ${name}`);
   if (opts.anonymous && name === 'pure-ftpd') {
     throw new Error('pure-ftpd anonymous login is not supported by this harness (its anonymous root is the system ftp user home)');
   }
@@ -452,7 +481,7 @@ export async function startPeer(name: PeerName, opts: PeerOptions = {}): Promise
       anon = join(tmp.path, 'anon');
       await mkdir(anon, { mode: 0o755 });
     }
-    const layout: Layout = { tmp, home, anon, token: randomBytes(6).toString('hex'), pasv: pasvWindow(), ...ids };
+    const layout: Layout = { tmp, home, anon, token: randomBytes(6).toString('hex'), pasv: pasvWindow(), ...ids, tls: opts.tls ?? false };
     const launchers = { vsftpd: launchVsftpd, 'pure-ftpd': launchPureFtpd, proftpd: launchProftpd, pyftpdlib: launchPyftpdlib };
     const { proc, port } = await launchers[name](layout, timeoutMs);
     let stopping: Promise<void> | undefined;

@@ -53,7 +53,7 @@ describe('ftp-get / ftp-put basics', () => {
     const u = await bin(PUT, ['ftp://127.0.0.1/x']);
     expect(u).toMatchObject({ code: 2, stderr: 'ftp-put: expected SOURCE... URL (see --help)\n' });
     const bad = await bin(GET, ['http://example.com/x']);
-    expect(bad).toMatchObject({ code: 1, stderr: 'ftp-get: not an ftp:// URL: http://example.com/x\n' });
+    expect(bad).toMatchObject({ code: 1, stderr: 'ftp-get: not an ftp://, ftps:// or ftpes:// URL: http://example.com/x\n' });
   });
 });
 

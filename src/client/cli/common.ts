@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { FtpError } from '../../errors.js';
 import { FileClient } from '../client.js';
-import type { FileClientOptions } from '../options.js';
+import { normalizeFingerprint, type FileClientOptions } from '../options.js';
+import type { FtpUrl } from '../url.js';
 import { ProgressBar } from './progress-bar.js';
 
 /** Flags both bins share (node:util parseArgs shape). */
@@ -16,6 +18,10 @@ export const COMMON_OPTIONS = {
   verify: { type: 'boolean', default: false },
   timeout: { type: 'string', default: '30' },
   'netrc-file': { type: 'string' },
+  tls: { type: 'boolean', default: false },
+  insecure: { type: 'boolean', short: 'k', default: false },
+  ca: { type: 'string' },
+  fingerprint: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -31,6 +37,12 @@ export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, 
       --verify            after each file, compare its hash with the server's (HASH, else XSHA256/XSHA1/XMD5/XCRC)
       --timeout SECONDS   per-reply and connect timeout (default 30)
       --netrc-file FILE   read credentials from FILE instead of ~/.netrc
+      --tls               explicit FTPS (AUTH TLS) for an ftp:// URL; ftpes:// is the same,
+                          ftps:// is implicit FTPS (TLS from the first byte, port 990)
+  -k, --insecure          accept any server certificate (expired, self-signed, other host)
+      --ca FILE           trust the CA certificates in FILE (PEM) instead of the system ones
+      --fingerprint SHA256
+                          accept only the certificate with this SHA-256 fingerprint
   -h, --help              show this help
   -V, --version           show the version
 `;
@@ -48,6 +60,13 @@ export interface CommonFlags {
   verify: boolean;
   timeoutMs: number;
   netrcFile: string | undefined;
+  /** --tls: explicit FTPS for an ftp:// URL. */
+  tls: boolean;
+  /** -k: no certificate verification. */
+  insecure: boolean;
+  caFile: string | undefined;
+  /** Normalized (upper-case hex, no colons). */
+  fingerprint: string | undefined;
   /** Fired by the bin on SIGINT: operations send ABOR and partial files are cleaned up. */
   signal?: AbortSignal;
 }
@@ -60,6 +79,11 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86_400) throw new UsageError(`--timeout takes seconds from 0 to 86400, got '${String(values.timeout)}'`);
   if (values.verify === true && (values.ascii === true || values.recursive === true)) throw new UsageError('--verify works on single binary files (not with --ascii or -r)');
+  let fingerprint: string | undefined;
+  if (values.fingerprint !== undefined) {
+    fingerprint = normalizeFingerprint(String(values.fingerprint)) ?? undefined;
+    if (fingerprint === undefined) throw new UsageError(`--fingerprint takes a SHA-256 fingerprint (64 hex digits, colons allowed), got '${String(values.fingerprint)}'`);
+  }
   return {
     user: values.user as string | undefined,
     recursive: values.recursive === true,
@@ -72,7 +96,33 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
     verify: values.verify === true,
     timeoutMs: Math.max(1, Math.round(timeout * 1000)),
     netrcFile: values['netrc-file'] as string | undefined,
+    tls: values.tls === true,
+    insecure: values.insecure === true,
+    caFile: values.ca as string | undefined,
+    fingerprint,
   };
+}
+
+/** Where and how to connect: the URL's host, port and TLS mode, a login, and the TLS flags. */
+export function connectionOptions(url: FtpUrl, creds: { user: string; password: string }, flags: CommonFlags): FileClientOptions {
+  const tls = url.tls || (flags.tls ? 'explicit' : false);
+  const options: FileClientOptions = { host: url.host, port: url.port, ...creds, tls };
+  if (!tls) {
+    if (flags.insecure || flags.caFile !== undefined || flags.fingerprint !== undefined) {
+      throw new UsageError('-k, --ca and --fingerprint need FTPS: an ftps:// or ftpes:// URL, or --tls');
+    }
+    return options;
+  }
+  if (flags.insecure) options.rejectUnauthorized = false;
+  if (flags.fingerprint !== undefined) options.fingerprint256 = flags.fingerprint;
+  if (flags.caFile !== undefined) {
+    try {
+      options.ca = readFileSync(flags.caFile);
+    } catch (err) {
+      throw new UsageError(`--ca: cannot read ${flags.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return options;
 }
 
 /**

@@ -5,9 +5,10 @@ import { FtpError } from '../../errors.js';
 import type { ListEntry } from '../../protocol/index.js';
 import { downloadSegmented } from '../segmented.js';
 import { downloadTree } from '../tree.js';
+import type { FileClientOptions } from '../options.js';
 import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
+import { ClientGroup, UsageError, connectionOptions, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
 import { verifyFile } from './verify.js';
 
@@ -22,11 +23,12 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('expected URL [DEST]');
   const url = parseFtpUrl(positionals[0]!);
   const creds = await resolveCredentials(url, flags.user, { netrcFile: flags.netrcFile });
+  const login = connectionOptions(url, creds, flags);
   const group = new ClientGroup(PROG, flags);
   const tty = process.stderr.isTTY === true && !flags.quiet;
   try {
     if (url.isFolder && !flags.recursive) {
-      const [client] = await group.open({ host: url.host, port: url.port, ...creds }, 1);
+      const [client] = await group.open(login, 1);
       const entries = await client!.list(url.path, { signal: flags.signal });
       process.stdout.write(entries.map(formatEntry).join(''));
       return;
@@ -34,7 +36,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
     const count = flags.recursive || positionals[1] !== '-' ? flags.parallel : 1;
     if (flags.recursive) {
       const dest = positionals[1] ?? (path.posix.basename(url.path.replace(/\/+$/, '')) || '.');
-      const clients = await group.open({ host: url.host, port: url.port, ...creds }, count);
+      const clients = await group.open(login, count);
       if (tty) group.bar = new ProgressBar(process.stderr, path.basename(dest) || dest, undefined);
       const result = await downloadTree(clients, url.path, dest, {
         signal: flags.signal,
@@ -46,7 +48,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
       if (!flags.quiet && result.skipped.length > 0) process.stderr.write(`${PROG}: skipped ${result.skipped.length} unsafe or special entries\n`);
       return;
     }
-    await getFile(group, flags, url.path, positionals[1], { host: url.host, port: url.port, ...creds }, count, tty);
+    await getFile(group, flags, url.path, positionals[1], login, count, tty);
   } catch (err) {
     group.bar?.clear();
     throw withPath(err, url.path);
@@ -55,7 +57,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
   }
 }
 
-async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, destArg: string | undefined, login: { host: string; port: number; user: string; password: string }, parallel: number, tty: boolean): Promise<void> {
+async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, destArg: string | undefined, login: FileClientOptions, parallel: number, tty: boolean): Promise<void> {
   const base = path.posix.basename(remote);
   if (destArg === '-') {
     if (flags.verify) throw new UsageError('--verify needs a file to compare, not stdout');

@@ -7,7 +7,7 @@ import { joinRemote } from '../safety.js';
 import { uploadTree } from '../tree.js';
 import { parseFtpUrl } from '../url.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, withPath, type CommonFlags } from './common.js';
+import { ClientGroup, UsageError, connectionOptions, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
 import { verifyFile } from './verify.js';
 
@@ -36,10 +36,11 @@ export async function runPut(flags: CommonFlags, positionals: string[]): Promise
     if (!stat.isDirectory() && !stat.isFile()) throw new UsageError(`${source} is not a regular file`);
   }
   const creds = await resolveCredentials(url, flags.user, { netrcFile: flags.netrcFile });
+  const login = connectionOptions(url, creds, flags);
   const group = new ClientGroup(PROG, flags);
   const tty = process.stderr.isTTY === true && !flags.quiet;
   try {
-    const clients = await group.open({ host: url.host, port: url.port, ...creds }, flags.parallel);
+    const clients = await group.open(login, flags.parallel);
     if (intoFolder) await clients[0]!.mkdir(url.path, { recursive: true, signal: flags.signal });
     const remoteFor = (source: string): string => (intoFolder ? joinRemote(url.path, path.basename(path.resolve(source))) : url.path);
     const files: Job[] = stats.filter((s) => s.stat.isFile()).map((s) => ({ local: s.source, remote: remoteFor(s.source), size: s.stat.size }));
