@@ -2,7 +2,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FtpError } from '../../../src/index.js';
 import { errorLine, readCommonFlags, UsageError } from '../../../src/client/cli/index.js';
-import { withPath } from '../../../src/client/cli/common.js';
+import { connectionOptions, withPath } from '../../../src/client/cli/common.js';
+import { parseFtpUrl } from '../../../src/client/url.js';
 import { ProgressBar } from '../../../src/client/cli/progress-bar.js';
 import { promptHidden } from '../../../src/client/cli/prompt.js';
 
@@ -72,6 +73,20 @@ describe('bin flags and messages', () => {
     expect(() => readCommonFlags({ ...base, parallel: '33' })).toThrow(UsageError);
     expect(() => readCommonFlags({ ...base, parallel: '1.5' })).toThrow(UsageError);
     expect(() => readCommonFlags({ ...base, timeout: 'soon' })).toThrow(UsageError);
+  });
+
+  it('maps ftps://, ftpes:// and --tls to FileClient TLS options; TLS flags need FTPS', () => {
+    const base = { parallel: '1', timeout: '30' };
+    const creds = { user: 'u', password: 'p' };
+    const flags = (extra: Record<string, string | boolean> = {}) => readCommonFlags({ ...base, ...extra });
+    expect(connectionOptions(parseFtpUrl('ftps://h/x'), creds, flags())).toEqual({ host: 'h', port: 990, ...creds, tls: 'implicit' });
+    expect(connectionOptions(parseFtpUrl('ftpes://h/x'), creds, flags({ insecure: true }))).toEqual({ host: 'h', port: 21, ...creds, tls: 'explicit', rejectUnauthorized: false });
+    const pin = 'ab'.repeat(32);
+    expect(connectionOptions(parseFtpUrl('ftp://h:2121/x'), creds, flags({ tls: true, fingerprint: pin }))).toEqual({ host: 'h', port: 2121, ...creds, tls: 'explicit', fingerprint256: pin.toUpperCase() });
+    expect(connectionOptions(parseFtpUrl('ftp://h/x'), creds, flags())).toEqual({ host: 'h', port: 21, ...creds, tls: false });
+    expect(() => connectionOptions(parseFtpUrl('ftp://h/x'), creds, flags({ insecure: true }))).toThrow(UsageError);
+    expect(() => connectionOptions(parseFtpUrl('ftps://h/x'), creds, flags({ ca: '/nonexistent/ca.pem' }))).toThrow(/--ca: cannot read \/nonexistent\/ca.pem: ENOENT/);
+    expect(() => flags({ fingerprint: 'nope' })).toThrow(UsageError);
   });
 
   it('names the path in 55x errors once, and prints one line', () => {

@@ -19,8 +19,25 @@ describe('FileClient options', () => {
     [{ host: 'h', maxReplyBytes: 3 * 1024 ** 3 + 0.5 }, /maxReplyBytes/],
     [{ host: 'h', maxListingBytes: -1 }, /maxListingBytes/],
     [{ host: 'h', keepAlive: Number.NaN }, /keepAlive/],
+    [{ host: 'h', tls: true }, /^tls must be/],
+    [{ host: 'h', tls: 'explicit', fingerprint256: 'AB:CD' }, /fingerprint256/],
+    [{ host: 'h', tls: 'explicit', fingerprint256: 'G'.repeat(64) }, /fingerprint256/],
+    [{ host: 'h', tls: 'explicit', maxVersion: 'TLSv9' }, /maxVersion/],
+    [{ host: 'h', tls: 'explicit', rejectUnauthorized: 'no' }, /rejectUnauthorized/],
   ])('rejects %j', (opts, message) => {
     expect(() => new FileClient(opts as never)).toThrow(expect.objectContaining({ code: 'FTPKIT_ERR_INVALID_ARGUMENT', message: expect.stringMatching(message) }));
+  });
+
+  it('TLS: off by default; verification on; implicit defaults to port 990; pins normalized', () => {
+    expect(resolveOptions({ host: 'h' }).tls).toBeUndefined();
+    expect(resolveOptions({ host: 'h', tls: false }).tls).toBeUndefined();
+    expect(resolveOptions({ host: 'h', tls: 'explicit' })).toMatchObject({ port: 21, tls: { mode: 'explicit', rejectUnauthorized: true, minVersion: 'TLSv1.2' } });
+    expect(resolveOptions({ host: 'h', tls: 'implicit' })).toMatchObject({ port: 990, tls: { mode: 'implicit' } });
+    expect(resolveOptions({ host: 'h', tls: 'implicit', port: 2990 }).port).toBe(2990);
+    const hex = 'ab'.repeat(32);
+    for (const pin of [hex, hex.toUpperCase(), (hex.match(/../g) ?? []).join(':'), `sha256:${hex}`]) {
+      expect(resolveOptions({ host: 'h', tls: 'explicit', fingerprint256: pin }).tls?.fingerprint256).toBe(hex.toUpperCase());
+    }
   });
 
   it('keeps a 3 GiB listing cap (no 32-bit truncation)', () => {

@@ -14,12 +14,21 @@ describe('parseFtpUrl', () => {
     ['ftp://h/file;type=i', { path: '/file' }],
     ['ftp://[::1]:2121/x', { host: '::1', port: 2121 }],
     ['ftp://127.0.0.1/a%2Fb', { path: '/a/b' }],
+    ['ftp://h/x', { port: 21, tls: false }],
+    // lftp / FileZilla: ftps = implicit FTPS (port 990), ftpes = explicit (AUTH TLS, port 21)
+    ['ftps://u:p@h/x', { host: 'h', port: 990, user: 'u', password: 'p', path: '/x', tls: 'implicit' }],
+    ['ftps://h:2990/d/', { port: 2990, path: '/d/', isFolder: true, tls: 'implicit' }],
+    ['ftpes://h/x', { port: 21, path: '/x', tls: 'explicit' }],
+    ['ftpes://[::1]:2121/a%20b', { host: '::1', port: 2121, path: '/a b', tls: 'explicit' }],
+    ['FTPS://h', { port: 990, path: '/', tls: 'implicit' }],
   ])('%s', (url, expected) => {
     expect(parseFtpUrl(url)).toMatchObject(expected);
   });
 
   it.each([
     ['http://h/x', 'FTPKIT_ERR_INVALID_ARGUMENT'],
+    ['sftp://h/x', 'FTPKIT_ERR_INVALID_ARGUMENT'],
+    ['ftps://h/a%0D%0Ax', 'FTPKIT_ERR_UNSAFE_PATH'],
     ['not a url', 'FTPKIT_ERR_INVALID_ARGUMENT'],
     ['ftp://h/%E0%A4%A', 'FTPKIT_ERR_INVALID_ARGUMENT'],
     ['ftp://h/a%0D%0ADELE%20x', 'FTPKIT_ERR_UNSAFE_PATH'],
