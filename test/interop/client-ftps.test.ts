@@ -331,6 +331,20 @@ describe('FTPS failures at the client', () => {
     await expectFdsBack(before);
   });
 
+  it('an abort during the handshake rejects with FTPKIT_ERR_ABORTED at once, no fd leaked', async () => {
+    const stall = await stallServer();
+    const before = countFds();
+    const client = new FileClient({ host: '127.0.0.1', port: stall.port, tls: 'implicit', timeout: 10_000 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const t0 = Date.now();
+    const err = await client.connect({ signal: ac.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FTPKIT_ERR_ABORTED' });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await stall.close();
+    await expectFdsBack(before);
+  });
+
   it('a server that refuses AUTH TLS fails with FTPKIT_ERR_TLS before any password is sent', async () => {
     const heard: string[] = [];
     const stall = await stallServer((s) => {
