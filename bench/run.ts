@@ -7,7 +7,8 @@
 //   npm run bench -- --compare bench/results/A.json bench/results/B.json
 //
 // Steps: 1 RETR 1 GiB (curl)  2 STOR 1 GiB (curl, from a pipe)  3 ftpbench at each N
-//        4 clients: FileClient vs basic-ftp vs curl  5 FTPS (not implemented yet)
+//        4 clients: FileClient vs basic-ftp vs curl  5 FTPS: steps 1-2 over explicit TLS
+//        (PROT P, session reuse) against ftpkit and vsftpd, next to their plain figures
 // Every step has a time limit and the run has a budget (--budget-s, default 570 s).
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { curlRetr, curlStor, type StreamResult } from './curl.js';
 import { installFixtures, makeFixtures } from './fixtures.js';
 import { manyClients, type ManyClientsResult } from './ftpbench.js';
 import { compareResults, writeResults } from './results.js';
-import { SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
+import { FTPS_SERVERS, SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
 import { manyRows, renderTable, type Cell, type Row } from './table.js';
 import { GiB, MiB, errorText, median } from './util.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
@@ -123,10 +124,10 @@ function cell(s: Series | undefined, scale = 1): Cell | undefined {
   return { value: s.median / scale, ...(s.errors.length ? { note: `⚠ ${s.errors.length} failed` } : {}) };
 }
 
-async function withServer<T>(name: ServerName, fixtures: Parameters<typeof installFixtures>[1], fn: (s: BenchServer) => Promise<T>): Promise<T | { error: string }> {
+async function withServer<T>(name: ServerName, fixtures: Parameters<typeof installFixtures>[1], fn: (s: BenchServer) => Promise<T>, opts: { tls?: boolean } = {}): Promise<T | { error: string }> {
   let server: BenchServer | undefined;
   try {
-    server = await startServer(name, limit(20_000));
+    server = await startServer(name, limit(20_000), opts);
     await installFixtures(server.root, fixtures);
     return await fn(server);
   } catch (err) {
@@ -181,8 +182,9 @@ async function main(): Promise<void> {
     single: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
     many: Record<string, Partial<Record<ServerName, ManyClientsResult | { error: string }>>>;
     clients: Record<string, Partial<Record<ClientName, { download?: Series; upload?: Series }>>>;
-    ftps: string;
-  } = { single: {}, many: {}, clients: {}, ftps: 'n/a (FTPS not implemented yet)' };
+    /** Step 5: curl RETR/STOR of the big file over explicit FTPS. */
+    ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
+  } = { single: {}, many: {}, clients: {}, ftps: {} };
 
   try {
     // Steps 1 and 2: single stream through curl, one server instance each.
@@ -213,6 +215,39 @@ async function main(): Promise<void> {
           }
           return out;
         });
+      }
+    }
+
+    // Step 5: the same single streams over explicit FTPS (AUTH TLS, PROT P; both servers
+    // require the data connections to resume the control session, which curl does).
+    if (steps.has(5)) {
+      for (const name of FTPS_SERVERS.filter((n) => present.includes(n))) {
+        if (remaining() < 40_000) {
+          results.ftps[name] = { error: 'skipped: time budget spent' };
+          continue;
+        }
+        results.ftps[name] = await withServer(name, fx, async (s) => {
+          const out: { retr?: Series; stor?: Series } = {};
+          for (const key of ['retr', 'stor'] as const) {
+            const samples: number[] = [];
+            const errors: string[] = [];
+            for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
+              const remote = `ftps-stor-${i}.bin`;
+              try {
+                const r = key === 'retr' ? await curlRetr(s, fx.big.name, limit(60_000), true) : await curlStor(s, remote, bigBytes, limit(60_000), true);
+                if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
+                samples.push(r.bytes / r.seconds);
+              } catch (err) {
+                errors.push(errorText(err));
+              } finally {
+                if (key === 'stor') await rm(join(s.root, remote), { force: true });
+              }
+            }
+            out[key] = series(samples, errors);
+            log(`${name} FTPS ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+          }
+          return out;
+        }, { tls: true });
       }
     }
 
@@ -335,8 +370,17 @@ async function main(): Promise<void> {
     out.push(lines.join('\n'));
     out.push('');
   }
-  if (steps.has(5)) {
-    out.push(`FTPS RETR/STOR against vsftpd with TLS: ${results.ftps}`);
+  if (Object.keys(results.ftps).length > 0) {
+    // Plain figures come from steps 1-2 of the same run (when they ran), for the side-by-side.
+    const ftpsCols = Object.keys(results.ftps);
+    const row = (key: 'retr' | 'stor', tls: boolean): Row => ({
+      label: `${key.toUpperCase()} ${sizeLabel(bigBytes)}, curl, ${tls ? 'FTPS (TLS, PROT P)' : 'plain FTP'} (GB/s)`,
+      cells: Object.fromEntries(ftpsCols.map((c) => {
+        const r = (tls ? results.ftps : results.single)[c as ServerName];
+        return [c, r && 'error' in r ? { error: r.error } : cell(r?.[key], 1e9)];
+      })),
+    });
+    out.push(renderTable('FTPS vs plain', ftpsCols, [row('retr', false), row('retr', true), row('stor', false), row('stor', true)]));
     out.push('');
   }
   const busyAfter = cpuBusy(500);

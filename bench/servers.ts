@@ -65,9 +65,13 @@ export function serverMissingReason(name: ServerName): string | null {
   return peerMissingReason(name);
 }
 
-export async function startServer(name: ServerName, timeoutMs = 20_000): Promise<BenchServer> {
-  if (name === 'ftpkit' || name === 'ftp-srv') return startNodeServer(name, timeoutMs);
-  const peer = await startPeer(name as PeerName, { startTimeoutMs: timeoutMs });
+/** Servers that step 5 runs with FTPS (explicit, PROT P, the test certificate). */
+export const FTPS_SERVERS: readonly ServerName[] = ['ftpkit', 'vsftpd'];
+
+export async function startServer(name: ServerName, timeoutMs = 20_000, opts: { tls?: boolean } = {}): Promise<BenchServer> {
+  if (opts.tls && !FTPS_SERVERS.includes(name)) throw new Error(`${name} has no FTPS setup in the bench`);
+  if (name === 'ftpkit' || name === 'ftp-srv') return startNodeServer(name, timeoutMs, opts.tls ?? false);
+  const peer = await startPeer(name as PeerName, { startTimeoutMs: timeoutMs, ...(opts.tls ? { tls: true } : {}) });
   return {
     name,
     host: peer.host,
@@ -83,7 +87,9 @@ export async function startServer(name: ServerName, timeoutMs = 20_000): Promise
   };
 }
 
-async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number): Promise<BenchServer> {
+const TLS_DIR = fileURLToPath(new URL('../test/fixtures/tls/', import.meta.url));
+
+async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number, tls: boolean): Promise<BenchServer> {
   const script = (await bundle())[name];
   const tmp = await makeTempDir(`ftpkit-bench-${name}-`);
   const root = join(tmp.path, 'home');
@@ -100,6 +106,7 @@ async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number): P
       FTPKIT_PASSWORD: PEER_PASSWORD,
       FTPKIT_ROOT: root,
       FTPKIT_BANNER: `${name} ${token}`,
+      ...(tls ? { FTPKIT_TLS_CERT: join(TLS_DIR, 'cert.pem'), FTPKIT_TLS_KEY: join(TLS_DIR, 'key.pem') } : {}),
     },
   });
   try {

@@ -1,14 +1,18 @@
 // ftpkit as a bench peer: its own process (a fair RSS figure), configured from the
 // environment like test/helpers/pyftpd.py. Bundled by bench/servers.ts, run with plain node.
 //   FTPKIT_USER, FTPKIT_PASSWORD, FTPKIT_ROOT, FTPKIT_BANNER
+//   FTPKIT_TLS_CERT, FTPKIT_TLS_KEY (PEM paths): FTPS required (the bench's step 5)
 // Prints "PORT <n>" once listening; exits when stdin closes (the bench went away).
+import { readFileSync } from 'node:fs';
 import { FileServer, createStaticAuthenticator } from '../../src/index.js';
 
 const env = process.env;
+const tls = env.FTPKIT_TLS_CERT && env.FTPKIT_TLS_KEY ? { cert: readFileSync(env.FTPKIT_TLS_CERT), key: readFileSync(env.FTPKIT_TLS_KEY) } : undefined;
 const server = new FileServer({
   host: '127.0.0.1',
   port: 0,
   greeting: env.FTPKIT_BANNER ?? 'ftpkit',
+  ...(tls ? { tls, requireTls: true } : {}),
   authenticate: createStaticAuthenticator([{ username: env.FTPKIT_USER!, password: env.FTPKIT_PASSWORD! }], {
     root: env.FTPKIT_ROOT!,
     write: true,
