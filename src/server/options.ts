@@ -30,6 +30,13 @@ export interface AuthGrant {
   downloadRate?: number;
   /** Asked before each command; once false the session gets 421 and ends (a revoked user). */
   active?: () => boolean;
+  /**
+   * This user's TLS policy, over the server's `requireTls`: true refuses the login (530) unless
+   * the control connection is TLS, and clear data connections; false lets this user's data
+   * connections be clear on a server that requires TLS (USER before AUTH is still refused there,
+   * since the user is not known yet).
+   */
+  requireTls?: boolean;
 }
 
 /** Anonymous access: read-only unless `permissions`/`write` say otherwise. */

@@ -113,6 +113,11 @@ export class Session {
     socket.on('close', () => this.destroy());
   }
 
+  /** Whether this session's data connections must be TLS: the user's policy, else the server's. */
+  get tlsRequired(): boolean {
+    return this.grant?.requireTls ?? this.host.options.requireTls;
+  }
+
   /** True once the control connection is TLS. */
   get secure(): boolean {
     return this.tlsContext !== undefined;

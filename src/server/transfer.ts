@@ -49,7 +49,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOS
  * The control connection stays readable throughout, so ABOR, STAT and NOOP are heard.
  */
 export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
-  if (session.host.options.requireTls && session.prot !== 'P') {
+  if (session.tlsRequired && session.prot !== 'P') {
     plan.dispose?.();
     session.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
     return;

@@ -45,6 +45,10 @@ export const PASS: CommandSpec = {
     const storage = grant ? (grant.storage ?? (grant.root !== undefined ? new LocalStorage(grant.root) : undefined)) : undefined;
     if (!grant || !storage) return loginFailed(session, username);
     if (!permissions) return session.reply(530, 'Login incorrect');
+    if (grant.requireTls && !session.secure) {
+      session.log.info({ user: username }, 'login refused: this user requires TLS');
+      return session.reply(530, 'This account requires TLS: send AUTH TLS first');
+    }
     const account = joinAccount(session, username, grant);
     if (!account) return;
     session.login(username, storage, permissions, grant, account);

@@ -48,7 +48,7 @@ export const PROT: CommandSpec = {
       return session.reply(200, 'Protection level set to P');
     }
     if (level === 'C') {
-      if (session.host.options.requireTls) return session.reply(534, 'Clear data connections are refused by policy');
+      if (session.tlsRequired) return session.reply(534, 'Clear data connections are refused by policy');
       session.prot = 'C';
       return session.reply(200, 'Protection level set to C');
     }

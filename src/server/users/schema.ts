@@ -19,6 +19,7 @@ import { parseHash } from './password.js';
  *       "maxSessions": 4,                      optional, 0 or absent: unlimited
  *       "uploadRate": 1048576,                 optional, bytes/s across the user's transfers
  *       "downloadRate": 5242880,               optional, idem
+ *       "requireTls": true,                    optional: over the server's --require-tls (see AuthGrant)
  *       "disabled": false                      optional
  *     }]
  *   }
@@ -32,6 +33,7 @@ export interface UserRecord {
   maxSessions?: number;
   uploadRate?: number;
   downloadRate?: number;
+  requireTls?: boolean;
   disabled?: boolean;
 }
 
@@ -41,7 +43,7 @@ export interface UsersFile {
   users: UserRecord[];
 }
 
-const USER_FIELDS = new Set(['name', 'password', 'home', 'permissions', 'overrides', 'maxSessions', 'uploadRate', 'downloadRate', 'disabled']);
+const USER_FIELDS = new Set(['name', 'password', 'home', 'permissions', 'overrides', 'maxSessions', 'uploadRate', 'downloadRate', 'requireTls', 'disabled']);
 const FILE_FIELDS = new Set(['version', 'homeRoot', 'users']);
 const NAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,63}$/;
 /** Names USER treats as anonymous logins; a users-file account may not take them. */
@@ -87,9 +89,10 @@ export function validateUser(value: unknown, field = 'user'): UserRecord {
   if (maxSessions !== undefined) user.maxSessions = maxSessions;
   if (uploadRate !== undefined) user.uploadRate = uploadRate;
   if (downloadRate !== undefined) user.downloadRate = downloadRate;
-  if (v.disabled !== undefined) {
-    if (typeof v.disabled !== 'boolean') throw invalid(`${field}.disabled must be true or false`);
-    user.disabled = v.disabled;
+  for (const flag of ['requireTls', 'disabled'] as const) {
+    if (v[flag] === undefined) continue;
+    if (typeof v[flag] !== 'boolean') throw invalid(`${field}.${flag} must be true or false`);
+    user[flag] = v[flag];
   }
   return user;
 }

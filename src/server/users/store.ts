@@ -72,6 +72,7 @@ export class UserStore {
     if (record.maxSessions) grant.maxSessions = record.maxSessions;
     if (record.uploadRate) grant.uploadRate = record.uploadRate;
     if (record.downloadRate) grant.downloadRate = record.downloadRate;
+    if (record.requireTls !== undefined) grant.requireTls = record.requireTls;
     return grant;
   }
 }

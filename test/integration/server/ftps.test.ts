@@ -227,3 +227,54 @@ describe('implicit FTPS', () => {
     d.close();
   });
 });
+
+describe('per-user TLS policy', () => {
+  async function serverWith(requireTls: boolean): Promise<TestServer> {
+    const server = await startTestServer({
+      tls,
+      requireTls,
+      authenticate: ({ username, password }) => {
+        if (password !== 'secret') return false;
+        if (username === 'carol') return { root: t!.root, write: true, requireTls: true };
+        if (username === 'dave') return { root: t!.root, write: true, requireTls: false };
+        return false;
+      },
+    });
+    return server;
+  }
+
+  it('requireTls: true on a user refuses a clear login and clear data, on a server that allows clear', async () => {
+    t = await serverWith(false);
+    await writeFile(join(t.root, 'f'), 'x');
+    const clear = await RawFtp.connect(t.port);
+    await clear.send('USER carol');
+    const refused = await clear.send('PASS secret');
+    expect(refused.code).toBe(530);
+    expect(refused.text).toContain('requires TLS');
+    clear.close();
+    const c = await RawFtp.connect(t.port);
+    expect((await c.send('AUTH TLS')).code).toBe(234);
+    await c.upgrade();
+    await c.login('carol');
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    expect((await c.send('PROT C')).code).toBe(534);
+    expect((await c.send('EPSV')).code).toBe(229);
+    expect((await c.send('RETR f')).code).toBe(521);
+    c.close();
+  });
+
+  it('requireTls: false on a user allows clear data on a server that requires TLS (login still over TLS)', async () => {
+    t = await serverWith(true);
+    await writeFile(join(t.root, 'f'), 'clear data');
+    const c = await RawFtp.connect(t.port);
+    expect((await c.send('USER dave')).code).toBe(530); // the user is unknown before login: TLS first
+    expect((await c.send('AUTH TLS')).code).toBe(234);
+    await c.upgrade();
+    await c.login('dave');
+    expect((await c.send('PBSZ 0')).code).toBe(200);
+    expect((await c.send('PROT C')).code).toBe(200);
+    await c.send('TYPE I');
+    expect((await c.fetch('RETR f')).data.toString()).toBe('clear data');
+    c.close();
+  });
+});

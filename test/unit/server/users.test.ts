@@ -105,6 +105,7 @@ describe('users file', () => {
     ['a relative home', () => ({ version: 1, users: [user({ home: 'srv/alice' })] }), /users\[0\]\.home must be an absolute path/],
     ['a negative rate', () => ({ version: 1, users: [user({ uploadRate: -1 })] }), /users\[0\]\.uploadRate must be a non-negative integer/],
     ['a string disabled', () => ({ version: 1, users: [user({ disabled: 'yes' })] }), /users\[0\]\.disabled must be true or false/],
+    ['a string requireTls', () => ({ version: 1, users: [user({ requireTls: 'on' })] }), /users\[0\]\.requireTls must be true or false/],
     ['a bad override letter', () => ({ version: 1, users: [user({ overrides: { '/pub': 'elrq' } })] }), /users\[0\]\.overrides\['\/pub'\]: unknown permission letter 'q'/],
   ])('refuses %s, naming the field', async (_what, content, message) => {
     await expect(load(content())).rejects.toThrow(message);
