@@ -84,27 +84,22 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
   });
 }
 
-export const STOR: CommandSpec = {
-  verbs: ['STOR'],
-  help: 'STOR <path>',
-  handler(session, arg) {
-    if (arg === '') return session.reply(501, 'STOR needs a path');
-    const path = session.resolve(arg);
-    if (path === undefined) return;
-    return store(session, path, 'STOR');
-  },
-};
+/** STOR and APPE differ only in how the target is opened. */
+function storeCommand(mode: 'STOR' | 'APPE'): CommandSpec {
+  return {
+    verbs: [mode],
+    help: `${mode} <path>`,
+    handler(session, arg) {
+      if (arg === '') return session.reply(501, `${mode} needs a path`);
+      const path = session.resolve(arg);
+      if (path === undefined) return;
+      return store(session, path, mode);
+    },
+  };
+}
 
-export const APPE: CommandSpec = {
-  verbs: ['APPE'],
-  help: 'APPE <path>',
-  handler(session, arg) {
-    if (arg === '') return session.reply(501, 'APPE needs a path');
-    const path = session.resolve(arg);
-    if (path === undefined) return;
-    return store(session, path, 'APPE');
-  },
-};
+export const STOR = storeCommand('STOR');
+export const APPE = storeCommand('APPE');
 
 /** STOU: store under a name the server picks, in the cwd or next to the suggested name. */
 export const STOU: CommandSpec = {
