@@ -6,6 +6,7 @@
 //   afterAll(() => fx.close());
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
 import { FileServer } from '../../src/server/index.js';
 import { makeTempDir, randomFile, type TempDir } from './tmp.js';
 import { ftpUrl, type FtpTarget } from './tools.js';
@@ -101,3 +102,10 @@ export async function mkdirIn(root: string, rel: string): Promise<string> {
   await mkdir(p, { recursive: true });
   return p;
 }
+
+/** Whether this machine can listen on ::1 (IPv6 tests need it). */
+export const HAS_IPV6: boolean = await new Promise<boolean>((resolve) => {
+  const srv = createNetServer();
+  srv.once('error', () => resolve(false));
+  srv.listen(0, '::1', () => srv.close(() => resolve(true)));
+});

@@ -1,7 +1,6 @@
 // The basic-ftp npm client, in-process, against ftpkit's FileServer. basic-ftp rejects with
 // FTPError carrying the reply code, and its verbose log shows every command and reply.
 // basic-ftp has no active mode, so only passive (EPSV and PASV) is covered here.
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { Readable, Writable } from 'node:stream';
 import { Client, FTPError, enterPassiveModeIPv4, enterPassiveModeIPv6 } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomFile, sha256File } from '../helpers/tmp.js';
-import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture } from '../helpers/server-fixture.js';
+import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture, HAS_IPV6 } from '../helpers/server-fixture.js';
 import type { FtpTarget } from '../helpers/tools.js';
 
 /** A logged-in client whose `log` collects "> CMD" / "< reply" lines. */
@@ -57,15 +56,6 @@ function collector(): { sink: Writable; text: () => string } {
     text: () => Buffer.concat(chunks).toString('utf8'),
   };
 }
-
-async function canListen(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(0, host, () => srv.close(() => resolve(true)));
-  });
-}
-const HAS_IPV6 = await canListen('::1');
 
 describe('basic-ftp -> FileServer', () => {
   let fx: ServerFixture;

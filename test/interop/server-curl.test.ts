@@ -1,14 +1,13 @@
 // curl against ftpkit's FileServer. curl's exit code names the failing step (78: RETR
 // got 550, 21: a -Q command failed, 25: STOR refused, 67: login refused) and -v shows
 // every command and reply, so both are asserted.
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { curl, hasTool, type ToolResult } from '../helpers/tools.js';
 import { randomFile, sha256File } from '../helpers/tmp.js';
-import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture } from '../helpers/server-fixture.js';
+import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture, HAS_IPV6 } from '../helpers/server-fixture.js';
 
 /** curl with -sS, connect/overall timeouts, and a process timeout. */
 function run(args: string[], timeoutMs = 30_000): Promise<ToolResult> {
@@ -19,15 +18,6 @@ function run(args: string[], timeoutMs = 30_000): Promise<ToolResult> {
 function dialogue(r: ToolResult): string[] {
   return r.stderr.split('\n').filter((l) => /^[<>] /.test(l)).map((l) => l.trimEnd());
 }
-
-async function canListen(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(0, host, () => srv.close(() => resolve(true)));
-  });
-}
-const HAS_IPV6 = await canListen('::1');
 
 describe.skipIf(!hasTool('curl'))('curl -> FileServer', () => {
   let fx: ServerFixture;

@@ -1,13 +1,12 @@
 // Python's ftplib (the system python3) against ftpkit's FileServer. ftplib raises
 // error_perm/error_temp carrying the server's reply, so exact codes are asserted here.
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { readFile, rm, stat, truncate, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTool, pyftp, type FtpTarget } from '../helpers/tools.js';
 import { randomFile, sha256File } from '../helpers/tmp.js';
-import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture } from '../helpers/server-fixture.js';
+import { CRLF_TEXT, FANCY_NAME, LF_TEXT, makeBigFile, startFileServer, type ServerFixture, HAS_IPV6 } from '../helpers/server-fixture.js';
 
 const PRELUDE = `
 import json
@@ -33,15 +32,6 @@ async function py(target: FtpTarget, body: string, timeoutMs = 30_000): Promise<
 }
 
 const s = (v: string): string => JSON.stringify(v); // a JSON string is a valid Python str literal
-
-async function canListen(host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(0, host, () => srv.close(() => resolve(true)));
-  });
-}
-const HAS_IPV6 = await canListen('::1');
 
 describe.skipIf(!hasTool('python3'))('ftplib -> FileServer', () => {
   let fx: ServerFixture;
