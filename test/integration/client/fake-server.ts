@@ -1,6 +1,8 @@
 // A scriptable FTP server for hostile-peer tests: it logs in anyone and lets each
 // test override any command with raw bytes. Loopback, port 0.
 import net from 'node:net';
+import { afterEach } from 'vitest';
+import { FileClient, type FileClientOptions } from '../../../src/index.js';
 
 export interface FakeSession {
   control: net.Socket;
@@ -133,5 +135,28 @@ export function listingHandler(lines: string[]): Handler {
     const data = await s.dataSocket();
     data.end(lines.map((l) => `${l}\r\n`).join(''));
     data.once('close', () => s.reply(226, 'done'));
+  };
+}
+
+/**
+ * For a test file: starts a fake server with a FileClient pointed at it (not yet connected);
+ * every server and client started is closed after each test.
+ */
+export function fakeServerHarness(): (
+  opts: FakeServerOptions,
+  clientOpts?: Partial<FileClientOptions>,
+) => Promise<{ server: FakeServer; client: FileClient }> {
+  const servers: FakeServer[] = [];
+  const clients: FileClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (opts, clientOpts = {}) => {
+    const server = await startFakeServer(opts);
+    servers.push(server);
+    const client = new FileClient({ host: opts.host ?? '127.0.0.1', port: server.port, timeout: 3000, ...clientOpts });
+    clients.push(client);
+    return { server, client };
   };
 }

@@ -2,24 +2,18 @@
 // fallbacks and port stealing, keep-alive, progress, abort of uploads, IPv6.
 import net from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileClient, type FileClientOptions, type TransferProgress } from '../../../src/index.js';
 import { countFds } from '../../helpers/tmp.js';
-import { listingHandler, startFakeServer, type FakeServer, type FakeServerOptions, type FakeSession } from './fake-server.js';
+import { fakeServerHarness, listingHandler, type FakeServer, type FakeServerOptions, type FakeSession } from './fake-server.js';
 
-const open: { servers: FakeServer[]; clients: FileClient[] } = { servers: [], clients: [] };
-afterEach(async () => {
-  for (const c of open.clients.splice(0)) c.destroy();
-  await Promise.all(open.servers.splice(0).map((s) => s.close()));
-});
+const start = fakeServerHarness();
 
+/** A fake server and a client already connected to it. */
 async function setup(opts: FakeServerOptions, clientOpts: Partial<FileClientOptions> = {}): Promise<{ server: FakeServer; client: FileClient }> {
-  const server = await startFakeServer(opts);
-  open.servers.push(server);
-  const client = new FileClient({ host: opts.host ?? '127.0.0.1', port: server.port, timeout: 3000, ...clientOpts });
-  open.clients.push(client);
-  await client.connect();
-  return { server, client };
+  const started = await start(opts, clientOpts);
+  await started.client.connect();
+  return started;
 }
 
 function sendBody(body: string | Buffer): (arg: string, s: FakeSession) => Promise<void> {
@@ -216,7 +210,7 @@ describe('IPv6', () => {
 
   it.skipIf(!hasV6)('transfers over ::1 with EPSV and EPRT |2|', async () => {
     let eprt = '';
-    const { client } = await setup({
+    const { client, server } = await setup({
       host: '::1',
       handlers: { RETR: sendBody('six'), EPRT: (arg, s) => { eprt = arg; s.reply(500, 'no'); } },
     });
@@ -225,10 +219,13 @@ describe('IPv6', () => {
     sink.on('data', (d: Buffer) => chunks.push(d));
     await client.download('/f', sink);
     expect(Buffer.concat(chunks).toString()).toBe('six');
-    const active = new FileClient({ host: '::1', port: open.servers[0]!.port, active: true, timeout: 2000 });
-    open.clients.push(active);
-    await active.connect();
-    await expect(active.download('/f', new PassThrough())).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 500 });
+    const active = new FileClient({ host: '::1', port: server.port, active: true, timeout: 2000 });
+    try {
+      await active.connect();
+      await expect(active.download('/f', new PassThrough())).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 500 });
+    } finally {
+      active.destroy();
+    }
     expect(eprt).toMatch(/^\|2\|::1\|\d+\|$/);
   });
 });
@@ -262,8 +259,7 @@ describe('resources', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(countFds()).toBeLessThanOrEqual(before);
     await client.close();
-    await server.close();
-    open.servers.length = 0;
+    await server.close(); // closing it again after the test is harmless
     await new Promise((r) => setTimeout(r, 100));
     expect(countFds()).toBeLessThan(before);
   });

@@ -5,24 +5,12 @@ import { chmod, readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileClient, downloadTree, type FileClientOptions } from '../../../src/index.js';
 import { makeTempDir } from '../../helpers/tmp.js';
-import { listingHandler, startFakeServer, type FakeServer, type FakeServerOptions } from './fake-server.js';
+import { fakeServerHarness, listingHandler } from './fake-server.js';
 
-const open: { servers: FakeServer[]; clients: FileClient[] } = { servers: [], clients: [] };
-afterEach(async () => {
-  for (const c of open.clients.splice(0)) c.destroy();
-  await Promise.all(open.servers.splice(0).map((s) => s.close()));
-});
-
-async function setup(opts: FakeServerOptions, clientOpts: Partial<FileClientOptions> = {}): Promise<{ server: FakeServer; client: FileClient }> {
-  const server = await startFakeServer(opts);
-  open.servers.push(server);
-  const client = new FileClient({ host: '127.0.0.1', port: server.port, timeout: 3000, ...clientOpts });
-  open.clients.push(client);
-  return { server, client };
-}
+const setup = fakeServerHarness();
 
 describe('hostile server', () => {
   it('rejects a greeting that is not FTP', async () => {
