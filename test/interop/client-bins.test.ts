@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PEERS, REPO_ROOT, requirePeer, startPeer } from '../helpers/peers.js';
-import { startTestServer } from '../helpers/server.js';
+import { PEERS, REPO_ROOT, requirePeer } from '../helpers/peers.js';
+import { startTarget, type Target, type TargetName } from '../helpers/targets.js';
 import { makeTempDir, randomFile, sha256File, type TempDir } from '../helpers/tmp.js';
 import { ftpUrl, runTool, type ToolResult } from '../helpers/tools.js';
 
@@ -15,23 +15,6 @@ const PUT = join(REPO_ROOT, 'dist/bin/ftp-put.js');
 function bin(path: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
   if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first`);
   return runTool(process.execPath, [path, ...args], { timeoutMs: 60_000, cwd: opts.cwd, env: { ...process.env, NETRC: '/nonexistent', ...opts.env } });
-}
-
-interface Target {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  root: string;
-  adopt(): Promise<void>;
-  stop(): Promise<void>;
-}
-type TargetName = (typeof PEERS)[number] | 'ftpkit';
-
-async function startTarget(name: TargetName): Promise<Target> {
-  if (name !== 'ftpkit') return startPeer(name);
-  const srv = await startTestServer();
-  return { host: '127.0.0.1', port: srv.port, user: 'alice', password: 'secret', root: srv.root, adopt: async () => {}, stop: () => srv.close() };
 }
 
 describe('ftp-get / ftp-put basics', () => {

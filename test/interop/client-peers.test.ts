@@ -4,28 +4,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileClient, downloadSegmented, downloadTree, uploadTree, type FileClientOptions } from '../../src/index.js';
-import { PEERS, requirePeer, startPeer } from '../helpers/peers.js';
-import { startTestServer } from '../helpers/server.js';
+import { PEERS, requirePeer } from '../helpers/peers.js';
+import { startTarget, type Target, type TargetName } from '../helpers/targets.js';
 import { makeTempDir, randomFile, sha256File, type TempDir } from '../helpers/tmp.js';
-
-/** What the suite needs from a server: a login, the host folder it serves as '/', and cleanup. */
-interface Target {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  root: string;
-  adopt(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-type TargetName = (typeof PEERS)[number] | 'ftpkit';
-
-async function startTarget(name: TargetName): Promise<Target> {
-  if (name !== 'ftpkit') return startPeer(name);
-  const srv = await startTestServer();
-  return { host: '127.0.0.1', port: srv.port, user: 'alice', password: 'secret', root: srv.root, adopt: async () => {}, stop: () => srv.close() };
-}
 
 const TARGETS: TargetName[] = [...PEERS, 'ftpkit'];
 
