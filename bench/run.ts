@@ -186,34 +186,47 @@ async function main(): Promise<void> {
     ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
   } = { single: {}, many: {}, clients: {}, ftps: {} };
 
+  /**
+   * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs`; a timed-out run is not
+   * retried (it would only spend the budget again).
+   */
+  async function singleStreams(
+    name: ServerName,
+    s: BenchServer,
+    keys: readonly ('retr' | 'stor')[],
+    tls: boolean,
+  ): Promise<{ retr?: Series; stor?: Series }> {
+    const out: { retr?: Series; stor?: Series } = {};
+    const timeout = tls ? 60_000 : 30_000;
+    for (const key of keys) {
+      const samples: number[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
+        const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
+        try {
+          const r: StreamResult =
+            key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls) : await curlStor(s, remote, bigBytes, limit(timeout), tls);
+          if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
+          samples.push(r.bytes / r.seconds);
+        } catch (err) {
+          errors.push(errorText(err));
+        } finally {
+          if (key === 'stor') await rm(join(s.root, remote), { force: true });
+        }
+      }
+      out[key] = series(samples, errors);
+      log(`${name}${tls ? ' FTPS' : ''} ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+    }
+    return out;
+  }
+
   try {
     // Steps 1 and 2: single stream through curl, one server instance each.
     if (steps.has(1) || steps.has(2)) {
       for (const name of present) {
         results.single[name] = await withServer(name, fx, async (s) => {
-          const out: { retr?: Series; stor?: Series } = {};
-          for (const [step, key] of [[1, 'retr'], [2, 'stor']] as const) {
-            if (!steps.has(step)) continue;
-            const samples: number[] = [];
-            const errors: string[] = [];
-            // a timed-out run is not retried: it would only spend the budget again
-            for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
-              const remote = `stor-big-${i}.bin`;
-              try {
-                const r: StreamResult =
-                  key === 'retr' ? await curlRetr(s, fx.big.name, limit(30_000)) : await curlStor(s, remote, bigBytes, limit(30_000));
-                if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
-                samples.push(r.bytes / r.seconds);
-              } catch (err) {
-                errors.push(errorText(err));
-              } finally {
-                if (key === 'stor') await rm(join(s.root, remote), { force: true });
-              }
-            }
-            out[key] = series(samples, errors);
-            log(`${name} ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
-          }
-          return out;
+          const keys = ([[1, 'retr'], [2, 'stor']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
+          return singleStreams(name, s, keys, false);
         });
       }
     }
@@ -227,26 +240,7 @@ async function main(): Promise<void> {
           continue;
         }
         results.ftps[name] = await withServer(name, fx, async (s) => {
-          const out: { retr?: Series; stor?: Series } = {};
-          for (const key of ['retr', 'stor'] as const) {
-            const samples: number[] = [];
-            const errors: string[] = [];
-            for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
-              const remote = `ftps-stor-${i}.bin`;
-              try {
-                const r = key === 'retr' ? await curlRetr(s, fx.big.name, limit(60_000), true) : await curlStor(s, remote, bigBytes, limit(60_000), true);
-                if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
-                samples.push(r.bytes / r.seconds);
-              } catch (err) {
-                errors.push(errorText(err));
-              } finally {
-                if (key === 'stor') await rm(join(s.root, remote), { force: true });
-              }
-            }
-            out[key] = series(samples, errors);
-            log(`${name} FTPS ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
-          }
-          return out;
+          return singleStreams(name, s, ['retr', 'stor'], true);
         }, { tls: true });
       }
     }
