@@ -13,6 +13,7 @@ import { linkSignal, OperationQueue } from './queue.js';
 import { assertSafeArgument } from './safety.js';
 import { expect, parseFeatures, protocolError, replyError, type Session } from './session.js';
 import { receiveInto, sendFrom } from './stream-io.js';
+import { writeToFile } from './file-sink.js';
 import { runTransfer } from './transfer.js';
 import { makeDirectories, removeDirectory } from './remote-tree.js';
 import { remoteHash, type HashAlgorithm } from './hash.js';
@@ -247,24 +248,36 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     return this.#run(async (s, signal) => {
       await this.#setType(s, opts.ascii ? 'A' : 'I');
       const total = opts.total ?? (this.listenerCount('progress') > 0 && !opts.ascii ? await this.#size(s, remotePath).catch(() => undefined) : undefined);
-      let out: Writable;
-      if (typeof dest === 'string') {
-        // Opened before RETR goes out, so a read-only or missing folder fails cleanly here.
-        const handle = await fs.promises.open(dest, startAt > 0 ? 'r+' : 'w');
-        if (startAt > 0) await handle.truncate(startAt).catch(async (err: unknown) => { await handle.close(); throw err; });
-        out = handle.createWriteStream({ start: startAt });
-      } else {
-        out = dest;
-      }
       const tracker = new ProgressTracker((p) => this.emit('progress', p), s.options.progressInterval, { name: remotePath, direction: 'download', total, startAt });
-      const reply = await runTransfer(s, {
-        command: `RETR ${remotePath}`,
-        restart: startAt,
-        handle: receiveInto(out, { ascii: opts.ascii ?? false, length: opts.length, tracker }),
-      }, signal).catch((err: unknown) => {
-        out.destroy();
+      const receive = { ascii: opts.ascii ?? false, length: opts.length, tracker };
+      if (typeof dest !== 'string') {
+        const reply = await runTransfer(s, { command: `RETR ${remotePath}`, restart: startAt, handle: receiveInto(dest, receive) }, signal)
+          .catch((err: unknown) => {
+            dest.destroy();
+            throw err;
+          });
+        tracker.finish();
+        return { bytes: tracker.moved, reply };
+      }
+      // Opened before RETR goes out, so a read-only or missing folder fails cleanly here.
+      const handle = await fs.promises.open(dest, startAt > 0 ? 'r+' : 'w');
+      let reply: FtpReply;
+      try {
+        if (startAt > 0) await handle.truncate(startAt);
+        // Pipes and devices have no positions: their writes go in order at the descriptor's.
+        const position = (await handle.stat()).isFile() ? startAt : null;
+        reply = await runTransfer(s, {
+          command: `RETR ${remotePath}`,
+          restart: startAt,
+          handle: (conn, sig) => conn.attach && !receive.ascii
+            ? writeToFile({ socket: conn.socket, attach: conn.attach }, handle, { position, length: opts.length, tracker }, sig)
+            : receiveInto(handle.createWriteStream({ start: startAt }), receive)(conn, sig),
+        }, signal);
+      } catch (err) {
+        await handle.close().catch(() => undefined);
         throw err;
-      });
+      }
+      await handle.close();
       tracker.finish();
       return { bytes: tracker.moved, reply };
     }, opts, [remotePath]);

@@ -11,7 +11,7 @@ import {
   parsePasvText,
   type HostPort,
 } from '../protocol/index.js';
-import { connectWithLargeReads } from './data-reader.js';
+import { connectWithLargeReads, type ReadTarget } from './data-reader.js';
 import { expect, protocolError, replyError, type Session } from './session.js';
 import { handshake, secureData, type ControlTls } from './tls.js';
 
@@ -19,6 +19,8 @@ import { handshake, secureData, type ControlTls } from './tls.js';
 export interface DataConnection {
   socket: net.Socket;
   readable: Readable;
+  /** Large-read connections only: take the reads over with recycled buffers (file-sink.ts). */
+  attach?: (target: ReadTarget) => void;
 }
 
 /** A data connection being set up: connected already (passive) or awaiting the server (active). */

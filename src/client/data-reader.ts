@@ -7,6 +7,32 @@ const READ_SIZE = 1024 * 1024;
 const MIN_ROOM = 64 * 1024;
 
 /**
+ * Where the socket's reads land. The default target feeds a Readable; a
+ * consumer that knows when it is done with each buffer (a file writer) can
+ * take over and recycle its own buffers instead (see file-sink.ts).
+ */
+export interface ReadTarget {
+  /** The buffer the next read fills; asked for after every read. */
+  buffer(): Uint8Array;
+  /** `n` bytes arrived at the start of `buf`; false pauses reading until `socket.resume()`. */
+  onRead(n: number, buf: Uint8Array): boolean;
+  /** The peer ended the stream. */
+  end(): void;
+  /** The connection closed without an end. */
+  fail(err: Error): void;
+}
+
+export interface LargeReadConnection {
+  socket: net.Socket;
+  readable: Readable;
+  /**
+   * Hands the reads to `target` from now on: bytes already buffered in
+   * `readable` are given to it first, and an end already seen is passed on.
+   */
+  attach(target: ReadTarget): void;
+}
+
+/**
  * Connects with large reads (net's `onread` with our own buffers) and exposes
  * the incoming bytes as an ordinary Readable with backpressure: when the
  * consumer is full the callback returns false, which pauses the socket, and
@@ -16,24 +42,32 @@ const MIN_ROOM = 64 * 1024;
  * nothing is copied: a block is never written twice, and it is freed once the
  * consumer has dropped every chunk cut from it.
  */
-export function connectWithLargeReads(opts: net.TcpNetConnectOpts): { socket: net.Socket; readable: Readable } {
+export function connectWithLargeReads(opts: net.TcpNetConnectOpts): LargeReadConnection {
   let block = Buffer.allocUnsafe(READ_SIZE);
   let used = 0;
   let readable!: Readable;
+  const toReadable: ReadTarget = {
+    buffer: () => {
+      if (READ_SIZE - used < MIN_ROOM) {
+        block = Buffer.allocUnsafe(READ_SIZE);
+        used = 0;
+      }
+      return block.subarray(used);
+    },
+    onRead: (n, buf) => {
+      used += n;
+      return readable.push(Buffer.from(buf.buffer, buf.byteOffset, n));
+    },
+    end: () => void readable.push(null),
+    fail: (err) => void readable.destroy(err),
+  };
+  let target = toReadable;
+  let state: 'open' | 'ended' | Error = 'open';
   const socket = net.connect({
     ...opts,
     onread: {
-      buffer: () => {
-        if (READ_SIZE - used < MIN_ROOM) {
-          block = Buffer.allocUnsafe(READ_SIZE);
-          used = 0;
-        }
-        return block.subarray(used);
-      },
-      callback: (n: number, buf: Uint8Array): boolean => {
-        used += n;
-        return readable.push(Buffer.from(buf.buffer, buf.byteOffset, n));
-      },
+      buffer: () => target.buffer(),
+      callback: (n: number, buf: Uint8Array): boolean => target.onRead(n, buf),
     },
   });
   readable = new Readable({
@@ -46,17 +80,23 @@ export function connectWithLargeReads(opts: net.TcpNetConnectOpts): { socket: ne
       cb(err);
     },
   });
-  let ended = false;
   socket.once('end', () => {
-    ended = true;
-    readable.push(null);
+    state = 'ended';
+    target.end();
   });
   // 'close' without 'end' is a cut connection: the reader must fail, not hang.
   socket.once('close', () => {
-    if (!ended && !readable.destroyed) {
-      const err = socket.errored ?? Object.assign(new Error('the data connection closed early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-      readable.destroy(err instanceof Error ? err : undefined);
-    }
+    if (state !== 'open') return;
+    const err = socket.errored ?? Object.assign(new Error('the data connection closed early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    state = err instanceof Error ? err : new Error(String(err));
+    target.fail(state);
   });
-  return { socket, readable };
+  const attach = (next: ReadTarget): void => {
+    for (let chunk: Buffer | null; (chunk = readable.read() as Buffer | null) !== null; ) next.onRead(chunk.length, chunk);
+    target = next;
+    if (state === 'ended') next.end();
+    else if (state instanceof Error) next.fail(state);
+    else socket.resume();
+  };
+  return { socket, readable, attach };
 }
