@@ -20,6 +20,18 @@ export interface ReadOptions {
   end?: number;
 }
 
+/**
+ * A file open for reading in order, into the caller's buffers (Storage.openReader). The
+ * server reuses a few large buffers for a whole download instead of a stream allocating
+ * one per chunk.
+ */
+export interface BlockReader {
+  /** Fills `into` from where the last read stopped; resolves the byte count, 0 at the end. */
+  read(into: Buffer): Promise<number>;
+  /** Releases the file. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface WriteOptions {
   /** Byte offset to write at (REST + STOR): the file is kept and overwritten from there. Default: truncate. */
   start?: number;
@@ -46,6 +58,11 @@ export interface Storage {
   /** The entries of a folder (not '.' or '..'), in no particular order. */
   list(path: string): Promise<StorageStat[]>;
   createReadStream(path: string, options?: ReadOptions): Promise<Readable>;
+  /**
+   * Optional fast path for downloads: the same bytes as createReadStream, read into the
+   * caller's buffers. Without it the server reads the stream.
+   */
+  openReader?(path: string, options?: ReadOptions): Promise<BlockReader>;
   /** Creates the file when missing. The parent folder must exist (ENOENT otherwise). */
   createWriteStream(path: string, options?: WriteOptions): Promise<Writable>;
   mkdir(path: string): Promise<void>;

@@ -8,6 +8,8 @@ import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
 import { runTransfer } from '../transfer.js';
 import { refuseReplace } from '../permissions.js';
+import { sendBlocks } from '../send-blocks.js';
+import type { BlockReader } from '../../storage/index.js';
 import { openUpload, refuseTemporary } from '../upload.js';
 
 function modeName(session: Session): string {
@@ -31,32 +33,40 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       session.reply(code, text);
     };
-    let source: Readable;
+    const ascii = session.type === 'A';
+    // Binary and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
+    const direct = !ascii && !session.account?.download && session.storage!.openReader !== undefined;
+    let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
     try {
       const stat = await session.storage!.stat(path);
       if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
       size = stat.size;
       if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
-      source = await session.storage!.createReadStream(path, { start: offset });
+      source = direct
+        ? { reader: await session.storage!.openReader!(path, { start: offset }) }
+        : { stream: await session.storage!.createReadStream(path, { start: offset }) };
     } catch (err) {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
-    source.on('error', () => {}); // surfaces through the pipeline
-    const ascii = session.type === 'A';
+    const opened = source;
+    if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
     await runTransfer(session, {
       command: 'RETR',
       path,
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
       direction: 'out',
       pump: (socket, signal) => {
-        const paced = session.throttle(source, 'down', signal); // the user's downloadRate
+        if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset);
+        const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
         return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
       },
-      dispose: () => {
-        source.destroy();
-        return releaseQuietly(session, lock);
+      dispose: async () => {
+        if ('stream' in opened) opened.stream.destroy();
+        // The lock first: the reply is already out and no byte read from now on is sent.
+        await releaseQuietly(session, lock);
+        if ('reader' in opened) await opened.reader.close();
       },
     });
   },

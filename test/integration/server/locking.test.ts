@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LockConflictInfo } from '../../../src/index.js';
+import { downloadBlocks } from '../../../src/server/block-pool.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectSettled, sleep } from '../../helpers/settle.js';
@@ -233,7 +234,7 @@ describe('lockWait', () => {
   });
 });
 
-describe('locks are released on every exit', () => {
+describe('locks and download buffers are released on every exit', () => {
   beforeEach(() => setup({ timeouts: { data: 300 } }));
 
   it('error, ABOR, a vanished client, a data timeout', async () => {
@@ -249,6 +250,12 @@ describe('locks are released on every exit', () => {
     expect((await a.read()).code).toBe(226);
     down.data.destroy();
     expect(await t.server.locks.held()).toEqual([]);
+    expect(downloadBlocks.lent).toBe(0);
+    // data timeout: a download the client stopped reading
+    await startDownload(a, 'f');
+    expect((await a.read(5000)).code).toBe(426);
+    expect(await t.server.locks.held()).toEqual([]);
+    expect(downloadBlocks.lent).toBe(0);
     // data timeout: a stalled upload
     const up = await startUpload(a, 'STOR stalled', Buffer.from('x'));
     expect((await a.read(5000)).code).toBe(426);
@@ -261,6 +268,7 @@ describe('locks are released on every exit', () => {
     b.close();
     await expectSettled(t.server, countFds() + 100); // locks only
     expect(await t.server.locks.held()).toEqual([]);
+    expect(downloadBlocks.lent).toBe(0);
   });
 
   it('server close ends transfers and releases their locks', async () => {
@@ -272,6 +280,7 @@ describe('locks are released on every exit', () => {
     expect((await t.server.locks.held()).length).toBe(3);
     await t.server.close();
     expect(await t.server.locks.held()).toEqual([]);
+    expect(downloadBlocks.lent).toBe(0);
     expect(await readFile(join(t.root, 'f'))).toHaveLength(32 * 1024 * 1024);
   });
 });

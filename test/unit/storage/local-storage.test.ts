@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FtpError } from '../../../src/errors.js';
@@ -416,5 +417,91 @@ describe('LocalStorage: resources and limits', () => {
     w.end('F!');
     await finished(w);
     expect(await readFile(join(root, 'data', 'f.txt'), 'utf8')).toBe('inside F!');
+  });
+});
+
+describe('LocalStorage: openReader (the RETR fast path)', () => {
+  /** Every byte openReader gives, read into buffers of `size` bytes. */
+  async function readBlocks(path: string, options?: { start?: number; end?: number }, size = 3): Promise<Buffer> {
+    const reader = await s.openReader(path, options);
+    const parts: Buffer[] = [];
+    try {
+      for (;;) {
+        const into = Buffer.alloc(size);
+        const n = await reader.read(into);
+        if (n === 0) break;
+        parts.push(into.subarray(0, n));
+      }
+    } finally {
+      await reader.close();
+    }
+    return Buffer.concat(parts);
+  }
+
+  it.each([
+    [undefined, 'inside a'],
+    [{ start: 7 }, 'a'],
+    [{ start: 0, end: 5 }, 'inside'],
+    [{ start: 2, end: 2 }, 's'],
+    [{ start: 8 }, ''],
+    [{ start: 1000 }, ''],
+    [{ end: 100 }, 'inside a'],
+  ])('reads %j like createReadStream', async (range, expected) => {
+    expect((await readBlocks('/a.txt', range)).toString()).toBe(expected);
+    expect((await readAll(s, '/a.txt', range)).toString()).toBe(expected);
+  });
+
+  it('reads a large file byte-exact into large buffers', async () => {
+    const body = Buffer.alloc(5 * 1024 * 1024 + 3, 7);
+    body.write('head');
+    await writeFile(join(root, 'big.bin'), body);
+    expect((await readBlocks('/big.bin', undefined, 2 * 1024 * 1024)).equals(body)).toBe(true);
+  });
+
+  it.each([
+    ['/data', 'EISDIR'],
+    ['/missing', 'ENOENT'],
+    ['/a.txt/x', 'ENOTDIR'],
+    ['/evilfile', 'ENOENT'],
+    ['/evil/secret.txt', 'ENOENT'],
+    ['/../outside/secret.txt', 'ENOENT'],
+  ])('%s -> %s', async (p, expected) => {
+    expect(await code(s.openReader(p))).toBe(expected);
+    for (const err of errors) expect(err.message).not.toContain(base);
+  });
+
+  it('refuses bad ranges with EINVAL and a FIFO with EACCES', async () => {
+    expect(await code(s.openReader('/a.txt', { start: -1 }))).toBe('EINVAL');
+    expect(await code(s.openReader('/a.txt', { start: 5, end: 4 }))).toBe('EINVAL');
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+    expect(await code(s.openReader('/pipe'))).toBe('EACCES');
+  });
+
+  it('a subclass that reshapes createReadStream is read through it', async () => {
+    class Shouting extends LocalStorage {
+      override async createReadStream(path: string, options?: { start?: number; end?: number }): Promise<Readable> {
+        const inner = await super.createReadStream(path, options);
+        return inner.pipe(new Transform({ transform: (c: Buffer, _e, cb) => cb(null, Buffer.from(c.toString().toUpperCase())) }));
+      }
+    }
+    const shouting = new Shouting(root);
+    const reader = await shouting.openReader('/a.txt', { start: 2 });
+    const parts: string[] = [];
+    for (let into = Buffer.alloc(4), n; (n = await reader.read(into)) > 0; ) parts.push(into.toString('utf8', 0, n));
+    expect(parts).toEqual(['SIDE', ' A']);
+    await reader.close();
+    expect(await reader.read(Buffer.alloc(4))).toBe(0);
+  });
+
+  it('close() waits for a read in flight, reads after it give 0, and no descriptor is left', async () => {
+    const fds = readdirSync('/proc/self/fd').length;
+    const reader = await s.openReader('/a.txt');
+    const into = Buffer.alloc(4);
+    const pending = reader.read(into);
+    await Promise.all([reader.close(), reader.close()]);
+    expect(await pending).toBe(4);
+    expect(into.toString()).toBe('insi');
+    expect(await reader.read(Buffer.alloc(4))).toBe(0);
+    expect(readdirSync('/proc/self/fd').length).toBe(fds);
   });
 });
