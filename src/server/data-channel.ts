@@ -41,7 +41,8 @@ export class DataChannel {
   /** Opens a passive listener; resolves with its port. */
   async listenPassive(): Promise<number> {
     this.close();
-    const listener = createServer({ noDelay: true }, (socket) => this.#onConnection(listener, socket));
+    // Accepted paused: an upload may take the socket over before it reads a byte (large-read-socket.ts).
+    const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#onConnection(listener, socket));
     listener.on('error', (err) => this.#ctx.log.warn({ err }, 'passive listener error'));
     this.#listener = listener;
     const port = await this.#ctx.ports.listen(listener, this.#ctx.localAddress);

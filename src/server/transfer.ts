@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import type { LargeReadConnection } from '../util/large-reads.js';
 import { secureDataConnection } from './data-tls.js';
+import { adoptWithLargeReads } from './large-read-socket.js';
 import type { Session } from './session.js';
 import { paceInbound } from './throttle.js';
 
@@ -23,8 +25,13 @@ export interface TransferPlan {
   opening: string;
   /** 'out' for RETR and listings, 'in' for uploads: which byte counter STAT shows. */
   direction: 'in' | 'out';
-  /** Moves the bytes over `socket`; resolves when the last byte is handed over. */
-  pump(socket: Socket, signal: AbortSignal): Promise<void>;
+  /**
+   * Moves the bytes over `socket`; resolves when the last byte is handed over. `reads` is
+   * set when the socket was adopted for large reads (see `largeReads`): read through it.
+   */
+  pump(socket: Socket, signal: AbortSignal, reads?: LargeReadConnection): Promise<void>;
+  /** Uploads into a file: ask for the data socket's reads in our own large buffers. */
+  largeReads?: boolean;
   /** Releases what the command prepared (open files, locks). Always called, once; awaited before the transfer counts as done. */
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
@@ -96,6 +103,11 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
+    let reads: LargeReadConnection | undefined;
+    // Clear binary uploads without a rate: the data socket reads into the upload's buffers.
+    if (plan.largeReads && session.prot !== 'P' && !account?.upload) reads = adoptWithLargeReads(socket);
+    if (reads) socket = reads.socket;
+    else socket.read(0); // passive sockets are accepted paused: start reading as any socket does
     if (session.prot === 'P') {
       const plain = socket;
       try {
@@ -115,7 +127,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     unpace = plan.direction === 'in' && account?.upload ? paceInbound(s, account.upload) : undefined;
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
-      await plan.pump(s, controller.signal);
+      await plan.pump(s, controller.signal, reads);
       session.reply(226, plan.success ?? 'Transfer complete');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { WriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createAsciiDecoder } from '../protocol/index.js';
@@ -7,6 +8,12 @@ import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { Session } from './session.js';
+import { uploadBlocks } from './block-pool.js';
+import { receiveBlocks } from './receive-blocks.js';
+import type { LargeReadConnection } from '../util/large-reads.js';
+
+/** Blocks one upload reads into while its earlier blocks are written. */
+const BLOCKS_PER_UPLOAD = 8;
 
 /**
  * Uploads (STOR, APPE, STOU) in the two modes of `uploadMode`.
@@ -128,8 +135,13 @@ export function sweepAfterCrash(done: Set<string | Storage>, session: Session | 
 
 /** One upload, opened before the 150 so that errors come first. */
 export interface Upload {
-  /** Moves the data from `source` (the data connection, maybe paced) into place, commit included. */
-  run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void>;
+  /**
+   * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
+   * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
+   */
+  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
+  /** The sink may take the data socket's own buffers (see receive-blocks.ts). */
+  readonly takesBlocks: boolean;
   /** Closes what is open and releases the locks. Always called, once. */
   dispose(): Promise<void>;
 }
@@ -194,8 +206,12 @@ class DirectUpload implements Upload {
     sink.on('error', () => {}); // surfaces through the pipeline
   }
 
-  run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void> {
-    return ascii ? pipeline(source, createAsciiDecoder(), this.sink, { signal }) : pipeline(source, this.sink, { signal });
+  get takesBlocks(): boolean {
+    return this.sink instanceof WriteStream;
+  }
+
+  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+    return receive(source, this.sink, signal, ascii, reads);
   }
 
   async dispose(): Promise<void> {
@@ -226,12 +242,16 @@ class AtomicUpload implements Upload {
     parts.sink.on('error', () => {}); // surfaces through the pipeline or closed()
   }
 
-  async run(source: Readable, signal: AbortSignal, ascii: boolean): Promise<void> {
+  get takesBlocks(): boolean {
+    return this.#p.sink instanceof WriteStream;
+  }
+
+  async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
     const { session, path, temp, target, sink, prefix } = this.#p;
     const storage = session.storage!;
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
-      await (ascii ? pipeline(source, createAsciiDecoder(), sink, { signal }) : pipeline(source, sink, { signal }));
+      await receive(source, sink, signal, ascii, reads);
       await closed(sink); // flushed to disk
       // A client killed mid-upload closes both connections at once, and the data connection's
       // FIN alone looks like a finished upload: commit only if the control connection is alive.
@@ -264,6 +284,24 @@ class AtomicUpload implements Upload {
       if ((await statOrUndefined(session.storage!, temp))?.size === 0) await session.storage!.delete(temp).catch(() => {});
     }
     await releaseQuietly(session, lock);
+  }
+}
+
+/**
+ * The data connection into `sink`, ended: through reused blocks when the connection was
+ * adopted for large reads and the sink is a file stream (and blocks are left to lend),
+ * else through a pipeline.
+ */
+async function receive(source: Readable, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+  const from = reads?.readable ?? source;
+  if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
+  const blocks = reads && sink instanceof WriteStream ? uploadBlocks.borrow(BLOCKS_PER_UPLOAD) : undefined;
+  if (!reads || !blocks) return pipeline(from, sink, { signal });
+  const idle: Buffer[] = [];
+  try {
+    await receiveBlocks(reads, sink, signal, blocks, idle);
+  } finally {
+    uploadBlocks.giveBack(blocks.length, idle);
   }
 }
 

@@ -3,7 +3,7 @@ import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadBlocks } from '../../../src/server/block-pool.js';
+import { downloadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
 import { encodeHostPort, formatEprtArg, parseEpsvText } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -201,6 +201,7 @@ describe('clients that vanish', () => {
     await stillServing();
     expect(countFds()).toBeLessThanOrEqual(fdsBefore);
     expect(downloadBlocks.lent).toBe(0);
+    expect(uploadBlocks.lent).toBe(0);
     await waitFor(() => t.server.connections === 0);
     expect(t.server.connections).toBe(0);
   });

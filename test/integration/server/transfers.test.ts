@@ -7,6 +7,14 @@ import { encodeHostPort, formatEprtArg } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { randomFile, sha256Buffer, sha256File } from '../../helpers/tmp.js';
+import { uploadBlocks } from '../../../src/server/block-pool.js';
+
+async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !check(); ) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 let t: TestServer;
 let ftp: RawFtp;
@@ -53,6 +61,27 @@ describe('binary transfers', () => {
     expect(down.mark.text).toContain(`(${body.length} bytes)`);
     expect(down.final.code).toBe(226);
     expect(sha256Buffer(down.data)).toBe(sha256Buffer(body));
+  });
+
+  it('a binary STOR reads into pooled blocks and returns them; an ASCII one does not', async () => {
+    const body = randomBytes(16 * 1024 * 1024);
+    const data = await ftp.passive();
+    expect((await ftp.send('STOR pooled.bin')).code).toBe(150);
+    data.write(body.subarray(0, 8 * 1024 * 1024));
+    await waitUntil(() => uploadBlocks.lent === 8);
+    data.end(body.subarray(8 * 1024 * 1024));
+    expect((await ftp.read()).code).toBe(226);
+    expect(uploadBlocks.lent).toBe(0);
+    expect(await sha256File(join(t.root, 'pooled.bin'))).toBe(sha256Buffer(body));
+    await ftp.send('TYPE A');
+    const ascii = await ftp.passive();
+    expect((await ftp.send('STOR text.txt')).code).toBe(150);
+    ascii.write('line\r\n'.repeat(100_000));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uploadBlocks.lent).toBe(0);
+    ascii.end();
+    expect((await ftp.read()).code).toBe(226);
+    expect(await readFile(join(t.root, 'text.txt'), 'utf8')).toBe('line\n'.repeat(100_000));
   });
 
   it('REST + RETR resumes a download; REST + STOR resumes an upload', async () => {

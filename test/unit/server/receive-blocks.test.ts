@@ -1,0 +1,143 @@
+// STOR's block receiver over a real loopback socket taken over with adoptWithLargeReads:
+// bytes by hash into a file, the pool's loan back to zero after every ending (complete,
+// a full disk, the peer gone, an abort), and the takeover refused when it would lose bytes.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { uploadBlocks } from '../../../src/server/block-pool.js';
+import { adoptWithLargeReads } from '../../../src/server/large-read-socket.js';
+import { receiveBlocks } from '../../../src/server/receive-blocks.js';
+import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+let tmp: TempDir;
+beforeAll(async () => {
+  tmp = await makeTempDir('ftpkit-recv-');
+});
+afterAll(() => tmp.cleanup());
+afterEach(() => {
+  expect(uploadBlocks.lent).toBe(0);
+});
+
+/** An accepted socket (paused, as passive data connections are) and the client that sends. */
+async function pair(pauseOnConnect = true): Promise<{ accepted: net.Socket; client: net.Socket }> {
+  const listener = net.createServer({ pauseOnConnect });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
+  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  client.on('error', () => {});
+  const socket = await accepted;
+  socket.on('error', () => {});
+  listener.close();
+  return { accepted: socket, client };
+}
+
+/** Borrows like the upload does and gives back what receiveBlocks reports idle. */
+async function receive(accepted: net.Socket, sink: NodeJS.WritableStream, signal = new AbortController().signal): Promise<void> {
+  const reads = adoptWithLargeReads(accepted);
+  expect(reads).toBeDefined();
+  const blocks = uploadBlocks.borrow(8)!;
+  const idle: Buffer[] = [];
+  try {
+    await receiveBlocks(reads!, sink as import('node:stream').Writable, signal, blocks, idle);
+  } finally {
+    uploadBlocks.giveBack(blocks.length, idle);
+    reads!.socket.destroy();
+  }
+}
+
+describe('receiveBlocks', () => {
+  it('writes what the peer sent into the file byte for byte', async () => {
+    const body = randomBytes(9 * 1024 * 1024 + 5);
+    const { accepted, client } = await pair();
+    const dest = join(tmp.path, 'up.bin');
+    const sink = createWriteStream(dest);
+    client.end(body);
+    await receive(accepted, sink);
+    await new Promise<void>((r) => sink.once('close', () => r()));
+    expect(sha(await readFile(dest))).toBe(sha(body));
+  });
+
+  it('keeps bytes that arrived before the receiver attached', async () => {
+    const body = randomBytes(3 * 1024 * 1024);
+    const { accepted, client } = await pair();
+    const reads = adoptWithLargeReads(accepted)!;
+    client.end(body);
+    await new Promise((r) => setTimeout(r, 100)); // bytes and the end land in reads.readable first
+    const dest = join(tmp.path, 'early.bin');
+    const sink = createWriteStream(dest);
+    const blocks = uploadBlocks.borrow(8)!;
+    const idle: Buffer[] = [];
+    await receiveBlocks(reads, sink, new AbortController().signal, blocks, idle).finally(() => uploadBlocks.giveBack(8, idle));
+    await new Promise<void>((r) => sink.once('close', () => r()));
+    expect(sha(await readFile(dest))).toBe(sha(body));
+    reads.socket.destroy();
+  });
+
+  it('rejects with the disk error (ENOSPC) and lends no block a write still held', async () => {
+    const { accepted, client } = await pair();
+    const sink = createWriteStream('/dev/full');
+    sink.on('error', () => {});
+    client.write(randomBytes(4 * 1024 * 1024));
+    await expect(receive(accepted, sink)).rejects.toMatchObject({ code: 'ENOSPC' });
+    client.destroy();
+  });
+
+  it('settles when the peer resets mid-upload, with only bytes it sent in the file', async () => {
+    // A reset can read as a plain end here; the upload's commit checks the control connection.
+    const body = randomBytes(2 * 1024 * 1024);
+    const { accepted, client } = await pair();
+    const dest = join(tmp.path, 'cut.bin');
+    const sink = createWriteStream(dest);
+    client.write(body, () => client.resetAndDestroy());
+    await receive(accepted, sink).catch(() => {});
+    sink.destroy();
+    await new Promise<void>((r) => sink.once('close', () => r()));
+    const got = await readFile(dest);
+    expect(got.length).toBeLessThanOrEqual(body.length);
+    expect(got.equals(body.subarray(0, got.length))).toBe(true);
+  });
+
+  it('rejects on abort while the peer stalls', async () => {
+    const { accepted, client } = await pair();
+    const sink = createWriteStream(join(tmp.path, 'stall.bin'));
+    client.write(Buffer.alloc(1000));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(Object.assign(new Error('transfer aborted'), { code: 'ABORT_ERR' })), 50);
+    await expect(receive(accepted, sink, ac.signal)).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    sink.destroy();
+    client.destroy();
+  });
+});
+
+describe('adoptWithLargeReads', () => {
+  it('refuses a socket that is already reading, so no byte is lost', async () => {
+    const { accepted, client } = await pair(false);
+    expect(adoptWithLargeReads(accepted)).toBeUndefined();
+    const got = new PassThrough();
+    accepted.pipe(got);
+    client.end('still here');
+    let text = '';
+    for await (const c of got) text += String(c);
+    expect(text).toBe('still here');
+  });
+
+  it('moves the connection: writes and bytesRead work on the new socket, the old one is closed', async () => {
+    const { accepted, client } = await pair();
+    const reads = adoptWithLargeReads(accepted)!;
+    expect(accepted.destroyed).toBe(true);
+    const echoed = new Promise<string>((resolve) => client.once('data', (d) => resolve(String(d))));
+    reads.socket.write('hello');
+    expect(await echoed).toBe('hello');
+    client.end('abc');
+    const chunks: Buffer[] = [];
+    for await (const c of reads.readable) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('abc');
+    expect(reads.socket.bytesRead).toBe(3);
+    reads.socket.destroy();
+  });
+});
