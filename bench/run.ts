@@ -6,7 +6,7 @@
 //   npm run bench -- --servers=ftpkit,vsftpd --steps=1,2 --runs=5
 //   npm run bench -- --compare bench/results/A.json bench/results/B.json
 //
-// Steps: 1 RETR 1 GiB (curl)  2 STOR 1 GiB (curl, from a pipe)  3 ftpbench at each N
+// Steps: 1 RETR 1 GiB (curl)  2 STOR 1 GiB (curl, from a pipe and from the cached file)  3 ftpbench at each N
 //        4 clients: FileClient vs basic-ftp vs curl  5 FTPS: steps 1-2 over explicit TLS
 //        (PROT P, session reuse) against ftpkit and vsftpd, next to their plain figures
 // Every step has a time limit and the run has a budget (--budget-s, default 570 s).
@@ -17,7 +17,10 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLIENTS, clientTransfer, type ClientName } from './clients.js';
-import { curlRetr, curlStor, type StreamResult } from './curl.js';
+import { curlRetr, curlStor, curlStorFile, type StreamResult } from './curl.js';
+
+/** Step 1 RETR; step 2 STOR from a pipe and from the page-cached fixture (the pipe's writer shares the 2 cores). */
+type StreamKey = 'retr' | 'stor' | 'storFile';
 import { installFixtures, makeFixtures } from './fixtures.js';
 import { manyClients, type ManyClientsResult } from './ftpbench.js';
 import { compareResults, writeResults } from './results.js';
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
   const tmp = await makeTempDir('ftpkit-bench-files-');
   const fx = await makeFixtures(tmp.path, bigBytes, smallBytes);
   const results: {
-    single: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
+    single: Partial<Record<ServerName, Partial<Record<StreamKey, Series>> | { error: string }>>;
     many: Record<string, Partial<Record<ServerName, ManyClientsResult | { error: string }>>>;
     clients: Record<string, Partial<Record<ClientName, { download?: Series; upload?: Series }>>>;
     /** Step 5: curl RETR/STOR of the big file over explicit FTPS. */
@@ -193,10 +196,10 @@ async function main(): Promise<void> {
   async function singleStreams(
     name: ServerName,
     s: BenchServer,
-    keys: readonly ('retr' | 'stor')[],
+    keys: readonly StreamKey[],
     tls: boolean,
-  ): Promise<{ retr?: Series; stor?: Series }> {
-    const out: { retr?: Series; stor?: Series } = {};
+  ): Promise<Partial<Record<StreamKey, Series>>> {
+    const out: Partial<Record<StreamKey, Series>> = {};
     const timeout = tls ? 60_000 : 30_000;
     for (const key of keys) {
       const samples: number[] = [];
@@ -205,17 +208,19 @@ async function main(): Promise<void> {
         const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
         try {
           const r: StreamResult =
-            key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls) : await curlStor(s, remote, bigBytes, limit(timeout), tls);
+            key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls)
+              : key === 'stor' ? await curlStor(s, remote, bigBytes, limit(timeout), tls)
+                : await curlStorFile(s, fx.big.path, remote, limit(timeout));
           if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
           samples.push(r.bytes / r.seconds);
         } catch (err) {
           errors.push(errorText(err));
         } finally {
-          if (key === 'stor') await rm(join(s.root, remote), { force: true });
+          if (key !== 'retr') await rm(join(s.root, remote), { force: true });
         }
       }
       out[key] = series(samples, errors);
-      log(`${name}${tls ? ' FTPS' : ''} ${key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+      log(`${name}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
     }
     return out;
   }
@@ -225,7 +230,7 @@ async function main(): Promise<void> {
     if (steps.has(1) || steps.has(2)) {
       for (const name of present) {
         results.single[name] = await withServer(name, fx, async (s) => {
-          const keys = ([[1, 'retr'], [2, 'stor']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
+          const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
           return singleStreams(name, s, keys, false);
         });
       }
@@ -325,14 +330,19 @@ async function main(): Promise<void> {
   out.push(`Machine: ${machine.cores} × ${machine.cpu}, ${machine.memGiB} GiB RAM, Linux ${machine.kernel}, Node ${process.version}; loopback; files on ${machine.tmpdir}. Medians of ${runs} for single streams and clients; ftpbench steps run once. Ratios are to vsftpd (higher is better for GB/s and MB/s, lower for seconds and MB).`);
   out.push('');
   if (steps.has(1) || steps.has(2)) {
-    const single = (key: 'retr' | 'stor'): Row => ({
-      label: key === 'retr' ? `RETR ${sizeLabel(bigBytes)} to /dev/null, curl (GB/s)` : `STOR ${sizeLabel(bigBytes)} from a pipe, curl (GB/s)`,
+    const labels: Record<StreamKey, string> = {
+      retr: `RETR ${sizeLabel(bigBytes)} to /dev/null, curl (GB/s)`,
+      stor: `STOR ${sizeLabel(bigBytes)} from a pipe, curl (GB/s)`,
+      storFile: `STOR ${sizeLabel(bigBytes)} from a page-cached file, curl (GB/s)`,
+    };
+    const single = (key: StreamKey): Row => ({
+      label: labels[key],
       cells: Object.fromEntries(cols.map((c) => {
         const r = results.single[c as ServerName];
         return [c, r && 'error' in r ? { error: r.error } : cell(r?.[key], 1e9)];
       })),
     });
-    out.push(renderTable('single stream', cols, [single('retr'), single('stor')]));
+    out.push(renderTable('single stream', cols, [single('retr'), single('stor'), single('storFile')]));
     out.push('');
   }
   for (const [n, byServer] of Object.entries(results.many)) {
