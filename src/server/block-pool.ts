@@ -20,9 +20,14 @@ export class BlockPool {
     this.#maxFree = maxFree;
   }
 
+  /** Whether `count` blocks could be lent now. */
+  canLend(count: number): boolean {
+    return this.#lent + count <= this.#maxLent;
+  }
+
   /** `count` blocks, or none when fewer than that are left to lend. */
   borrow(count: number): Buffer[] | undefined {
-    if (this.#lent + count > this.#maxLent) return undefined;
+    if (!this.canLend(count)) return undefined;
     this.#lent += count;
     const blocks: Buffer[] = [];
     for (let i = 0; i < count; i++) blocks.push(this.#free.pop() ?? Buffer.allocUnsafeSlow(this.blockSize));

@@ -30,8 +30,8 @@ export interface TransferPlan {
    * set when the socket was adopted for large reads (see `largeReads`): read through it.
    */
   pump(socket: Socket, signal: AbortSignal, reads?: LargeReadConnection): Promise<void>;
-  /** Uploads into a file: ask for the data socket's reads in our own large buffers. */
-  largeReads?: boolean;
+  /** Uploads into a file: asked once the data connection is up, whether to take its reads in our own large buffers. */
+  largeReads?(): boolean;
   /** Releases what the command prepared (open files, locks). Always called, once; awaited before the transfer counts as done. */
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
@@ -105,7 +105,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     }
     let reads: LargeReadConnection | undefined;
     // Clear binary uploads without a rate: the data socket reads into the upload's buffers.
-    if (plan.largeReads && session.prot !== 'P' && !account?.upload) reads = adoptWithLargeReads(socket);
+    if (session.prot !== 'P' && !account?.upload && plan.largeReads?.()) reads = adoptWithLargeReads(socket);
     if (reads) socket = reads.socket;
     else socket.read(0); // passive sockets are accepted paused: start reading as any socket does
     if (session.prot === 'P') {

@@ -140,7 +140,10 @@ export interface Upload {
    * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
    */
   run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
-  /** The sink may take the data socket's own buffers (see receive-blocks.ts). */
+  /**
+   * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
+   * them to lend now: only then is the socket worth adopting for large reads.
+   */
   readonly takesBlocks: boolean;
   /** Closes what is open and releases the locks. Always called, once. */
   dispose(): Promise<void>;
@@ -207,7 +210,7 @@ class DirectUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.sink instanceof WriteStream;
+    return this.sink instanceof WriteStream && uploadBlocks.canLend(BLOCKS_PER_UPLOAD);
   }
 
   run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -243,7 +246,7 @@ class AtomicUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.#p.sink instanceof WriteStream;
+    return this.#p.sink instanceof WriteStream && uploadBlocks.canLend(BLOCKS_PER_UPLOAD);
   }
 
   async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {

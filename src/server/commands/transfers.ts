@@ -88,7 +88,7 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
     direction: 'in',
-    largeReads: !ascii && upload.takesBlocks,
+    largeReads: () => !ascii && upload.takesBlocks,
     pump: (socket, signal, reads) => upload.run(socket, signal, ascii, reads),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),

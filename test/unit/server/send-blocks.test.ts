@@ -125,6 +125,7 @@ describe('BlockPool', () => {
     const pool = new BlockPool(1024, 4, 1);
     const a = pool.borrow(2)!;
     const b = pool.borrow(2)!;
+    expect(pool.canLend(1)).toBe(false);
     expect(pool.borrow(1)).toBeUndefined();
     expect(pool.lent).toBe(4);
     pool.giveBack(2, [a[0]!]); // a[1] was still in a write: not kept
