@@ -1,17 +1,22 @@
 import type { Writable } from 'node:stream';
 import type { LargeReadConnection } from '../util/large-reads.js';
 
-/** A read gets at least this much room; below it the next block is started. */
+/** A read gets at least this much room; below it the block is written and the next one started. */
 const MIN_ROOM = 64 * 1024;
+/** Bytes that arrived but do not fill a block are written after this long (a slow client's data lands in the file). */
+const FLUSH_DELAY_MS = 20;
 
 /**
- * STOR's fast path: the data socket reads straight into `blocks`, filling
- * each front to back (reads from a slow client are small), every read written
- * to `sink` as it comes. A block is reused once the sink has called back for
- * every read cut from it, which for Node's fs.WriteStream means the bytes are
- * in the file. Reading pauses while the spare block is the last one, so an
- * upload holds at most `blocks` in memory. Resolves when the peer ended and the
- * sink finished; rejects on a sink or socket error or an abort.
+ * STOR's fast path: the data socket reads straight into `blocks`, filling each
+ * front to back (a client sending from a pipe arrives in small reads); a full
+ * block goes to `sink` as one write, and bytes waiting in a partial one are
+ * written after FLUSH_DELAY_MS. A block is reused once it is full and the sink
+ * has called back for every write cut from it, which for Node's
+ * fs.WriteStream means the bytes are in the file. Reading pauses while the
+ * spare block is the last one, so an upload holds at most `blocks` in memory.
+ * Resolves when the peer ended and the sink finished; rejects on a sink or
+ * socket error or an abort (bytes already received are written first, so an
+ * interrupted upload can resume from them).
  *
  * Only for sinks that let go of a chunk when they call back; a stream that
  * keeps chunks (a PassThrough) would see them overwritten. When it settles,
@@ -20,26 +25,22 @@ const MIN_ROOM = 64 * 1024;
  */
 export function receiveBlocks(conn: LargeReadConnection, sink: Writable, signal: AbortSignal, blocks: Buffer[], idle: Buffer[]): Promise<void> {
   const { socket } = conn;
-  const own = new Map<ArrayBufferLike, Buffer>(blocks.map((b) => [b.buffer, b]));
+  const own = new Set<ArrayBufferLike>(blocks.map((b) => b.buffer));
   const free = [...blocks];
   const inFlight = new Map<Buffer, number>();
   let current: Buffer | undefined;
   let used = 0;
+  let sent = 0;
   let writing = 0;
   let paused = false;
-  let ended = false;
-  let ending = false;
   let settled = false;
-  const room = (): number => (current ? current.length - used : 0);
-  // A block goes back once it is no longer filled and no write holds a part of it.
-  const release = (block: Buffer): void => {
-    if (block !== current && !inFlight.get(block)) free.push(block);
-  };
+  let timer: NodeJS.Timeout | undefined;
 
   return new Promise((resolve, reject) => {
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       // From here on a late callback's block, or the one armed for a read, stays out of the pool.
       idle.push(...free.splice(0));
       sink.off('error', finish);
@@ -48,53 +49,69 @@ export function receiveBlocks(conn: LargeReadConnection, sink: Writable, signal:
       else resolve();
     };
     const onAbort = (): void => finish(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const maybeEnd = (): void => {
-      if (!ended || writing > 0 || ending || settled) return;
-      ending = true;
-      sink.end((err?: Error | null) => finish(err ?? undefined));
+    const release = (block: Buffer): void => {
+      if (block !== current && !inFlight.get(block)) free.push(block);
+    };
+    /** Writes `chunk` (a part of `block`, if ours); `then` runs after the sink's callback. */
+    const write = (chunk: Buffer, block: Buffer | undefined, then?: (err?: Error | null) => void): void => {
+      writing++;
+      if (block) inFlight.set(block, (inFlight.get(block) ?? 0) + 1);
+      sink.write(chunk, (err) => {
+        writing--;
+        if (block && !err) {
+          inFlight.set(block, inFlight.get(block)! - 1);
+          release(block);
+        }
+        if (then) return then(err);
+        if (err) return finish(err);
+        if (paused && free.length > 0 && !settled) {
+          paused = false;
+          socket.resume();
+        }
+      });
+    };
+    /** Hands the current block's unsent bytes to the sink; `retire` also moves on to a new block. */
+    const flush = (retire: boolean, then?: (err?: Error | null) => void): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      const block = current;
+      const chunk = block && used > sent ? block.subarray(sent, used) : undefined;
+      sent = used;
+      if (retire) {
+        current = undefined;
+        used = sent = 0;
+        if (block && !chunk) release(block);
+      }
+      if (chunk) write(chunk, block, then);
+      else then?.();
     };
     conn.attach({
       buffer: () => {
-        if (room() < MIN_ROOM) {
-          const full = current;
-          // onRead paused before the last spare block was needed, so one is here (else a stray).
-          current = free.pop() ?? Buffer.allocUnsafe(MIN_ROOM);
-          used = 0;
-          if (full) release(full);
-        }
-        return current!.subarray(used);
+        // onRead paused before the last spare block was needed, so one is here (else a stray).
+        current ??= free.pop() ?? Buffer.allocUnsafe(MIN_ROOM);
+        return current.subarray(used);
       },
       onRead: (n, buf) => {
         if (settled) return false;
-        const block = own.get(buf.buffer);
-        if (block && block === current) used += n;
-        const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-        if (block) inFlight.set(block, (inFlight.get(block) ?? 0) + 1);
-        writing++;
-        sink.write(chunk, (err) => {
-          writing--;
-          if (err) return finish(err);
-          if (block) {
-            inFlight.set(block, inFlight.get(block)! - 1);
-            release(block);
-          }
-          if (paused && free.length > 0 && !settled) {
-            paused = false;
-            socket.resume();
-          }
-          maybeEnd();
-        });
-        if (room() < MIN_ROOM && free.length <= 1) {
+        if (!current || buf.buffer !== current.buffer || !own.has(buf.buffer)) {
+          // Bytes from before attach (the connection's own buffers): written as they are.
+          write(Buffer.from(buf.buffer, buf.byteOffset, n), undefined);
+          return true;
+        }
+        used += n;
+        if (current.length - used >= MIN_ROOM) {
+          timer ??= setTimeout(() => flush(false), FLUSH_DELAY_MS);
+          return true;
+        }
+        flush(true);
+        if (free.length <= 1) {
           paused = true;
           return false;
         }
         return true;
       },
-      end: () => {
-        ended = true;
-        maybeEnd();
-      },
-      fail: finish,
+      end: () => flush(true, (err) => (err ? finish(err) : sink.end((e?: Error | null) => finish(e ?? undefined)))),
+      fail: (err) => flush(true, () => finish(err)),
     });
     sink.once('error', finish);
     signal.addEventListener('abort', onAbort, { once: true });
