@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../helpers/peers.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 import { runTool, type ToolResult } from '../../helpers/tools.js';
-import { listingHandler, startFakeServer, type FakeServer, type FakeServerOptions } from './fake-server.js';
+import { listingHandler, startFakeServer, startSending, type FakeServer, type FakeServerOptions } from './fake-server.js';
 
 const GET = join(REPO_ROOT, 'dist/bin/ftp-get.js');
 
@@ -124,10 +124,7 @@ describe('ftp-get against a hostile server', () => {
     const { url } = await fake({
       handlers: {
         RETR: async (_a, s) => {
-          s.reply(150, 'sending');
-          s.transferring = true;
-          const data = await s.dataSocket();
-          data.on('error', () => {});
+          const data = await startSending(s);
           data.end(Buffer.alloc(1_000_000), () => {
             if (s.transferring) s.reply(226, 'done');
             s.transferring = false;

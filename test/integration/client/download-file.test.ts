@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countFds, makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
-import { fakeServerHarness, type FakeSession } from './fake-server.js';
+import { fakeServerHarness, startSending, type FakeSession } from './fake-server.js';
 
 const start = fakeServerHarness();
 let tmp: TempDir;
@@ -96,8 +96,7 @@ describe('download to a path', () => {
     const { client } = await start({
       handlers: {
         RETR: async (_a, s) => {
-          s.reply(150, 'sending');
-          const data = await s.dataSocket();
+          const data = await startSending(s);
           data.write(Buffer.alloc(1024 * 1024, 1), () => {
             data.destroy();
             s.reply(426, 'Connection closed; transfer aborted');
@@ -116,10 +115,7 @@ describe('download to a path', () => {
     const { client } = await start({
       handlers: {
         RETR: async (_a, s) => {
-          s.reply(150, 'sending');
-          s.transferring = true;
-          const data = await s.dataSocket();
-          data.on('error', () => {});
+          const data = await startSending(s);
           data.write(Buffer.alloc(300 * 1024, 2)); // and never more
         },
       },

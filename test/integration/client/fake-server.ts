@@ -128,6 +128,15 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   };
 }
 
+/** Answers 150, marks the session as transferring (so ABOR gets 426 + 226) and resolves the data socket. */
+export async function startSending(s: FakeSession, text = 'sending'): Promise<net.Socket> {
+  s.reply(150, text);
+  s.transferring = true;
+  const data = await s.dataSocket();
+  data.on('error', () => {});
+  return data;
+}
+
 /** Sends a Unix LIST body on the data connection and the 150/226 around it. */
 export function listingHandler(lines: string[]): Handler {
   return async (_a, s) => {
