@@ -1,4 +1,4 @@
-import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, read, type Stats } from 'node:fs';
+import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { checkVirtualPath, virtualBasename } from './path.js';
 import type { BlockReader, ReadOptions, Storage, StorageStat, WriteOptions } from './types.js';
 import { storageError } from './types.js';
 import { readerFromStream } from './stream-reader.js';
+import { fdReader } from '../util/fd-reader.js';
 
 // 1 MiB reads: ~5x the throughput of the 64 KiB default on page-cached files (REFERENCE.md).
 const READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -102,28 +103,8 @@ export class LocalStorage implements Storage {
     const { start, end } = checkReadOptions(options, vpath);
     const real = await this.#jail.resolveExisting(vpath);
     const { fd, size } = await this.#open(real, O_RDONLY, vpath);
-    let position = start ?? 0;
     // Stat'ed at open, like a stream's end: a file growing meanwhile is sent as it was.
-    const stop = end === undefined ? size : Math.min(size, end + 1);
-    let closed: Promise<void> | undefined;
-    // close() waits for a read in flight: the descriptor must not be reused under it.
-    let pending: Promise<unknown> = Promise.resolve();
-    return {
-      read: (into) => {
-        const length = Math.min(into.length, stop - position);
-        if (closed || length <= 0) return Promise.resolve(0);
-        const next = new Promise<number>((resolve, reject) => {
-          read(fd, into, 0, length, position, (err, n) => {
-            if (err) return reject(hostError(err, vpath));
-            position += n;
-            resolve(n);
-          });
-        });
-        pending = next.catch(() => {});
-        return next;
-      },
-      close: () => (closed ??= pending.then(() => closeFd(fd)).catch(() => {})),
-    };
+    return fdReader(fd, start ?? 0, end === undefined ? size : Math.min(size, end + 1), { mapError: (err) => hostError(err, vpath) });
   }
 
   async createWriteStream(p: string, options?: WriteOptions): Promise<Writable> {
