@@ -12,7 +12,8 @@ import { ProgressTracker, type TransferProgress } from './progress.js';
 import { linkSignal, OperationQueue } from './queue.js';
 import { assertSafeArgument } from './safety.js';
 import { expect, parseFeatures, protocolError, replyError, type Session } from './session.js';
-import { receiveInto, sendFrom } from './stream-io.js';
+import { receiveInto, sendFile, sendFrom } from './stream-io.js';
+import { fdReader, type FdReader } from '../util/fd-reader.js';
 import { writeToFile } from './file-sink.js';
 import { runTransfer } from './transfer.js';
 import { makeDirectories, removeDirectory } from './remote-tree.js';
@@ -325,27 +326,27 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     checkInteger('localStart', opts.localStart ?? 0, 0);
     return this.#run(async (s, signal) => {
       await this.#setType(s, opts.ascii ? 'A' : 'I');
-      let input: Readable;
-      let total = opts.total;
-      if (typeof source === 'string') {
-        const from = verb === 'APPE' ? (opts.localStart ?? 0) : startAt;
-        const handle = await fs.promises.open(source, 'r');
-        total ??= (await handle.stat().catch(async (err: unknown) => { await handle.close(); throw err; })).size;
-        input = handle.createReadStream({ start: from, highWaterMark: 1024 * 1024 });
-      } else {
-        input = source;
-      }
+      const ascii = opts.ascii ?? false;
+      const from = verb === 'APPE' ? (opts.localStart ?? 0) : startAt;
+      const local = typeof source === 'string' ? await openUploadFile(source, from, ascii) : { stream: source, size: undefined };
       const tracker = new ProgressTracker((p) => this.emit('progress', p), s.options.progressInterval, {
-        name: remotePath, direction: 'upload', total, startAt: verb === 'APPE' ? (opts.localStart ?? 0) : startAt,
+        name: remotePath, direction: 'upload', total: opts.total ?? local.size, startAt: from,
       });
       const reply = await runTransfer(s, {
         command: `${verb} ${remotePath}`,
         restart: verb === 'STOR' ? startAt : 0,
-        handle: sendFrom(input, { ascii: opts.ascii ?? false, tracker }),
-      }, signal).catch((err: unknown) => {
-        input.destroy();
-        throw err;
-      });
+        handle: 'reader' in local ? sendFile(local.reader, local.size - from, tracker) : sendFrom(local.stream, { ascii, tracker }),
+      }, signal).then(
+        async (r) => {
+          if ('reader' in local) await local.reader.close();
+          return r;
+        },
+        async (err: unknown) => {
+          if ('reader' in local) await local.reader.close();
+          else local.stream.destroy();
+          throw err;
+        },
+      );
       tracker.finish();
       return { bytes: tracker.moved, reply };
     }, opts, [remotePath]);
@@ -399,4 +400,17 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     }, s.options.keepAlive);
     this.#keepAlive.unref();
   }
+}
+
+/**
+ * A local file to upload: binary from a regular file is read into reused
+ * blocks (block-pump.ts); ASCII, pipes and devices stream. Sizes are taken at
+ * open, like a download's: a file growing meanwhile is sent as it was.
+ */
+async function openUploadFile(path: string, from: number, ascii: boolean): Promise<{ reader: FdReader; size: number } | { stream: Readable; size: number }> {
+  const handle = await fs.promises.open(path, 'r');
+  const stat = await handle.stat().catch(async (err: unknown) => { await handle.close(); throw err; });
+  if (stat.isFile() && !ascii) return { reader: fdReader(handle.fd, from, stat.size, { release: () => handle.close() }), size: stat.size };
+  // A pipe cannot seek: only ask for a position when resuming (which then fails with ESPIPE).
+  return { stream: handle.createReadStream({ ...(from > 0 ? { start: from } : {}), highWaterMark: 1024 * 1024 }), size: stat.size };
 }

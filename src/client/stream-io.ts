@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
+import { pumpBlocks, type BlockSource } from '../util/block-pump.js';
 import type { ProgressTracker } from './progress.js';
 import type { DataHandler } from './transfer.js';
 
@@ -56,6 +57,27 @@ export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: Prog
     const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
     source.on('data', opts.tracker.add);
     await done;
+    return 'complete';
+  };
+}
+
+/**
+ * Blocks per upload and their size: one filling from the file while the other drains into the
+ * socket. Measured on loopback: 2 x 2 MiB uploads as fast as curl; 64-256 KiB blocks ran at
+ * about half (one thread-pool read per block).
+ */
+const UPLOAD_BLOCKS = 2;
+const UPLOAD_BLOCK_SIZE = 2 * 1024 * 1024;
+
+/**
+ * A local file -> socket through two reused blocks (block-pump.ts): a stream
+ * would allocate a fresh megabyte per chunk, a page fault per 4 KiB.
+ */
+export function sendFile(reader: BlockSource, length: number, tracker: ProgressTracker): DataHandler {
+  return async ({ socket }, signal) => {
+    const size = Math.max(1, Math.min(UPLOAD_BLOCK_SIZE, length));
+    const free = Array.from({ length: UPLOAD_BLOCKS }, () => Buffer.allocUnsafeSlow(size));
+    await pumpBlocks(reader, socket, signal, free, tracker.add);
     return 'complete';
   };
 }

@@ -94,8 +94,18 @@ export async function runTransfer(session: Session, spec: TransferSpec, signal: 
     if (finalBeforeError && isNegative(finalBeforeError.code) && !(err instanceof FtpError && err.code === 'FTPKIT_ERR_REPLY')) {
       throw replyError(finalBeforeError);
     }
+    // So does one that came while settling, when the server cut the data connection (426 behind a reset).
+    if (!finalBeforeError && transferFinal && isNegative(transferFinal.code) && isCutConnection(err)) {
+      throw replyError(transferFinal);
+    }
     throw err;
   }
+}
+
+/** A data socket the peer reset or closed under us (not our abort, not a local file error). */
+function isCutConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return !(err instanceof FtpError) && (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE');
 }
 
 /** How long to wait for a second reply after ABOR before asking with a marker. */

@@ -1,0 +1,165 @@
+// Uploads from a local path: binary from a regular file goes through two reused blocks
+// (src/util/block-pump.ts), ASCII and pipes stream. Checked by the bytes the server got,
+// the commands it saw and the descriptors left open.
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TransferProgress } from '../../../src/index.js';
+import { countFds, makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
+import { fakeServerHarness, startSending, type FakeSession } from './fake-server.js';
+
+const start = fakeServerHarness();
+let tmp: TempDir;
+beforeAll(async () => {
+  tmp = await makeTempDir('ftpkit-upfile-');
+});
+afterAll(() => tmp.cleanup());
+
+/** STOR/APPE that keep what arrived; `received` resolves each upload's bytes. */
+function collect() {
+  const uploads: Buffer[] = [];
+  const store = async (_a: string, s: FakeSession): Promise<void> => {
+    const data = await startSending(s, 'send it');
+    const chunks: Buffer[] = [];
+    data.on('data', (c: Buffer) => chunks.push(c));
+    data.once('end', () => {
+      uploads.push(Buffer.concat(chunks));
+      s.transferring = false;
+      s.reply(226, 'stored');
+    });
+  };
+  return { uploads, handlers: { STOR: store, APPE: store, REST: (_a: string, s: FakeSession) => s.reply(350, 'restarting') } };
+}
+
+async function localFile(name: string, body: Buffer): Promise<string> {
+  const path = join(tmp.path, name);
+  await writeFile(path, body);
+  return path;
+}
+
+describe('upload from a path', () => {
+  it('sends a multi-block file byte for byte, with progress up to its size', async () => {
+    const body = randomBytes(5 * 1024 * 1024 + 123);
+    const { uploads, handlers } = collect();
+    const { client } = await start({ handlers }, { progressInterval: 0 });
+    await client.connect();
+    const events: TransferProgress[] = [];
+    client.on('progress', (p) => events.push(p));
+    const before = countFds();
+    const r = await client.upload(await localFile('big.bin', body), '/big.bin');
+    expect(r.bytes).toBe(body.length);
+    expect(r.reply.code).toBe(226);
+    expect(sha256Buffer(uploads[0]!)).toBe(sha256Buffer(body));
+    expect(events.at(-1)).toMatchObject({ direction: 'upload', bytes: body.length, total: body.length, done: true });
+    expect(countFds()).toBeLessThanOrEqual(before);
+  });
+
+  it('sends an empty file and a one-byte file', async () => {
+    const { uploads, handlers } = collect();
+    const { client } = await start({ handlers });
+    await client.connect();
+    expect((await client.upload(await localFile('empty', Buffer.alloc(0)), '/empty')).bytes).toBe(0);
+    expect((await client.upload(await localFile('one', Buffer.from('x')), '/one')).bytes).toBe(1);
+    expect(uploads.map((u) => u.toString())).toEqual(['', 'x']);
+  });
+
+  it('resumes from startAt with REST, and appends from localStart with APPE', async () => {
+    const body = randomBytes(3 * 1024 * 1024 + 11);
+    const { uploads, handlers } = collect();
+    const { client, server } = await start({ handlers });
+    await client.connect();
+    const path = await localFile('resume.bin', body);
+    const r = await client.upload(path, '/r.bin', { startAt: 2_500_000 });
+    expect(server.commands).toContain('REST 2500000');
+    expect(r.bytes).toBe(body.length - 2_500_000);
+    expect(sha256Buffer(uploads[0]!)).toBe(sha256Buffer(body.subarray(2_500_000)));
+    await client.append(path, '/r.bin', { localStart: 1000 });
+    expect(server.commands).toContain('APPE /r.bin');
+    expect(sha256Buffer(uploads[1]!)).toBe(sha256Buffer(body.subarray(1000)));
+  });
+
+  it('streams ASCII (LF becomes CRLF) and a pipe, which has no size', async () => {
+    const { uploads, handlers } = collect();
+    const { client } = await start({ handlers });
+    await client.connect();
+    await client.upload(await localFile('text.txt', Buffer.from('a\nb\n')), '/t.txt', { ascii: true });
+    expect(uploads[0]!.toString()).toBe('a\r\nb\r\n');
+
+    const body = randomBytes(3 * 1024 * 1024);
+    const fifo = join(tmp.path, 'fifo');
+    await new Promise<void>((resolve, reject) => {
+      spawn('mkfifo', [fifo]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo exited ${code}`))));
+    });
+    const writer = createWriteStream(fifo);
+    writer.end(body);
+    const r = await client.upload(fifo, '/p.bin');
+    expect(r.bytes).toBe(body.length);
+    expect(sha256Buffer(uploads[1]!)).toBe(sha256Buffer(body));
+  });
+
+  it('refuses a missing local file before sending STOR', async () => {
+    const { client, server } = await start({ handlers: collect().handlers });
+    await client.connect();
+    await expect(client.upload(join(tmp.path, 'missing.bin'), '/m')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(server.commands.some((c) => c.startsWith('STOR'))).toBe(false);
+    expect(await client.pwd()).toBe('/');
+  });
+
+  it('rejects with the 426 when the server cuts the connection, closes the file and stays usable', async () => {
+    const { client } = await start({
+      handlers: {
+        STOR: async (_a, s) => {
+          const data = await startSending(s);
+          let got = 0;
+          data.on('data', (c: Buffer) => {
+            got += c.length;
+            if (got < 1024 * 1024 || data.destroyed) return;
+            data.destroy();
+            s.transferring = false;
+            s.reply(426, 'Connection closed; transfer aborted');
+          });
+        },
+      },
+    });
+    await client.connect();
+    const path = await localFile('cut.bin', randomBytes(16 * 1024 * 1024));
+    const before = countFds();
+    await expect(client.upload(path, '/cut.bin')).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 426 });
+    expect(await client.pwd()).toBe('/');
+    expect(countFds()).toBeLessThanOrEqual(before);
+  });
+
+  it('aborts an upload the server stopped reading, closes the file and stays usable', async () => {
+    let stalled: Socket | undefined;
+    const { client, server } = await start({
+      handlers: {
+        STOR: async (_a, s) => {
+          stalled = await startSending(s);
+          stalled.pause(); // and never reads
+        },
+        // A paused socket would never see the client's close: drop it on ABOR like a real server.
+        ABOR: (_a, s) => {
+          stalled?.destroy();
+          s.reply(426, 'aborted');
+          s.reply(226, 'ABOR ok');
+        },
+      },
+    }, { dataTimeout: 5000 });
+    await client.connect();
+    const path = await localFile('stall.bin', randomBytes(64 * 1024 * 1024));
+    const before = countFds();
+    for (let i = 0; i < 2; i++) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 100);
+      await expect(client.upload(path, '/stall.bin', { signal: ac.signal })).rejects.toMatchObject({ code: 'FTPKIT_ERR_ABORTED' });
+      expect(await client.pwd()).toBe('/');
+    }
+    expect(server.commands.filter((c) => c === 'ABOR')).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(countFds()).toBeLessThanOrEqual(before);
+  });
+});
