@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, FTPError } from 'basic-ftp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TLS_VERSIONS, startFtpsServer, type FtpsFixture, type TlsVersion } from '../helpers/ftps-fixture.js';
 import { randomFile, sha256File } from '../helpers/tmp.js';
 import { curl, hasTool, pyftp, runTool, lftp, type FtpTarget, type ToolResult } from '../helpers/tools.js';
@@ -379,7 +379,8 @@ f.quit()
         // the client, so basic-ftp fails on the data socket first.
         if (version === 'TLSv1.3') expect(outcome).toBe(522);
         else expect(outcome).toMatch(/^522$|disconnected before secure TLS connection was established/);
-        expect(fx.transfers.slice(before)).toEqual([expect.objectContaining({ command: 'RETR', ok: false, failure: 'tls' })]);
+        // transfer-end follows the reply (the file is closed after it), so the client may see the reply first.
+        await vi.waitFor(() => expect(fx.transfers.slice(before)).toEqual([expect.objectContaining({ command: 'RETR', ok: false, failure: 'tls' })]));
         expect(existsSync(join(fx.local, 'basic-refused.bin')) ? (await readFile(join(fx.local, 'basic-refused.bin'))).length : 0).toBe(0);
       } finally {
         client.close();
@@ -477,7 +478,8 @@ describe.each(TLS_VERSIONS)('requireTls: true, %s', (version) => {
       expect(d).toContainEqual(expect.stringMatching(/^< 534 /));
       expect(curlHandshakes(r)).toEqual([version]);
       expect(existsSync(got) ? (await readFile(got)).length : 0).toBe(0);
-      expect(fx.transfers.slice(before)).toEqual([expect.objectContaining({ command: 'RETR', ok: false, failure: 'tls' })]);
+      // transfer-end follows the reply (the file is closed after it), so the client may see the reply first.
+      await vi.waitFor(() => expect(fx.transfers.slice(before)).toEqual([expect.objectContaining({ command: 'RETR', ok: false, failure: 'tls' })]));
     });
 
     // A data connection the client closes before a full TLS record (an empty upload over a
