@@ -23,3 +23,5 @@ process.stdout.write(`PORT ${port}\n`);
 process.stdin.resume();
 process.stdin.on('close', () => process.exit(0));
 process.stdin.on('end', () => process.exit(0));
+// A clean exit on the bench's SIGTERM, so FTPKIT_BENCH_NODE_ARGS=--cpu-prof writes its profile.
+process.on('SIGTERM', () => process.exit(0));

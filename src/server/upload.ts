@@ -8,12 +8,20 @@ import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { Session } from './session.js';
-import { uploadBlocks } from './block-pool.js';
+import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
 
-/** Blocks one upload reads into while its earlier blocks are written. */
-const BLOCKS_PER_UPLOAD = 8;
+/** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
+const LOANS: readonly { pool: BlockPool; count: number }[] = [
+  { pool: uploadBlocks, count: 8 },
+  { pool: smallUploadBlocks, count: 2 },
+];
+
+/** The pool an upload may borrow from now, if any. */
+function loanable(): { pool: BlockPool; count: number } | undefined {
+  return LOANS.find((l) => l.pool.canLend(l.count));
+}
 
 /**
  * Uploads (STOR, APPE, STOU) in the two modes of `uploadMode`.
@@ -210,7 +218,7 @@ class DirectUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.sink instanceof WriteStream && uploadBlocks.canLend(BLOCKS_PER_UPLOAD);
+    return this.sink instanceof WriteStream && loanable() !== undefined;
   }
 
   run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -246,7 +254,7 @@ class AtomicUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.#p.sink instanceof WriteStream && uploadBlocks.canLend(BLOCKS_PER_UPLOAD);
+    return this.#p.sink instanceof WriteStream && loanable() !== undefined;
   }
 
   async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -298,13 +306,14 @@ class AtomicUpload implements Upload {
 async function receive(source: Readable, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
   const from = reads?.readable ?? source;
   if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
-  const blocks = reads && sink instanceof WriteStream ? uploadBlocks.borrow(BLOCKS_PER_UPLOAD) : undefined;
-  if (!reads || !blocks) return pipeline(from, sink, { signal });
+  const loan = reads && sink instanceof WriteStream ? loanable() : undefined;
+  const blocks = loan?.pool.borrow(loan.count);
+  if (!reads || !loan || !blocks) return pipeline(from, sink, { signal });
   const idle: Buffer[] = [];
   try {
     await receiveBlocks(reads, sink, signal, blocks, idle);
   } finally {
-    uploadBlocks.giveBack(blocks.length, idle);
+    loan.pool.giveBack(blocks.length, idle);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uploadBlocks } from '../../../src/server/block-pool.js';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
 import { LocalStorage, storageError, type WriteOptions } from '../../../src/index.js';
 import { REPO_ROOT } from '../../helpers/peers.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
@@ -119,6 +119,7 @@ describe('atomic uploads', () => {
     expect(sha256Buffer(await readFile(join(root, 'f')))).toBe(sha256Buffer(old));
     expect(await t!.server.locks.held()).toEqual([]);
     expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
     // Resume as curl -C - does: SIZE, then APPE the rest.
     expect((await a.send('SIZE f')).text).toBe('120000');
     expect((await a.store('APPE f', body.subarray(120_000))).final.code).toBe(226);
@@ -321,6 +322,7 @@ describe('faults', () => {
     const up = await a.store('STOR f', randomBytes(2_000_000));
     expect(up.final.code).toBe(452);
     expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
     expect(sha256Buffer(await readFile(join(dir.path, 'f')))).toBe(sha256Buffer(old));
     expect(await temporaries(dir.path)).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
 import { encodeHostPort, formatEprtArg, parseEpsvText } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -202,6 +202,7 @@ describe('clients that vanish', () => {
     expect(countFds()).toBeLessThanOrEqual(fdsBefore);
     expect(downloadBlocks.lent).toBe(0);
     expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
     await waitFor(() => t.server.connections === 0);
     expect(t.server.connections).toBe(0);
   });

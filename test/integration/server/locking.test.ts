@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LockConflictInfo } from '../../../src/index.js';
-import { downloadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectSettled, sleep } from '../../helpers/settle.js';
@@ -262,6 +262,7 @@ describe('locks and download buffers are released on every exit', () => {
     up.data.destroy();
     expect(await t.server.locks.held()).toEqual([]);
     expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
     // vanished client mid-download
     const b = await client();
     await startDownload(b, 'f');
@@ -283,6 +284,7 @@ describe('locks and download buffers are released on every exit', () => {
     expect(await t.server.locks.held()).toEqual([]);
     expect(downloadBlocks.lent).toBe(0);
     expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
     expect(await readFile(join(t.root, 'f'))).toHaveLength(32 * 1024 * 1024);
   });
 });

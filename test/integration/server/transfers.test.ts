@@ -7,7 +7,7 @@ import { encodeHostPort, formatEprtArg } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { randomFile, sha256Buffer, sha256File } from '../../helpers/tmp.js';
-import { uploadBlocks } from '../../../src/server/block-pool.js';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
 
 async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
   for (const end = Date.now() + ms; !check(); ) {
@@ -82,6 +82,38 @@ describe('binary transfers', () => {
     ascii.end();
     expect((await ftp.read()).code).toBe(226);
     expect(await readFile(join(t.root, 'text.txt'), 'utf8')).toBe('line\n'.repeat(100_000));
+  });
+
+  it('beyond the large blocks a STOR reads into two small pooled ones; with none left it streams', async () => {
+    // Stand in for eight uploads holding every large block.
+    const large = uploadBlocks.borrow(64)!;
+    try {
+      const body = randomBytes(4 * 1024 * 1024 + 12345);
+      const data = await ftp.passive();
+      expect((await ftp.send('STOR small-pool.bin')).code).toBe(150);
+      data.write(body.subarray(0, 1024 * 1024));
+      await waitUntil(() => smallUploadBlocks.lent === 2);
+      expect(uploadBlocks.lent).toBe(64);
+      data.end(body.subarray(1024 * 1024));
+      expect((await ftp.read()).code).toBe(226);
+      expect(smallUploadBlocks.lent).toBe(0);
+      expect(await sha256File(join(t.root, 'small-pool.bin'))).toBe(sha256Buffer(body));
+
+      // Every small block lent too (untouched memory, never written): the upload streams.
+      const small = smallUploadBlocks.borrow(2048)!;
+      try {
+        const up = await ftp.store('STOR streamed.bin', body);
+        expect(up.final.code).toBe(226);
+        expect(smallUploadBlocks.lent).toBe(2048);
+        expect(await sha256File(join(t.root, 'streamed.bin'))).toBe(sha256Buffer(body));
+      } finally {
+        smallUploadBlocks.giveBack(small.length, []);
+      }
+    } finally {
+      uploadBlocks.giveBack(large.length, []);
+    }
+    expect(uploadBlocks.lent).toBe(0);
+    expect(smallUploadBlocks.lent).toBe(0);
   });
 
   it('REST + RETR resumes a download; REST + STOR resumes an upload', async () => {
