@@ -11,7 +11,7 @@
 //        (PROT P, session reuse) against ftpkit and vsftpd, next to their plain figures
 // Every step has a time limit and the run has a budget (--budget-s, default 570 s).
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,9 @@ function tmpRoot(needBytes: number): string | undefined {
     accessSync('/dev/shm', constants.W_OK);
     const fs = statfsSync('/dev/shm');
     if (fs.bavail * fs.bsize > needBytes) return '/dev/shm';
+    // A run killed before its cleanup leaves its server roots behind (gigabytes each).
+    const left = readdirSync('/dev/shm').filter((n) => n.startsWith('ftpkit-bench-'));
+    log(`/dev/shm has less than ${(needBytes / GiB).toFixed(1)} GiB free: files go to /tmp (disk)${left.length > 0 ? `; left by killed runs: ${left.map((n) => `/dev/shm/${n}`).join(' ')}` : ''}`);
   } catch {
     // no /dev/shm here
   }
