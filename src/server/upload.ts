@@ -18,9 +18,9 @@ const LOANS: readonly { pool: BlockPool; count: number }[] = [
   { pool: smallUploadBlocks, count: 2 },
 ];
 
-/** The pool an upload may borrow from now, if any. */
-function loanable(): { pool: BlockPool; count: number } | undefined {
-  return LOANS.find((l) => l.pool.canLend(l.count));
+/** The pool an upload into `sink` may borrow from now: only file streams let go of a block when they call back. */
+function loanFor(sink: Writable): { pool: BlockPool; count: number } | undefined {
+  return sink instanceof WriteStream ? LOANS.find((l) => l.pool.canLend(l.count)) : undefined;
 }
 
 /**
@@ -218,7 +218,7 @@ class DirectUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.sink instanceof WriteStream && loanable() !== undefined;
+    return loanFor(this.sink) !== undefined;
   }
 
   run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -254,7 +254,7 @@ class AtomicUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return this.#p.sink instanceof WriteStream && loanable() !== undefined;
+    return loanFor(this.#p.sink) !== undefined;
   }
 
   async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -306,7 +306,7 @@ class AtomicUpload implements Upload {
 async function receive(source: Readable, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
   const from = reads?.readable ?? source;
   if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
-  const loan = reads && sink instanceof WriteStream ? loanable() : undefined;
+  const loan = reads ? loanFor(sink) : undefined;
   const blocks = loan?.pool.borrow(loan.count);
   if (!reads || !loan || !blocks) return pipeline(from, sink, { signal });
   const idle: Buffer[] = [];
