@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "ftpkit_sendfile",
+      "conditions": [["OS=='linux'", { "sources": ["native/sendfile.cc"] }]],
+      "cflags_cc": ["-O2", "-std=c++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    }
+  ]
+}

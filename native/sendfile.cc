@@ -1,0 +1,306 @@
+// Zero-copy file -> socket sends for Node (Linux sendfile(2)), off the event loop.
+//
+// Node has no sendfile. This addon runs one thread of its own with an epoll set of the
+// sockets it is sending to: when a socket is writable it calls sendfile() until the kernel's
+// send buffer is full (EAGAIN), then waits for the next EPOLLOUT. So:
+//  - the event loop never blocks (it only registers, cancels and hears completions);
+//  - no libuv pool thread is pinned while a socket is not writable (thousands of slow
+//    readers cost one epoll entry each);
+//  - the bytes never enter user space.
+// Each send holds dup()s of the socket and file descriptors, so a socket that Node destroys
+// meanwhile (peer reset) can never make us write into a recycled descriptor number.
+// cancel() is synchronous: when it returns, no sendfile() of that send is running or will run.
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace {
+
+// One call moves at most this much, and one wake-up at most kTurn, so one fast reader
+// cannot starve the other sends sharing the thread.
+constexpr size_t kChunk = 4 << 20;
+constexpr int64_t kTurn = 16 << 20;
+
+enum Status { kActive = 0, kDone = 1, kEof = 2, kError = 3, kCancelled = 4 };
+
+struct Send {
+  uint32_t id;
+  int sock;
+  int file;
+  int64_t offset;
+  int64_t end;
+  std::atomic<int64_t> sent{0};
+  int status = kActive;
+  int err = 0;
+  std::mutex m;
+};
+
+struct Completion {
+  uint32_t id;
+  int status;
+  int64_t sent;
+  int err;
+};
+
+struct State {
+  int epfd = -1;
+  std::mutex m;
+  std::unordered_map<uint32_t, std::shared_ptr<Send>> sends;
+  uint32_t next_id = 1;
+  napi_threadsafe_function tsfn = nullptr;
+  std::thread worker;
+};
+
+State* g = nullptr;
+
+void CloseFds(Send& s) {
+  if (s.sock >= 0) close(s.sock);
+  if (s.file >= 0) close(s.file);
+  s.sock = s.file = -1;
+}
+
+// Called on the worker thread with s.m held. Returns true when the send finished.
+bool Pump(Send& s) {
+  int64_t turn = 0;
+  while (s.offset < s.end) {
+    if (turn >= kTurn) return false;  // rearm: let the others have a go
+    size_t want = static_cast<size_t>(s.end - s.offset);
+    if (want > kChunk) want = kChunk;
+    off_t off = static_cast<off_t>(s.offset);
+    ssize_t n = sendfile(s.sock, s.file, &off, want);
+    if (n > 0) {
+      s.offset += n;
+      turn += n;
+      s.sent.fetch_add(n, std::memory_order_relaxed);
+      continue;
+    }
+    if (n == 0) {  // the file ended before `end`: truncated meanwhile
+      s.status = kEof;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    s.status = kError;
+    s.err = errno;
+    return true;
+  }
+  s.status = kDone;
+  return true;
+}
+
+void Worker() {
+  epoll_event events[64];
+  for (;;) {
+    int n = epoll_wait(g->epfd, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      uint32_t id = static_cast<uint32_t>(events[i].data.u64);
+      if (id == 0) return;  // never registered; defensive
+      std::shared_ptr<Send> s;
+      {
+        std::lock_guard<std::mutex> lock(g->m);
+        auto it = g->sends.find(id);
+        if (it == g->sends.end()) continue;
+        s = it->second;
+      }
+      std::lock_guard<std::mutex> lock(s->m);
+      if (s->status != kActive) continue;
+      if (!Pump(*s)) {
+        epoll_event ev{};
+        ev.events = EPOLLOUT | EPOLLONESHOT;
+        ev.data.u64 = id;
+        if (epoll_ctl(g->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0) continue;
+        s->status = kError;
+        s->err = errno;
+      }
+      epoll_ctl(g->epfd, EPOLL_CTL_DEL, s->sock, nullptr);
+      CloseFds(*s);
+      {
+        std::lock_guard<std::mutex> glock(g->m);
+        g->sends.erase(id);
+      }
+      auto* c = new Completion{id, s->status, s->sent.load(), s->err};
+      if (napi_call_threadsafe_function(g->tsfn, c, napi_tsfn_blocking) != napi_ok) delete c;
+    }
+  }
+}
+
+void CallJs(napi_env env, napi_value js_cb, void*, void* data) {
+  auto* c = static_cast<Completion*>(data);
+  if (env != nullptr && js_cb != nullptr) {
+    napi_value args[4], undefined;
+    napi_create_uint32(env, c->id, &args[0]);
+    napi_create_int32(env, c->status, &args[1]);
+    napi_create_double(env, static_cast<double>(c->sent), &args[2]);
+    napi_create_int32(env, c->err, &args[3]);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, js_cb, 4, args, nullptr);
+  }
+  delete c;
+}
+
+napi_value Throw(napi_env env, const char* msg) {
+  napi_throw_error(env, "FTPKIT_ERR_ZERO_COPY", msg);
+  return nullptr;
+}
+
+bool GetInt64(napi_env env, napi_value v, int64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= 0) || d > 9007199254740991.0) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// init(onComplete): starts the worker; onComplete(id, status, sent, errno) runs on the loop.
+napi_value Init(napi_env env, napi_callback_info info) {
+  if (g != nullptr) return Throw(env, "already initialised");
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 1) return Throw(env, "init(onComplete) needs a function");
+  napi_value name;
+  napi_create_string_utf8(env, "ftpkit-sendfile", NAPI_AUTO_LENGTH, &name);
+  auto* st = new State();
+  st->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (st->epfd < 0) {
+    delete st;
+    return Throw(env, "epoll_create1 failed");
+  }
+  if (napi_create_threadsafe_function(env, argv[0], nullptr, name, 0, 1, nullptr, nullptr, nullptr, CallJs, &st->tsfn) !=
+      napi_ok) {
+    close(st->epfd);
+    delete st;
+    return Throw(env, "cannot create the completion callback");
+  }
+  // The worker lives as long as the process; it must not keep the loop alive by itself.
+  napi_unref_threadsafe_function(env, st->tsfn);
+  g = st;
+  g->worker = std::thread(Worker);
+  g->worker.detach();
+  return nullptr;
+}
+
+// start(socketFd, fileFd, offset, length) -> id
+napi_value Start(napi_env env, napi_callback_info info) {
+  if (g == nullptr) return Throw(env, "not initialised");
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t sock, file;
+  int64_t offset, length;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
+      !GetInt64(env, argv[2], &offset) || !GetInt64(env, argv[3], &length) || sock < 0 || file < 0)
+    return Throw(env, "start(socketFd, fileFd, offset, length) takes non-negative integers");
+  auto s = std::make_shared<Send>();
+  s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+  s->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
+  if (s->sock < 0 || s->file < 0) {
+    CloseFds(*s);
+    return Throw(env, "cannot duplicate the descriptors");
+  }
+  s->offset = offset;
+  s->end = offset + length;
+  uint32_t id;
+  {
+    std::lock_guard<std::mutex> lock(g->m);
+    id = g->next_id++;
+    if (g->next_id == 0) g->next_id = 1;
+    s->id = id;
+    g->sends[id] = s;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLOUT | EPOLLONESHOT;
+  ev.data.u64 = id;
+  if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
+    std::lock_guard<std::mutex> lock(g->m);
+    g->sends.erase(id);
+    CloseFds(*s);
+    return Throw(env, "epoll_ctl failed");
+  }
+  napi_value out;
+  napi_create_uint32(env, id, &out);
+  return out;
+}
+
+std::shared_ptr<Send> Find(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint32_t id = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok || g == nullptr) return nullptr;
+  std::lock_guard<std::mutex> lock(g->m);
+  auto it = g->sends.find(id);
+  return it == g->sends.end() ? nullptr : it->second;
+}
+
+// progress(id) -> bytes sent so far, or -1 when the send is no longer running.
+napi_value Progress(napi_env env, napi_callback_info info) {
+  auto s = Find(env, info);
+  napi_value out;
+  napi_create_double(env, s ? static_cast<double>(s->sent.load()) : -1.0, &out);
+  return out;
+}
+
+// cancel(id) -> bytes sent, or -1 when it had already finished (its completion is queued).
+// Once it returns, the send's descriptors are closed and nothing more is written.
+napi_value Cancel(napi_env env, napi_callback_info info) {
+  auto s = Find(env, info);
+  double sent = -1;
+  if (s) {
+    std::lock_guard<std::mutex> lock(s->m);  // waits for a sendfile() of this send in progress
+    if (s->status == kActive) {
+      epoll_ctl(g->epfd, EPOLL_CTL_DEL, s->sock, nullptr);
+      s->status = kCancelled;
+      CloseFds(*s);
+      sent = static_cast<double>(s->sent.load());
+      std::lock_guard<std::mutex> glock(g->m);
+      g->sends.erase(s->id);
+    }
+  }
+  napi_value out;
+  napi_create_double(env, sent, &out);
+  return out;
+}
+
+// active() -> sends running (for tests: back to zero after each).
+napi_value Active(napi_env env, napi_callback_info) {
+  size_t n = 0;
+  if (g != nullptr) {
+    std::lock_guard<std::mutex> lock(g->m);
+    n = g->sends.size();
+  }
+  napi_value out;
+  napi_create_uint32(env, static_cast<uint32_t>(n), &out);
+  return out;
+}
+
+napi_value Register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"start", nullptr, Start, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"progress", nullptr, Progress, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cancel", nullptr, Cancel, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"active", nullptr, Active, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Register)

@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zeroCopy, zeroCopyUnavailableReason } from '../../../src/data/zero-copy.js';
+
+// In CI the addon must have been built (npm test builds it); elsewhere a missing
+// compiler only means the JS path is used, and these tests say why they cannot run.
+const zc = zeroCopy();
+const required = zc !== undefined || (process.env.CI === 'true' && process.env.FTPKIT_ZERO_COPY !== '0');
+
+const dir = join(tmpdir(), `ftpkit-zc-${process.pid}`);
+const fdCount = () => readdirSync('/proc/self/fd').length;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A server whose accepted sockets are handed to the test; the client end collects bytes. */
+async function pair(): Promise<{ sender: Socket; receiver: Socket; received: () => Buffer; closed: Promise<void>; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const receiver = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  receiver.on('data', (c) => chunks.push(c));
+  receiver.on('error', () => {});
+  const receiverClosed = new Promise<void>((r) => receiver.on('close', () => r()));
+  const sender = await accepted;
+  sender.on('error', () => {});
+  const senderClosed = new Promise<void>((r) => sender.on('close', () => r()));
+  const closed = Promise.all([receiverClosed, senderClosed]).then(() => {});
+  server.close();
+  return { sender, receiver, received: () => Buffer.concat(chunks), closed, server };
+}
+
+describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
+  const file = join(dir, 'data.bin');
+  let content: Buffer;
+
+  beforeAll(() => {
+    expect(zc, `addon unavailable: ${zeroCopyUnavailableReason()}`).toBeDefined();
+    mkdirSync(dir, { recursive: true });
+    content = randomBytes(24 * 1024 * 1024 + 123);
+    writeFileSync(file, content);
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends a whole file and a range, byte for byte', async () => {
+    const before = fdCount();
+    for (const [start, length] of [
+      [0, content.length],
+      [5_000_001, 7_654_321],
+      [content.length - 10, 10],
+    ] as const) {
+      const { sender, received, closed } = await pair();
+      const fd = openSync(file, 'r');
+      const sent = await zc!.send(sender, fd, start, length).done;
+      closeSync(fd);
+      sender.end();
+      await closed;
+      expect(sent).toBe(length);
+      expect(sha(received())).toBe(sha(content.subarray(start, start + length)));
+    }
+    expect(zc!.active()).toBe(0);
+    expect(fdCount()).toBe(before);
+  });
+
+  it('cancel() stops a send to a reader that stopped reading; nothing leaks', async () => {
+    const before = fdCount();
+    const { sender, receiver, closed } = await pair();
+    receiver.pause();
+    const fd = openSync(file, 'r');
+    const send = zc!.send(sender, fd, 0, content.length);
+    const settled = send.done.then(
+      () => 'resolved',
+      (e: Error) => e.name,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const progress = send.progress();
+    expect(progress).toBeGreaterThan(0);
+    expect(progress).toBeLessThan(content.length);
+    send.cancel();
+    expect(await settled).toBe('AbortError');
+    expect(zc!.active()).toBe(0);
+    closeSync(fd);
+    sender.destroy();
+    receiver.destroy();
+    await closed;
+    expect(fdCount()).toBe(before);
+  });
+
+  it('a file truncated during the send rejects instead of hanging', async () => {
+    const copy = join(dir, 'shrinks.bin');
+    writeFileSync(copy, content);
+    const { sender, receiver, closed } = await pair();
+    receiver.pause();
+    const fd = openSync(copy, 'r');
+    const send = zc!.send(sender, fd, 0, content.length);
+    const outcome = send.done.then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    truncateSync(copy, 1024 * 1024);
+    receiver.resume();
+    expect(await outcome).toBe('ERR_FILE_TRUNCATED');
+    closeSync(fd);
+    sender.destroy();
+    await closed;
+    expect(zc!.active()).toBe(0);
+  });
+
+  it('a peer that resets mid-send rejects with a network error, even after Node destroyed its socket', async () => {
+    const before = fdCount();
+    const { sender, receiver, closed } = await pair();
+    receiver.pause();
+    const fd = openSync(file, 'r');
+    const send = zc!.send(sender, fd, 0, content.length);
+    const outcome = send.done.then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    receiver.resetAndDestroy();
+    sender.destroy(); // Node closes its descriptor: the send holds its own duplicate
+    expect(['ECONNRESET', 'EPIPE']).toContain(await outcome);
+    closeSync(fd);
+    expect(zc!.active()).toBe(0);
+    await closed;
+    expect(fdCount()).toBe(before);
+  });
+
+  it('200 concurrent sends of the same file all arrive intact', async () => {
+    const before = fdCount();
+    const small = content.subarray(0, 256 * 1024);
+    const expected = sha(small);
+    const fd = openSync(file, 'r');
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const { sender, received, closed } = await pair();
+        await zc!.send(sender, fd, 0, small.length).done;
+        sender.end();
+        await closed;
+        return sha(received());
+      }),
+    );
+    closeSync(fd);
+    expect(results.every((h) => h === expected)).toBe(true);
+    expect(zc!.active()).toBe(0);
+    expect(fdCount()).toBe(before);
+  });
+});
