@@ -1,4 +1,4 @@
-import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, type Stats } from 'node:fs';
+import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, realpathSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -51,12 +51,15 @@ export class LocalStorage implements Storage {
   readonly #jail: HostJail;
   /** The host folder served as '/', absolute. */
   readonly root: string;
+  /** The real path of `root` (as given when it does not exist yet): storages of one folder share locks. */
+  readonly lockScope: string;
 
   constructor(root: string) {
     if (typeof root !== 'string' || root === '') {
       throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'root must be a non-empty string');
     }
     this.root = path.resolve(root);
+    this.lockScope = realpathOr(this.root);
     this.#jail = new HostJail(root);
   }
 
@@ -292,4 +295,12 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+function realpathOr(root: string): string {
+  try {
+    return realpathSync.native(root);
+  } catch {
+    return root;
+  }
 }

@@ -26,6 +26,8 @@ const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 const READ_CHUNK = 64 * 1024;
 
+let instances = 0;
+
 /**
  * A Storage held in memory: a test double, and the smallest example of the interface for
  * embedders writing their own (S3, database, ...). It follows LocalStorage's POSIX
@@ -42,6 +44,8 @@ const READ_CHUNK = 64 * 1024;
  */
 export class MemoryStorage implements Storage {
   readonly #root: MemDir = newDir();
+  /** Unique per instance: two MemoryStorages never share files, so never share locks. */
+  readonly lockScope = `memory:${++instances}`;
 
   constructor(files?: Record<string, string | Buffer>) {
     for (const [key, value] of Object.entries(files ?? {})) {

@@ -54,6 +54,12 @@ export interface WriteOptions {
  * builds its replies from the code and the virtual path only.
  */
 export interface Storage {
+  /**
+   * Optional: what this storage's files are, for locks. Sessions whose storages have the same
+   * scope lock the same files by the same virtual paths; different scopes never conflict.
+   * LocalStorage: the real path of its root. Without it, all such storages share one scope.
+   */
+  readonly lockScope?: string;
   stat(path: string): Promise<StorageStat>;
   /** The entries of a folder (not '.' or '..'), in no particular order. */
   list(path: string): Promise<StorageStat[]>;

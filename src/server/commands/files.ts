@@ -1,6 +1,8 @@
 import { formatMlsdTime, parseMlsdTime } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
+import type { Refusal } from '../permissions.js';
 import type { Session } from '../session.js';
+import { resolveVirtualPath } from '../../storage/path.js';
 import type { StorageStat } from '../../storage/types.js';
 import { exclusive, lockFor, releaseQuietly, withLock } from '../locks/index.js';
 import { pendingUpload, refuseTemporary, temporaryFor } from '../upload.js';
@@ -47,7 +49,7 @@ export const RNFR: CommandSpec = {
   verbs: ['RNFR'],
   help: 'RNFR <path>',
   async handler(session, arg) {
-    if (!session.allowedFor('f', arg)) return;
+    if (!session.allowedFor('f', arg) || refusePinned(session, arg)) return;
     const found = await statArg(session, arg);
     if (!found) return;
     if (found.path === '/') return session.reply(550, '/: Cannot rename the root directory');
@@ -60,6 +62,11 @@ export const RNFR: CommandSpec = {
   },
 };
 
+/**
+ * RNTO checks what the rename would change (Permissions.checkRename): which rules apply to what
+ * moves, and what it replaces. Source and target are looked at under their locks, so what was
+ * checked is what gets renamed.
+ */
 export const RNTO: CommandSpec = {
   verbs: ['RNTO'],
   help: 'RNTO <path>',
@@ -71,10 +78,28 @@ export const RNTO: CommandSpec = {
     const to = session.resolve(arg);
     if (to === undefined || !session.allowed('f', to)) return;
     if (to === '/' || to.startsWith(`${from}/`)) return session.reply(553, `${to}: Invalid rename target`);
-    if (refuseTemporary(session, to)) return;
+    if (refuseTemporary(session, to) || refusePinned(session, to)) return;
     await withLock(session, 'RNTO', [exclusive(from), exclusive(to)], async () => {
+      const storage = session.storage!;
+      let moved: StorageStat;
       try {
-        await session.storage!.rename(from, to);
+        moved = await storage.stat(from);
+      } catch (err) {
+        return session.fail(err, from, 550);
+      }
+      // Anything but a folder at the target is replaced like a file (ENOENT and the like: nothing is).
+      const replaced = from === to ? undefined : await storage.stat(to).catch(() => undefined);
+      // Logged in, so permissions are set (allowed() above refused otherwise).
+      const refusal = session.permissions!.checkRename({
+        from,
+        to,
+        moved: moved.type === 'dir' ? 'dir' : 'file',
+        replaced: replaced && (replaced.type === 'dir' ? 'dir' : 'file'),
+        storeMayReplace: session.account?.name !== 'anonymous', // as refuseReplace() for STOR
+      });
+      if (refusal) return deny(session, refusal);
+      try {
+        await storage.rename(from, to);
       } catch (err) {
         return session.fail(err, to, 550);
       }
@@ -82,6 +107,26 @@ export const RNTO: CommandSpec = {
     });
   },
 };
+
+/**
+ * Refuses (550) renaming a path that is, or holds, a folder with its own permissions, before
+ * anything is looked up. A path that does not resolve passes: resolve() answers it.
+ */
+function refusePinned(session: Session, arg: string): boolean {
+  let path: string;
+  try {
+    path = resolveVirtualPath(session.cwd, arg);
+  } catch {
+    return false;
+  }
+  const refusal = session.permissions?.pinned(path);
+  if (refusal) deny(session, refusal);
+  return refusal !== undefined;
+}
+
+function deny(session: Session, refusal: Refusal): void {
+  session.reply(550, `${refusal.path}: Permission denied (${refusal.why})`);
+}
 
 export const SIZE: CommandSpec = {
   verbs: ['SIZE'],

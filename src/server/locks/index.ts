@@ -1,7 +1,9 @@
 export { InMemoryLockManager } from './memory.js';
 export {
   LockConflictError,
+  lockKey,
   overlaps,
+  splitLockKey,
   sortLockRequests,
   type AcquireOptions,
   type HeldLock,

@@ -1,19 +1,23 @@
 import type { Session } from '../session.js';
-import { LockConflictError, type LockHandle, type LockRequest } from './types.js';
+import { LockConflictError, lockKey, splitLockKey, type LockHandle, type LockRequest } from './types.js';
 
 /**
- * Takes `requests` for one command of `session`, all at once (see LockManager's rules).
- * On a conflict it answers `450 <path>: file busy`, logs, emits 'lock-conflict' and resolves
- * undefined; the caller just returns. Waits up to the server's `lockWait` first.
+ * Takes `requests` (virtual paths) for one command of `session`, all at once (see
+ * LockManager's rules), keyed by the session's storage (see lockKey): the same file under two
+ * virtual paths of one folder conflicts, the same virtual path in two roots does not.
+ * On a conflict it answers `450 <path>: file busy`, logs, emits 'lock-conflict' (with virtual
+ * paths) and resolves undefined; the caller just returns. Waits up to the server's `lockWait` first.
  */
 export async function lockFor(session: Session, verb: string, requests: LockRequest[], shownPath?: string): Promise<LockHandle | undefined> {
   const { locks, lockWait } = session.host.options;
+  const scope = session.storage?.lockScope;
+  const keyed = scope === undefined ? requests : requests.map((r) => ({ path: lockKey(scope, r.path), mode: r.mode }));
   const controller = new AbortController();
   const socket = session.socket;
   const onClose = (): void => controller.abort(new Error('session closed'));
   if (lockWait > 0) socket.once('close', onClose);
   try {
-    const handle = await locks.acquire(requests, { owner: session.id, purpose: verb, wait: lockWait, signal: controller.signal });
+    const handle = await locks.acquire(keyed, { owner: session.id, purpose: verb, wait: lockWait, signal: controller.signal });
     if (socket.destroyed) {
       await handle.release();
       return undefined;
@@ -22,8 +26,10 @@ export async function lockFor(session: Session, verb: string, requests: LockRequ
   } catch (err) {
     if (err instanceof LockConflictError) {
       // An upload's temporary is never named to clients: the conflict is on its target.
-      const path = shownPath ?? err.path;
-      const heldBy = err.conflicts.map((c) => ({ path: c.path, mode: c.mode, sessionId: c.owner, command: c.purpose }));
+      // Keys carry the storage's identity (a host path for LocalStorage): peers and events see
+      // virtual paths only, each holder's as that holder named it.
+      const path = shownPath ?? splitLockKey(err.path).path;
+      const heldBy = err.conflicts.map((c) => ({ path: splitLockKey(c.path).path, mode: c.mode, sessionId: c.owner, command: c.purpose }));
       session.log.info({ verb, path, heldBy }, 'lock conflict');
       session.host.emit('lock-conflict', { sessionId: session.id, remoteAddress: session.remoteAddress, command: verb, path, heldBy });
       session.reply(450, `${path}: file busy`);

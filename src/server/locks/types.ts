@@ -1,5 +1,11 @@
 /**
- * Locks on virtual paths, shared by every session of a FileServer.
+ * Locks on paths, shared by every session of a FileServer.
+ *
+ * Sessions lock `lockKey(scope, path)`: the storage's `lockScope` (the real folder of a
+ * LocalStorage's root) and the virtual path, so two users whose homes are the same folder
+ * contend for `/d.txt`, and users of different roots never do. Keys of different scopes never
+ * overlap; a key without a scope is a plain virtual path (storages without `lockScope` all
+ * share that one namespace).
  *
  * A lock on a path covers its whole subtree: an exclusive lock on `/a` conflicts with any lock
  * on `/a`, `/a/b`, `/a/b/c`..., and a lock on `/a/b` conflicts with an exclusive lock on `/a`.
@@ -12,7 +18,10 @@
 export type LockMode = 'shared' | 'exclusive';
 
 export interface LockRequest {
-  /** A normalised virtual path ('/' separated, starting with '/'). */
+  /**
+   * What to lock: a normalised virtual path ('/' separated, starting with '/'), or a
+   * `lockKey(scope, path)`. Compare with overlaps(), which knows both.
+   */
   path: string;
   mode: LockMode;
 }
@@ -75,10 +84,29 @@ export class LockConflictError extends Error {
   }
 }
 
-/** True when `a` is `b`, or one is inside the other. */
+/**
+ * The lock key of virtual `path` in the storage identified by `scope`. Virtual paths never hold
+ * NUL (resolveVirtualPath refuses it), so the first NUL of a key ends its scope.
+ */
+export function lockKey(scope: string, path: string): string {
+  return `${scope}\0${path}`;
+}
+
+/** A key's scope (undefined for a plain path) and virtual path. */
+export function splitLockKey(key: string): { scope: string | undefined; path: string } {
+  const nul = key.indexOf('\0');
+  return nul < 0 ? { scope: undefined, path: key } : { scope: key.slice(0, nul), path: key.slice(nul + 1) };
+}
+
+/** True when `a` is `b`, or one is inside the other (paths or keys of one scope). */
 export function overlaps(a: string, b: string): boolean {
-  if (a === b || a === '/' || b === '/') return true;
-  return a.length < b.length ? b.startsWith(`${a}/`) : a.startsWith(`${b}/`);
+  if (a === b) return true;
+  const ka = splitLockKey(a);
+  const kb = splitLockKey(b);
+  if (ka.scope !== kb.scope) return false;
+  const [pa, pb] = [ka.path, kb.path];
+  if (pa === pb || pa === '/' || pb === '/') return true;
+  return pa.length < pb.length ? pb.startsWith(`${pa}/`) : pa.startsWith(`${pb}/`);
 }
 
 export function conflicts(a: LockRequest, b: LockRequest): boolean {
@@ -86,8 +114,8 @@ export function conflicts(a: LockRequest, b: LockRequest): boolean {
 }
 
 /**
- * The order locks are taken in (rule 2 above): sorted by path, duplicates merged with the
- * stronger mode winning.
+ * The order locks are taken in (rule 2 above): sorted by path (or key: a scope's keys sort
+ * together, ancestors first), duplicates merged with the stronger mode winning.
  */
 export function sortLockRequests(requests: readonly LockRequest[]): LockRequest[] {
   const byPath = new Map<string, LockMode>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryLockManager, LockConflictError, overlaps, sortLockRequests, type LockRequest } from '../../../src/server/locks/index.js';
+import { InMemoryLockManager, LockConflictError, lockKey, overlaps, sortLockRequests, splitLockKey, type LockRequest } from '../../../src/server/locks/index.js';
 
 const sh = (path: string): LockRequest => ({ path, mode: 'shared' });
 const ex = (path: string): LockRequest => ({ path, mode: 'exclusive' });
@@ -16,6 +16,40 @@ describe('overlaps', () => {
   ])('%s vs %s: %s', (a, b, want) => {
     expect(overlaps(a, b)).toBe(want);
     expect(overlaps(b, a)).toBe(want);
+  });
+});
+
+describe('lock keys (storage scope + virtual path)', () => {
+  const k = lockKey;
+  it.each([
+    [k('/srv/a', '/d.txt'), k('/srv/a', '/d.txt'), true],
+    [k('/srv/a', '/'), k('/srv/a', '/x/y'), true],
+    [k('/srv/a', '/x'), k('/srv/a', '/x/y'), true],
+    [k('/srv/a', '/x'), k('/srv/a', '/xy'), false],
+    [k('/srv/a', '/d.txt'), k('/srv/b', '/d.txt'), false],
+    [k('/srv/a', '/'), k('/srv/b', '/x'), false],
+    [k('/srv/a', '/'), k('/srv/a/', '/'), false], // scopes are compared whole, never as prefixes
+    [k('/srv/a', '/d.txt'), '/d.txt', false], // a plain path is its own scope
+    [k('', '/'), '/x', false],
+  ])('%j vs %j: %s', (a, b, want) => {
+    expect(overlaps(a, b)).toBe(want);
+    expect(overlaps(b, a)).toBe(want);
+  });
+
+  it('split back into scope and virtual path; a scope sorts its keys ancestors first', () => {
+    expect(splitLockKey(k('/srv/a', '/x/y'))).toEqual({ scope: '/srv/a', path: '/x/y' });
+    expect(splitLockKey('/x/y')).toEqual({ scope: undefined, path: '/x/y' });
+    expect(sortLockRequests([ex(k('s', '/a/b')), ex(k('s', '/b')), ex(k('s', '/a'))]).map((r) => splitLockKey(r.path).path)).toEqual(['/a', '/a/b', '/b']);
+  });
+
+  it('InMemoryLockManager: the same path in two scopes is two locks', async () => {
+    const m = new InMemoryLockManager();
+    const a = await m.acquire([sh(k('/srv/a', '/d.txt'))], { owner: 's1' });
+    const b = await m.acquire([ex(k('/srv/b', '/d.txt'))], { owner: 's2' });
+    await expect(m.acquire([ex(k('/srv/a', '/'))], { owner: 's3' })).rejects.toMatchObject({ conflicts: [{ path: k('/srv/a', '/d.txt'), owner: 's1' }] });
+    await a.release();
+    await b.release();
+    expect(await m.held()).toEqual([]);
   });
 });
 
