@@ -47,23 +47,31 @@ export const PASS: CommandSpec = {
     if (arg.includes('\0')) return session.reply(501, 'Invalid password: NUL is not allowed');
     if (refuseBanned(session, username)) return;
     const guard = session.host.loginGuard;
+    const gone = watchClose(session);
     let attempt: LoginAttempt | undefined;
-    if (guard) {
-      // Counted toward the ban from here until verified: parallel guesses cannot pass it.
-      attempt = await guard.admit(session.remoteAddress, closedSignal(session));
-      if (!attempt) return void refuseBanned(session, username); // banned while waiting, or gone
-    }
     try {
-      await verifyLogin(session, username, arg, attempt);
+      if (guard) {
+        // Counted toward the ban from here until verified: parallel guesses cannot pass it.
+        attempt = await guard.admit(session.remoteAddress, gone.signal);
+        if (!attempt) return void refuseBanned(session, username); // banned while waiting, or gone
+      }
+      await verifyLogin(session, username, arg, attempt, gone.closed);
     } finally {
       attempt?.release(); // a no-op after attempt.fail()
+      gone.stop();
     }
   },
 };
 
-async function verifyLogin(session: Session, username: string, password: string, attempt: LoginAttempt | undefined): Promise<void> {
+async function verifyLogin(
+  session: Session,
+  username: string,
+  password: string,
+  attempt: LoginAttempt | undefined,
+  closed: Promise<typeof CLOSED>,
+): Promise<void> {
   const user = printableName(username);
-  const outcome = await authenticate(session, username, password);
+  const outcome = await authenticate(session, username, password, closed);
   if (outcome.kind === 'closed' || session.socket.destroyed) return;
   if (outcome.kind === 'refused') return loginFailed(session, username, attempt);
   // Server-side trouble is not a wrong password: 421, logged, never counted toward a ban.
@@ -98,11 +106,21 @@ async function verifyLogin(session: Session, username: string, password: string,
   session.reply(230, 'User logged in');
 }
 
-/** Fires when the session closes: a login waiting for its turn gives it up. */
-function closedSignal(session: Session): AbortSignal {
+const CLOSED = Symbol('closed');
+
+/**
+ * Watches the control connection during one PASS: a login waiting for its turn gives it up
+ * when the connection closes, and a hook still running is no longer waited for. stop()
+ * removes the listener, so many PASS on one connection leave nothing behind.
+ */
+function watchClose(session: Session): { signal: AbortSignal; closed: Promise<typeof CLOSED>; stop(): void } {
   const controller = new AbortController();
-  void session.closed.then(() => controller.abort());
-  return controller.signal;
+  const socket = session.socket;
+  const onClose = (): void => controller.abort();
+  const closed = new Promise<typeof CLOSED>((resolve) => controller.signal.addEventListener('abort', () => resolve(CLOSED), { once: true }));
+  if (socket.destroyed) controller.abort();
+  else socket.once('close', onClose);
+  return { signal: controller.signal, closed, stop: () => socket.off('close', onClose) };
 }
 
 /** A banned address gets 421 and the connection ends (it may have been banned while connected). */
@@ -241,22 +259,20 @@ type AuthOutcome =
   | { kind: 'error'; err: unknown }
   | { kind: 'closed' };
 
-const CLOSED = Symbol('closed');
-
 /**
  * Asks the hook (or takes the anonymous grant). false, null and undefined refuse the password;
  * anything else is a grant for checkGrant. A throw is a server failure, except
  * FTPKIT_ERR_BUSY (verifyPassword's queue is full). A hook still running when the connection
  * closes is left to finish on its own.
  */
-async function authenticate(session: Session, username: string, password: string): Promise<AuthOutcome> {
+async function authenticate(session: Session, username: string, password: string, closed: Promise<typeof CLOSED>): Promise<AuthOutcome> {
   const { anonymous, authenticate: hook } = session.host.options;
   if (ANONYMOUS_NAMES.has(username.toLowerCase()) && anonymous) return { kind: 'grant', grant: anonymous };
   if (!hook) return { kind: 'refused' };
   let result: unknown;
   try {
     const pending = hook({ username, password, remoteAddress: session.remoteAddress });
-    result = await Promise.race([pending, session.closed.then(() => CLOSED)]);
+    result = await Promise.race([pending, closed]);
   } catch (err) {
     if (err instanceof FtpError && err.code === 'FTPKIT_ERR_BUSY') return { kind: 'busy' };
     return { kind: 'error', err };

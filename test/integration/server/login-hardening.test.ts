@@ -121,6 +121,25 @@ describe('parallel guesses (item 4)', () => {
     expect(logins).toEqual([]);
   });
 
+  it('a hook that never answers holds no turn once its connection closes', async () => {
+    const server = await start({
+      authenticate: ({ username }) => (username === 'hang' ? new Promise<false>(() => {}) : { root: home }),
+      loginGuard: { delay: 0 },
+    });
+    const hung = [await client(server), await client(server), await client(server)];
+    for (const c of hung) {
+      await c.send('USER hang');
+      c.write('PASS x\r\n');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.loginGuard!.verifying('127.0.0.1')).toBe(2); // the third waits for a turn
+    for (const c of hung) c.close();
+    await Promise.all(hung.map(closed));
+    const c = await client(server);
+    await c.login('alice', 'right');
+    expect(server.loginGuard!.verifying('127.0.0.1')).toBe(0);
+  });
+
   it('300 concurrent wrong PASS from 127.0.0.x do not starve a logged-in user: SIZE is answered before the guesses', async () => {
     const server = await start({ authenticate: store.authenticate, loginGuard: { delay: 0, banAfter: 1000, maxTries: 1000 } });
     const user = await client(server);
