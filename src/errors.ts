@@ -15,6 +15,7 @@ export type FtpErrorCode =
   | 'FTPKIT_ERR_DATA_CONNECTION' // the data connection could not be made or failed
   | 'FTPKIT_ERR_INTEGRITY' // a file's hash differs between client and server (--verify), or cannot be compared
   | 'FTPKIT_ERR_TLS' // the TLS handshake failed or the server's certificate was refused (expired, untrusted, wrong host, pin mismatch)
+  | 'FTPKIT_ERR_BUSY' // a bounded queue is full (password verifications waiting for the thread pool): try again later
   | 'FTPKIT_ERR_CLOSED'; // the client or server was already closed
 
 export class FtpError extends Error {

@@ -12,6 +12,7 @@ const server = new FileServer({
   host: '127.0.0.1',
   port: 0,
   greeting: env.FTPKIT_BANNER ?? 'ftpkit',
+  maxConnectionsPerAddress: 0, // ftpbench opens 1,000 sessions from 127.0.0.1 (the default is 50)
   ...(tls ? { tls, requireTls: true } : {}),
   authenticate: createStaticAuthenticator([{ username: env.FTPKIT_USER!, password: env.FTPKIT_PASSWORD! }], {
     root: env.FTPKIT_ROOT!,

@@ -78,6 +78,15 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     return addr && typeof addr === 'object' ? addr : undefined;
   }
 
+  /**
+   * Lifts the failed-login ban on `address` (IPv4, IPv6 or IPv4-mapped), or on every address
+   * when none is given, and forgets their failures. Returns how many bans were lifted; 0 with
+   * `loginGuard: false`. ftp-serve calls it to lift bans without a restart.
+   */
+  unban(address?: string): number {
+    return this.loginGuard?.unban(address === undefined ? undefined : normalizeIp(address)) ?? 0;
+  }
+
   /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
   get locks(): LockManager {
     return this.options.locks;

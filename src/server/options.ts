@@ -79,13 +79,16 @@ export interface FileServerOptions {
   closeTimeout?: number;
   /** Max concurrent control connections. Default 10,000. */
   maxConnections?: number;
-  /** Max control connections from one address; 0 is unlimited (the default, as vsftpd's max_per_ip). */
+  /**
+   * Max control connections from one address; more get 421. Default 50: room for parallel
+   * mirroring clients, while one address cannot take every slot. 0 is unlimited.
+   */
   maxConnectionsPerAddress?: number;
   /** Commands per second per session; faster clients are slowed down. 0 is unlimited. Default 1000. */
   maxCommandsPerSecond?: number;
   /** Data transfers one user may run at once; more get 450. 0 is unlimited (the default). */
   maxTransfersPerUser?: number;
-  /** Failed-login delays and bans; `false` turns them off. */
+  /** Failed-login delays, bans and per-address login concurrency; `false` turns them off. */
   loginGuard?: LoginGuardOptions | false;
   /** Banner sent in the 220 greeting. */
   greeting?: string;
@@ -204,7 +207,7 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     },
     closeTimeout: checkInteger('closeTimeout', options.closeTimeout ?? 10_000, 0),
     maxConnections: checkInteger('maxConnections', options.maxConnections ?? 10_000, 1),
-    maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 0, 0),
+    maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 50, 0),
     maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 1000, 0),
     maxTransfersPerUser: checkInteger('maxTransfersPerUser', options.maxTransfersPerUser ?? 0, 0),
     loginGuard: options.loginGuard === false ? false : resolveLoginGuardOptions(options.loginGuard),

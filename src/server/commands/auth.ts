@@ -1,8 +1,13 @@
-import { LocalStorage } from '../../storage/local-storage.js';
-import type { CommandSpec } from '../command.js';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkInteger } from '../../errors.js';
+import { LocalStorage } from '../../storage/local-storage.js';
+import type { Storage } from '../../storage/types.js';
+import type { CommandSpec } from '../command.js';
+import { FtpError, checkInteger } from '../../errors.js';
 import type { AccountState } from '../abuse/limits.js';
+import type { LoginAttempt } from '../abuse/login-guard.js';
 import { grantPermissions, type AuthGrant } from '../options.js';
 import type { Permissions } from '../permissions.js';
 import type { Session } from '../session.js';
@@ -38,25 +43,85 @@ export const PASS: CommandSpec = {
     const username = session.username;
     if (username === undefined) return session.reply(503, 'Login with USER first');
     session.username = undefined;
+    // scrypt hashes 'pw\0' exactly like 'pw' (see checkPassword): no password holds a NUL.
+    if (arg.includes('\0')) return session.reply(501, 'Invalid password: NUL is not allowed');
     if (refuseBanned(session, username)) return;
-    const grant = await authenticate(session, username, arg);
-    const info = { sessionId: session.id, remoteAddress: session.remoteAddress, username };
-    const permissions = grant ? checkGrant(session, grant) : undefined;
-    const storage = grant ? (grant.storage ?? (grant.root !== undefined ? new LocalStorage(grant.root) : undefined)) : undefined;
-    if (!grant || !storage) return loginFailed(session, username);
-    if (!permissions) return session.reply(530, 'Login incorrect');
-    if (grant.requireTls && !session.secure) {
-      session.log.info({ user: username }, 'login refused: this user requires TLS');
-      return session.reply(530, 'This account requires TLS: send AUTH TLS first');
+    const guard = session.host.loginGuard;
+    const gone = watchClose(session);
+    let attempt: LoginAttempt | undefined;
+    try {
+      if (guard) {
+        // Counted toward the ban from here until verified: parallel guesses cannot pass it.
+        attempt = await guard.admit(session.remoteAddress, gone.signal);
+        if (!attempt) return void refuseBanned(session, username); // banned while waiting, or gone
+      }
+      await verifyLogin(session, username, arg, attempt, gone.closed);
+    } finally {
+      attempt?.release(); // a no-op after attempt.fail()
+      gone.stop();
     }
-    const account = joinAccount(session, username, grant);
-    if (!account) return;
-    session.login(username, storage, permissions, grant, account);
-    session.log.info('login');
-    session.host.emit('login', info);
-    session.reply(230, 'User logged in');
   },
 };
+
+async function verifyLogin(
+  session: Session,
+  username: string,
+  password: string,
+  attempt: LoginAttempt | undefined,
+  closed: Promise<typeof CLOSED>,
+): Promise<void> {
+  const user = printableName(username);
+  const outcome = await authenticate(session, username, password, closed);
+  if (outcome.kind === 'closed' || session.socket.destroyed) return;
+  if (outcome.kind === 'refused') return loginFailed(session, username, attempt);
+  // Server-side trouble is not a wrong password: 421, logged, never counted toward a ban.
+  if (outcome.kind === 'busy') {
+    session.log.info({ user }, 'login refused: too many password verifications waiting');
+    return session.hangUp(421, 'Too many logins in progress, try again later');
+  }
+  if (outcome.kind === 'error') {
+    session.log.error({ err: outcome.err, user }, 'authenticate hook failed');
+    // Answered after the base delay, the address's slot held: a hook that throws on bad
+    // credentials (it should return false) still cannot be asked faster than that.
+    const delay = session.host.loginGuard?.options.delay ?? 0;
+    if (delay > 0) await sleep(delay);
+    return session.hangUp(421, 'Login service unavailable, try again later');
+  }
+  const grant = outcome.grant as AuthGrant;
+  const checked = checkGrant(session, user, grant);
+  if (!checked) return session.hangUp(421, 'Login service misconfigured, try again later');
+  if (!(await rootReady(session, user, grant))) return session.hangUp(421, 'Home folder unavailable, try again later');
+  if (session.socket.destroyed) return;
+  // A ban that landed while this login was verified: a banned address never gets 230.
+  if (refuseBanned(session, username)) return;
+  if (grant.requireTls && !session.secure) {
+    session.log.info({ user }, 'login refused: this user requires TLS');
+    return session.reply(530, 'This account requires TLS: send AUTH TLS first');
+  }
+  const account = joinAccount(session, username, grant);
+  if (!account) return;
+  session.login(username, checked.storage, checked.permissions, grant, account);
+  session.log.info('login');
+  session.host.emit('login', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
+  session.reply(230, 'User logged in');
+}
+
+const CLOSED = Symbol('closed');
+
+/**
+ * Watches the control connection during one PASS: a login waiting for its turn gives it up
+ * when the connection closes, and a hook still running is no longer waited for. stop()
+ * removes the listener, so many PASS on one connection leave nothing behind.
+ */
+function watchClose(session: Session): { signal: AbortSignal; closed: Promise<typeof CLOSED>; stop(): void } {
+  const controller = new AbortController();
+  const socket = session.socket;
+  const onClose = (): void => controller.abort();
+  const closed = new Promise<typeof CLOSED>((resolve) => controller.signal.addEventListener('abort', () => resolve(CLOSED), { once: true }));
+  if (socket.destroyed) controller.abort();
+  else socket.once('close', onClose);
+  return { signal: controller.signal, closed, stop: () => socket.off('close', onClose) };
+}
 
 /** A banned address gets 421 and the connection ends (it may have been banned while connected). */
 function refuseBanned(session: Session, username: string): boolean {
@@ -72,12 +137,12 @@ function refuseBanned(session: Session, username: string): boolean {
  * with the address's recent failures (RFC 2577 section 5; vsftpd's delay_failed_login). Past
  * loginGuard.maxTries on one connection it is closed; past banAfter the address is banned.
  */
-async function loginFailed(session: Session, username: string): Promise<void> {
+async function loginFailed(session: Session, username: string, attempt: LoginAttempt | undefined): Promise<void> {
   const user = printableName(username);
   session.host.emit('login-failed', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
   const guard = session.host.loginGuard;
   session.loginFailures++;
-  const verdict = guard?.failure(session.remoteAddress);
+  const verdict = attempt?.fail();
   session.log.info({ user, failures: verdict?.failures }, 'login failed');
   if (verdict && verdict.delay > 0) await sleep(verdict.delay);
   if (guard && verdict?.banned) {
@@ -93,17 +158,81 @@ async function loginFailed(session: Session, username: string): Promise<void> {
   }
 }
 
-/** Checks what a hook returned; a bad grant is a server-side mistake: logged, login refused. */
-function checkGrant(session: Session, grant: AuthGrant): Permissions | undefined {
+interface CheckedGrant {
+  permissions: Permissions;
+  storage: Storage;
+}
+
+/**
+ * Checks what a hook returned. A bad grant is a server-side mistake, not a wrong password:
+ * logged as an error naming the field, the login refused with 421, no failure counted.
+ */
+function checkGrant(session: Session, user: string, grant: unknown): CheckedGrant | undefined {
   try {
-    for (const key of ['maxSessions', 'uploadRate', 'downloadRate'] as const) {
-      if (grant[key] !== undefined) checkInteger(key, grant[key], 0);
+    if (typeof grant !== 'object' || grant === null || Array.isArray(grant)) {
+      throw invalidGrant(`authenticate returned ${describe(grant)}: expected a grant object with root or storage, or false`);
     }
-    return grantPermissions(grant);
+    const g = grant as AuthGrant;
+    for (const key of ['maxSessions', 'uploadRate', 'downloadRate'] as const) {
+      if (g[key] !== undefined) checkInteger(`grant.${key}`, g[key], 0);
+    }
+    if (g.active !== undefined && typeof g.active !== 'function') throw invalidGrant('grant.active must be a function');
+    if (g.requireTls !== undefined && typeof g.requireTls !== 'boolean') throw invalidGrant('grant.requireTls must be a boolean');
+    const permissions = grantPermissions(g);
+    let storage: Storage;
+    if (g.storage !== undefined) {
+      const st = g.storage as Partial<Storage> | null;
+      if (typeof st !== 'object' || st === null || typeof st.stat !== 'function' || typeof st.list !== 'function') {
+        throw invalidGrant('grant.storage must implement Storage (stat, list, createReadStream, ...)');
+      }
+      storage = g.storage;
+    } else if (g.root !== undefined) {
+      if (typeof g.root !== 'string' || g.root === '' || g.root.includes('\0')) {
+        throw invalidGrant('grant.root must be a host folder path (a non-empty string)');
+      }
+      storage = new LocalStorage(g.root);
+    } else {
+      throw invalidGrant('grant has neither root nor storage');
+    }
+    return { permissions, storage };
   } catch (err) {
-    session.log.error({ err }, 'authenticate returned an invalid grant');
+    const problem = (err as Error).message;
+    session.log.error({ user, problem }, `authenticate returned an invalid grant: ${problem}`);
     return undefined;
   }
+}
+
+const invalidGrant = (message: string): FtpError => new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', message);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return 'a string';
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/**
+ * A grant's `root` must be a folder the server can read, or every command would answer 550
+ * with nothing logged. Checked at each login (the folder may go away since); the host path
+ * goes to the log, never to the client.
+ */
+async function rootReady(session: Session, user: string, grant: AuthGrant): Promise<boolean> {
+  if (grant.storage !== undefined || grant.root === undefined) return true;
+  const root = resolvePath(grant.root);
+  let problem: string;
+  try {
+    if ((await stat(root)).isDirectory()) {
+      await access(root, fsConstants.R_OK | fsConstants.X_OK);
+      return true;
+    }
+    problem = 'is not a folder';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') problem = 'does not exist';
+    else if (code === 'EACCES' || code === 'EPERM') problem = 'cannot be read by the server';
+    else problem = `cannot be used (${code ?? (err as Error).message})`;
+  }
+  session.log.error({ user, root }, `login refused: grant.root ${root} ${problem}`);
+  return false;
 }
 
 /** Counts the session on its user's account; past the grant's maxSessions: 421. */
@@ -123,16 +252,34 @@ function joinAccount(session: Session, username: string, grant: AuthGrant): Acco
   return account;
 }
 
-async function authenticate(session: Session, username: string, password: string): Promise<AuthGrant | false> {
+type AuthOutcome =
+  | { kind: 'grant'; grant: unknown }
+  | { kind: 'refused' }
+  | { kind: 'busy' }
+  | { kind: 'error'; err: unknown }
+  | { kind: 'closed' };
+
+/**
+ * Asks the hook (or takes the anonymous grant). false, null and undefined refuse the password;
+ * anything else is a grant for checkGrant. A throw is a server failure, except
+ * FTPKIT_ERR_BUSY (verifyPassword's queue is full). A hook still running when the connection
+ * closes is left to finish on its own.
+ */
+async function authenticate(session: Session, username: string, password: string, closed: Promise<typeof CLOSED>): Promise<AuthOutcome> {
   const { anonymous, authenticate: hook } = session.host.options;
-  if (ANONYMOUS_NAMES.has(username.toLowerCase()) && anonymous) return anonymous;
-  if (!hook) return false;
+  if (ANONYMOUS_NAMES.has(username.toLowerCase()) && anonymous) return { kind: 'grant', grant: anonymous };
+  if (!hook) return { kind: 'refused' };
+  let result: unknown;
   try {
-    return (await hook({ username, password, remoteAddress: session.remoteAddress })) || false;
+    const pending = hook({ username, password, remoteAddress: session.remoteAddress });
+    result = await Promise.race([pending, closed]);
   } catch (err) {
-    session.log.error({ err }, 'authenticate hook failed');
-    return false;
+    if (err instanceof FtpError && err.code === 'FTPKIT_ERR_BUSY') return { kind: 'busy' };
+    return { kind: 'error', err };
   }
+  if (result === CLOSED) return { kind: 'closed' };
+  if (result === false || result === null || result === undefined) return { kind: 'refused' };
+  return { kind: 'grant', grant: result };
 }
 
 export const ACCT: CommandSpec = {

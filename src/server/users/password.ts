@@ -25,10 +25,56 @@ const MAX_N = 2 ** 20;
 const MAX_R = 32;
 const MAX_P = 16;
 
-function scrypt(password: string, salt: Buffer, params: ScryptParams, length: number): Promise<Buffer> {
+/**
+ * scrypt runs in libuv's thread pool, which file I/O shares (4 threads by default). Unbounded,
+ * a few hundred concurrent PASS fill it and a logged-in user's SIZE waits behind all of them
+ * (22.8 s seen). So at most half the pool (1 or 2 threads) ever runs scrypt; verifications wait
+ * their turn in a queue of at most MAX_WAITING, and past it are refused at once with
+ * FTPKIT_ERR_BUSY (the server answers 421, try later, and counts no failure).
+ */
+const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+export const SCRYPT_CONCURRENCY = Math.max(1, Math.min(2, Math.floor(POOL_SIZE / 2)));
+export const MAX_WAITING_VERIFICATIONS = 64;
+
+class ScryptGate {
+  running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Runs `job` when a slot is free; `bounded`: refuse with FTPKIT_ERR_BUSY rather than queue past the bound. */
+  async run<T>(job: () => Promise<T>, bounded: boolean): Promise<T> {
+    if (this.running >= SCRYPT_CONCURRENCY) {
+      if (bounded && this.#waiting.length >= MAX_WAITING_VERIFICATIONS) {
+        throw new FtpError('FTPKIT_ERR_BUSY', 'too many password verifications waiting, try again later');
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await job();
+    } finally {
+      // Hand the slot straight to the next waiter (running stays the same), or free it.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/** The one gate for the process: the thread pool is per process too. Exported for tests. */
+export const scryptGate = new ScryptGate();
+
+function scrypt(password: string, salt: Buffer, params: ScryptParams, length: number, bounded: boolean): Promise<Buffer> {
   const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 2 * 1024 * 1024 };
-  return new Promise((resolve, reject) =>
-    scryptCb(password.normalize('NFC'), salt, length, options, (err, key) => (err ? reject(err) : resolve(key))),
+  return scryptGate.run(
+    () => new Promise<Buffer>((resolve, reject) =>
+      scryptCb(password.normalize('NFC'), salt, length, options, (err, key) => (err ? reject(err) : resolve(key))),
+    ),
+    bounded,
   );
 }
 
@@ -39,6 +85,9 @@ export function checkPassword(password: unknown): string {
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `password must be at most ${MAX_PASSWORD_BYTES} bytes`);
   }
+  // scrypt keys HMAC-SHA256 with the password, and HMAC pads keys with zero bytes: 'pw\0'
+  // would hash exactly like 'pw'. No password may hold a NUL, so none can collide that way.
+  if (password.includes('\0')) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'password must not contain NUL');
   return password;
 }
 
@@ -46,7 +95,7 @@ export async function hashPassword(password: string, params: ScryptParams = DEFA
   checkPassword(password);
   checkParams(params);
   const salt = randomBytes(SALT_LENGTH);
-  const key = await scrypt(password, salt, params, KEY_LENGTH);
+  const key = await scrypt(password, salt, params, KEY_LENGTH, false);
   return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
@@ -82,13 +131,15 @@ function checkParams({ N, r, p }: ScryptParams): void {
 
 /**
  * True when `password` matches `encoded`. Constant-time comparison; a password over the size
- * cap is still run through scrypt (then refused), so its timing tells nothing either.
+ * cap or holding a NUL (see checkPassword) is still run through scrypt (then refused), so its
+ * timing tells nothing either. Rejects with FTPKIT_ERR_BUSY when MAX_WAITING_VERIFICATIONS
+ * already wait for the thread pool.
  */
 export async function verifyPassword(password: string, encoded: string | ParsedHash): Promise<boolean> {
   const hash = typeof encoded === 'string' ? parseHash(encoded) : encoded;
-  const tooLong = Buffer.byteLength(password) > MAX_PASSWORD_BYTES;
-  const key = await scrypt(tooLong ? '' : password, hash.salt, hash.params, hash.key.length);
-  return timingSafeEqual(key, hash.key) && !tooLong;
+  const refused = Buffer.byteLength(password) > MAX_PASSWORD_BYTES || password.includes('\0');
+  const key = await scrypt(refused ? '' : password, hash.salt, hash.params, hash.key.length, true);
+  return timingSafeEqual(key, hash.key) && !refused;
 }
 
 let dummy: Promise<ParsedHash> | undefined;

@@ -176,7 +176,6 @@ describe('ftp-serve --users FILE', () => {
 
   it.each([
     [['--max-per-address', 'x'], /^ftp-serve: --max-per-address takes a whole number, got 'x'/],
-    [['--ban-after', '0'], /loginGuard\.banAfter must be an integer from 1/],
     [['--anonymous', '--anonymous-upload', 'incoming'], /anonymous\.uploadFolder must be an absolute virtual folder/],
     [['--user', 'u:p', '--anonymous-upload', '/incoming'], /--anonymous-upload needs anonymous access: add --anonymous/],
     [['--users', 'missing.json'], /^ftp-serve: missing\.json: cannot read \(ENOENT\)/],

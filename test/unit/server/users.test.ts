@@ -181,7 +181,7 @@ describe('LoginGuard', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new LoginGuard({ banAfter: 0 })).toThrow(/loginGuard\.banAfter/);
+    expect(() => new LoginGuard({ banAfter: -1 })).toThrow(/loginGuard\.banAfter/);
     expect(() => new LoginGuard({ delay: 1.5 })).toThrow(/loginGuard\.delay/);
   });
 });
