@@ -17,14 +17,15 @@ beforeAll(async () => {
   await mkdir(join(dir.path, 'alice'));
   await mkdir(join(dir.path, 'bob'));
   await writeFile(join(dir.path, 'bob', 'readme.txt'), 'for bob');
+  await writeFile(join(dir.path, 'empty.json'), '{"version": 1, "users": []}');
 });
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 afterAll(() => dir.cleanup());
 
-function run(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: dir.path });
+function run(args: string[], input = '', cwd = dir.path): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -35,14 +36,14 @@ function run(args: string[], input = ''): Promise<{ code: number | null; stdout:
 }
 
 /** Runs a users command that must succeed; its stderr explains a failure. */
-async function ok(args: string[], input = ''): Promise<void> {
-  const r = await run(args, input);
+async function ok(args: string[], input = '', cwd = dir.path): Promise<void> {
+  const r = await run(args, input, cwd);
   expect(r.code, r.stderr).toBe(0);
 }
 
 /** Starts the server; resolves with its port once the first line is printed. */
-function serve(args: string[]): Promise<{ line: string; port: number; child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [bin, '--port', '0', '--log-level', 'info', ...args], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[], cwd = dir.path): Promise<{ line: string; port: number; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [bin, '--port', '0', '--log-level', 'info', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -175,15 +176,15 @@ describe('ftp-serve --users FILE', () => {
   });
 
   it.each([
-    [['--max-per-address', 'x'], /^ftp-serve: --max-per-address takes a whole number, got 'x'/],
-    [['--anonymous', '--anonymous-upload', 'incoming'], /anonymous\.uploadFolder must be an absolute virtual folder/],
-    [['--user', 'u:p', '--anonymous-upload', '/incoming'], /--anonymous-upload needs anonymous access: add --anonymous/],
-    [['--users', 'missing.json'], /^ftp-serve: missing\.json: cannot read \(ENOENT\)/],
-  ])('bad server flag %j: one line, exit 2', async (args, message) => {
+    [['--max-per-address', 'x'], "--max-per-address takes a whole number, got 'x' (see --help)"],
+    [['--anonymous', '--anonymous-upload', 'incoming'], "--anonymous-upload takes a folder of ROOT such as /incoming, got 'incoming' (see --help)"],
+    [['--anonymous', '--anonymous-upload', '/incoming'], `--anonymous-upload: /incoming is not a folder of ${'${DIR}'}`],
+    [['--user', 'u:p', '--anonymous-upload', '/incoming'], '--anonymous-upload needs anonymous access: add --anonymous (see --help)'],
+    [['--users', 'missing.json'], 'missing.json: cannot read (ENOENT)'],
+    [['--users', 'empty.json', '--write'], '--write is for anonymous users, who are off with --user or --users: add --anonymous (--user users may write anyway) (see --help)'],
+  ])('bad server flag %j: one line naming the flag, exit 2', async (args, message) => {
     const r = await run(['--port', '0', ...(args as string[])]);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r).toMatchObject({ code: 2, stdout: '', stderr: `ftp-serve: ${message.replace('${DIR}', dir.path)}\n` });
   });
 
   it('--max-per-address: the connection over it gets 421', async () => {
@@ -191,5 +192,67 @@ describe('ftp-serve --users FILE', () => {
     const a = await RawFtp.connect(port);
     await expect(RawFtp.connect(port)).rejects.toThrow(/greeting 421 Too many connections from your address/);
     a.close();
+  });
+});
+
+// These need the storage layer's protectedPaths (ftp-serve passes the users file, the default
+// ./ftp-users.json and the TLS files); they fail until it is merged.
+describe('the users file is never served', () => {
+  /** RETR, STOR, APPE, DELE and RNFR of `name` are all refused; the file on disk is unchanged. */
+  async function expectUntouchable(c: RawFtp, name: string, file: string): Promise<void> {
+    const before = await readFile(file);
+    await c.send('TYPE I');
+    for (const path of [name, `/${name}`, `./${name}`]) expect((await c.fetch(`RETR ${path}`)).final.code, `RETR ${path}`).toBe(550);
+    expect((await c.store(`STOR ${name}`, '{"version":1,"users":[]}')).final.code).not.toBe(226);
+    expect((await c.store(`APPE ${name}`, ' ')).final.code).not.toBe(226);
+    expect((await c.send(`DELE ${name}`)).code).toBe(550);
+    expect((await c.send(`RNFR ${name}`)).code).toBe(550);
+    expect(await readFile(file)).toEqual(before);
+  }
+
+  it('users add without --home in the folder of the users file warns, and neither that user nor anonymous can touch the file', async () => {
+    const shared = join(dir.path, 'shared');
+    await mkdir(shared);
+    const add = await run(['users', 'add', 'dave'], 'dave pw\n', shared);
+    expect(add).toEqual({
+      code: 0,
+      stdout: `added dave (home ${shared}, permissions elradfmwMT) to ftp-users.json\n`,
+      stderr: "ftp-serve: warning: dave's home contains the users file ftp-users.json; ftp-serve never serves it, but keep it out of homes other servers may share (--home, --users)\n",
+    });
+    const { port } = await serve(['--anonymous', shared], shared);
+    const dave = await RawFtp.connect(port);
+    await dave.login('dave', 'dave pw');
+    await expectUntouchable(dave, 'ftp-users.json', join(shared, 'ftp-users.json'));
+    expect((await dave.store('STOR other.txt', 'fine')).final.code).toBe(226); // the rest of the home is writable
+    dave.close();
+    const anon = await RawFtp.connect(port);
+    await anon.login('anonymous', 'x@y');
+    expect((await anon.fetch('RETR ftp-users.json')).final.code).toBe(550);
+    anon.close();
+  });
+
+  it('a users file created in ROOT while the server runs is not served either', async () => {
+    const root = join(dir.path, 'later');
+    await mkdir(join(root, 'home'), { recursive: true });
+    const { port } = await serve([root], root); // no users file yet: anonymous read-write below
+    await ok(['users', 'add', 'erin', '--home', 'home'], 'erin pw\n', root);
+    const anon = await RawFtp.connect(port);
+    await anon.login('anonymous', 'x@y');
+    expect((await anon.fetch('RETR ftp-users.json')).final.code).toBe(550);
+    anon.close();
+  });
+
+  it('--users FILE inside a home given with --home: not served', async () => {
+    const home = join(dir.path, 'withfile');
+    await mkdir(home);
+    const file = join(home, 'accounts.json');
+    const add = await run(['--users', file, 'users', 'add', 'fay', '--home', home], 'fay pw\n');
+    expect(add.code).toBe(0);
+    expect(add.stderr).toBe(`ftp-serve: warning: fay's home contains the users file ${file}; ftp-serve never serves it, but keep it out of homes other servers may share (--home, --users)\n`);
+    const { port } = await serve(['--users', file]);
+    const fay = await RawFtp.connect(port);
+    await fay.login('fay', 'fay pw');
+    await expectUntouchable(fay, 'accounts.json', file);
+    fay.close();
   });
 });

@@ -1,11 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FtpError } from '../../../src/index.js';
-import { errorLine, readCommonFlags, UsageError } from '../../../src/client/cli/index.js';
-import { connectionOptions, withPath } from '../../../src/client/cli/common.js';
-import { parseFtpUrl } from '../../../src/client/url.js';
-import { ProgressBar } from '../../../src/client/cli/progress-bar.js';
-import { promptHidden } from '../../../src/client/cli/prompt.js';
+import { parseFtpUrl } from '../../../src/index.js';
+import { connectionOptions, readCommonFlags, withPath } from '../../../src/cli/client-flags.js';
+import { errorLine } from '../../../src/cli/exit.js';
+import { ProgressBar } from '../../../src/cli/progress-bar.js';
+import { promptHidden } from '../../../src/cli/prompt.js';
+import { UsageError } from '../../../src/cli/usage-error.js';
 
 function fakeTty(columns = 80): { stream: NodeJS.WriteStream; text(): string } {
   const out = new PassThrough();

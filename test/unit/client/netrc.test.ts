@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findNetrcEntry, parseNetrc, readNetrc } from '../../../src/index.js';
-import { resolveCredentials } from '../../../src/client/cli/credentials.js';
+import { resolveCredentials } from '../../../src/cli/credentials.js';
 import { parseFtpUrl } from '../../../src/index.js';
 
 const SAMPLE = `# a comment

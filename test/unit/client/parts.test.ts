@@ -3,7 +3,7 @@ import { ProgressTracker, type TransferProgress } from '../../../src/client/prog
 import { OperationQueue } from '../../../src/client/queue.js';
 import { runPool } from '../../../src/client/pool.js';
 import { parseFeatures } from '../../../src/client/session.js';
-import { formatBytes, formatDuration } from '../../../src/client/cli/progress-bar.js';
+import { formatBytes, formatDuration } from '../../../src/cli/progress-bar.js';
 
 describe('parseFeatures', () => {
   it('reads RFC 2389 FEAT lines', () => {

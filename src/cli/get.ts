@@ -1,18 +1,30 @@
+// ftp-get: download a file, list a folder, or download a tree over FTP.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { FtpError } from '../../errors.js';
-import type { ListEntry } from '../../protocol/index.js';
-import { downloadSegmented } from '../segmented.js';
-import { downloadTree } from '../tree.js';
-import type { FileClientOptions } from '../options.js';
-import { parseFtpUrl } from '../url.js';
+import { FtpError, downloadSegmented, downloadTree, parseFtpUrl, type FileClientOptions, type ListEntry } from '../index.js';
+import { COMMON_HELP, ClientGroup, connectionOptions, withPath, type CommonFlags } from './client-flags.js';
+import { runClientCli } from './client-main.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, connectionOptions, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
+import { UsageError } from './usage-error.js';
 import { verifyFile } from './verify.js';
 
 const PROG = 'ftp-get';
+const HELP = `Usage: ftp-get [options] URL [DEST]
+
+Download ftp://[user[:password]@]host[:port]/path to DEST (default: its base
+name here; '-' writes to stdout). A URL ending in '/' lists the folder;
+with -r the folder is downloaded as a tree into DEST. ftps:// is implicit
+FTPS (port 990), ftpes:// (or --tls) explicit FTPS; certificates are verified.
+
+Options:
+${COMMON_HELP}`;
+
+/** The ftp-get bin. */
+export function main(argv: string[] = process.argv.slice(2)): void {
+  runClientCli(PROG, HELP, runGet, argv);
+}
 
 /**
  * ftp-get URL [DEST]. A file lands under a temporary name (DEST.part) and is

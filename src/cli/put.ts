@@ -1,17 +1,29 @@
+// ftp-put: upload files or trees over FTP.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FtpError } from '../../errors.js';
-import type { FileClient } from '../client.js';
-import { runPool } from '../pool.js';
-import { joinRemote } from '../safety.js';
-import { uploadTree } from '../tree.js';
-import { parseFtpUrl } from '../url.js';
+import { FtpError, parseFtpUrl, uploadTree, type FileClient } from '../index.js';
+import { COMMON_HELP, ClientGroup, connectionOptions, withPath, type CommonFlags } from './client-flags.js';
+import { runClientCli } from './client-main.js';
 import { resolveCredentials } from './credentials.js';
-import { ClientGroup, UsageError, connectionOptions, withPath, type CommonFlags } from './common.js';
 import { ProgressBar } from './progress-bar.js';
+import { UsageError } from './usage-error.js';
 import { verifyFile } from './verify.js';
 
 const PROG = 'ftp-put';
+const HELP = `Usage: ftp-put [options] SOURCE... URL
+
+Upload SOURCE files (folders with -r) to ftp://[user[:password]@]host[:port]/path.
+A URL ending in '/' (or several sources) is a folder, created if missing,
+that receives each source under its base name. ftps:// is implicit FTPS
+(port 990), ftpes:// (or --tls) explicit FTPS; certificates are verified.
+
+Options:
+${COMMON_HELP}`;
+
+/** The ftp-put bin. */
+export function main(argv: string[] = process.argv.slice(2)): void {
+  runClientCli(PROG, HELP, runPut, argv);
+}
 
 interface Job {
   local: string;
@@ -91,4 +103,30 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
     }
   }
   if (flags.verify) await verifyFile(client, job.remote, job.local, signal);
+}
+
+/** `dir/name` on the server (POSIX separators whatever the local system). */
+function joinRemote(dir: string, name: string): string {
+  if (dir === '' || dir === '.') return name;
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+/**
+ * Runs `jobs` over `workers` (one FileClient each), each worker taking the next job when free.
+ * The first failure stops new jobs from starting; the running ones finish, then it is thrown.
+ */
+async function runPool<W, J>(workers: readonly W[], jobs: readonly J[], run: (worker: W, job: J) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  await Promise.all(workers.map(async (worker) => {
+    while (!failure && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await run(worker, job);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  }));
+  if (failure) throw failure.error;
 }

@@ -1,6 +1,4 @@
-import { FtpError } from '../../errors.js';
-import type { FileClient } from '../client.js';
-import { localHash, pickHashAlgorithm } from '../hash.js';
+import { FtpError, localHash, pickHashAlgorithm, type FileClient } from '../index.js';
 
 /**
  * --verify: hashes `local` and asks the server for the same hash of `remote` (the strongest

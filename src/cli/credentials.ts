@@ -1,6 +1,4 @@
-import { findNetrcEntry, readNetrc } from '../netrc.js';
-import type { FtpUrl } from '../url.js';
-import { parseUserOption } from '../url.js';
+import { findNetrcEntry, parseUserOption, readNetrc, type FtpUrl } from '../index.js';
 import { promptHidden } from './prompt.js';
 
 export interface Credentials {

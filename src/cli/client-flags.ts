@@ -1,9 +1,10 @@
+// Flags, connection options and the group of logged-in clients that ftp-get and ftp-put share.
 import { readFileSync } from 'node:fs';
-import { FtpError } from '../../errors.js';
-import { FileClient } from '../client.js';
-import { normalizeFingerprint, type FileClientOptions } from '../options.js';
-import type { FtpUrl } from '../url.js';
-import { ProgressBar } from './progress-bar.js';
+import { FileClient, FtpError, type FileClientOptions, type FtpUrl } from '../index.js';
+import { STANDARD_OPTIONS } from './args.js';
+import { parseCount, parseDuration } from './numbers.js';
+import type { ProgressBar } from './progress-bar.js';
+import { UsageError } from './usage-error.js';
 
 /** Flags both bins share (node:util parseArgs shape). */
 export const COMMON_OPTIONS = {
@@ -12,7 +13,6 @@ export const COMMON_OPTIONS = {
   continue: { type: 'boolean', short: 'c', default: false },
   parallel: { type: 'string', default: '1' },
   quiet: { type: 'boolean', short: 'q', default: false },
-  verbose: { type: 'boolean', short: 'v', default: false },
   active: { type: 'boolean', default: false },
   ascii: { type: 'boolean', default: false },
   verify: { type: 'boolean', default: false },
@@ -22,8 +22,7 @@ export const COMMON_OPTIONS = {
   insecure: { type: 'boolean', short: 'k', default: false },
   ca: { type: 'string' },
   fingerprint: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
-  version: { type: 'boolean', short: 'V', default: false },
+  ...STANDARD_OPTIONS,
 } as const;
 
 export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, ~/.netrc, a prompt, or anonymous)
@@ -71,17 +70,13 @@ export interface CommonFlags {
   signal?: AbortSignal;
 }
 
-export class UsageError extends Error {}
-
 export function readCommonFlags(values: Record<string, string | boolean | undefined>): CommonFlags {
-  const parallel = Number(values.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) throw new UsageError(`--parallel takes 1 to 32, got '${String(values.parallel)}'`);
-  const timeout = Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86_400) throw new UsageError(`--timeout takes seconds from 0 to 86400, got '${String(values.timeout)}'`);
+  const parallel = parseCount(String(values.parallel ?? '1'), '--parallel', { min: 1, max: 32 });
+  const timeoutMs = parseDuration(String(values.timeout ?? '30'), '--timeout', { minMs: 1, maxMs: 86_400_000 });
   if (values.verify === true && (values.ascii === true || values.recursive === true)) throw new UsageError('--verify works on single binary files (not with --ascii or -r)');
   let fingerprint: string | undefined;
   if (values.fingerprint !== undefined) {
-    fingerprint = normalizeFingerprint(String(values.fingerprint)) ?? undefined;
+    fingerprint = normalizeFingerprint(String(values.fingerprint));
     if (fingerprint === undefined) throw new UsageError(`--fingerprint takes a SHA-256 fingerprint (64 hex digits, colons allowed), got '${String(values.fingerprint)}'`);
   }
   return {
@@ -94,7 +89,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
     active: values.active === true,
     ascii: values.ascii === true,
     verify: values.verify === true,
-    timeoutMs: Math.max(1, Math.round(timeout * 1000)),
+    timeoutMs,
     netrcFile: values['netrc-file'] as string | undefined,
     tls: values.tls === true,
     insecure: values.insecure === true,
@@ -203,8 +198,8 @@ export function withPath(err: unknown, remotePath: string): unknown {
   return new FtpError('FTPKIT_ERR_REPLY', `${err.replyCode} ${remotePath}: ${text}`, { replyCode: err.replyCode, cause: err });
 }
 
-/** `prog: message`, one line, from any error. */
-export function errorLine(prog: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return `${prog}: ${message.split('\n')[0]}`;
+/** `AB:CD:...`, `sha256:abcd...` or `abcd...` -> `ABCD...`; undefined unless exactly 32 bytes of hex. */
+function normalizeFingerprint(value: string): string | undefined {
+  const hex = value.replace(/^sha256[:=]/i, '').replace(/:/g, '').toUpperCase();
+  return /^[0-9A-F]{64}$/.test(hex) ? hex : undefined;
 }

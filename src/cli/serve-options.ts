@@ -1,0 +1,358 @@
+// ftp-serve's flags and how they become FileServerOptions. Every setting that can never work is
+// refused here, before anything listens, as one line naming the flag (exit 2).
+import { constants, realpathSync } from 'node:fs';
+import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pino, type Logger } from 'pino';
+import {
+  DEFAULT_USERS_FILE,
+  FtpError,
+  UserStore,
+  createStaticAuthenticator,
+  ensureDevCertificate,
+  type AnonymousGrant,
+  type Authenticate,
+  type FileServerOptions,
+  type StaticUser,
+} from '../index.js';
+import { STANDARD_OPTIONS, type ParsedFlags } from './args.js';
+import { parseCount, parseDuration, parsePort } from './numbers.js';
+import { UsageError } from './usage-error.js';
+
+export const SERVE_OPTIONS = {
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '2121' },
+  user: { type: 'string', multiple: true, default: [] as string[] },
+  anonymous: { type: 'boolean', default: false },
+  write: { type: 'boolean', default: false },
+  users: { type: 'string' },
+  'anonymous-upload': { type: 'string' },
+  dotfiles: { type: 'boolean', default: false },
+  'max-connections': { type: 'string' },
+  'max-per-address': { type: 'string' },
+  'max-transfers': { type: 'string' },
+  'ban-after': { type: 'string' },
+  'ban-time': { type: 'string' },
+  'pasv-ports': { type: 'string' },
+  'pasv-address': { type: 'string' },
+  'log-level': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  tls: { type: 'boolean', default: false },
+  'require-tls': { type: 'boolean', default: false },
+  'implicit-port': { type: 'string' },
+  'tls-session-reuse': { type: 'string' },
+  ...STANDARD_OPTIONS,
+} as const;
+
+export const SERVE_HELP = `Usage: ftp-serve [options] [ROOT]
+       ftp-serve [--users FILE] users add|passwd|del|list ...   (ftp-serve users --help)
+
+Serve ROOT (default: the current folder) over FTP. By default: 127.0.0.1:2121, anonymous read-only.
+
+Options:
+  --host ADDR            address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)
+  --port N               port (default 2121; 0 picks a free port)
+  --user NAME:PASSWORD   a user who may read and write ROOT (repeatable); turns anonymous off
+  --anonymous            allow anonymous login even when --user or --users is given
+  --write                anonymous users may write too (needs anonymous on)
+  --users FILE           users file (default ./${DEFAULT_USERS_FILE}, used when it exists); turns anonymous off
+                         SIGHUP re-reads it: removed or disabled users are let go at their next command
+  --anonymous-upload DIR an existing folder of ROOT (such as /incoming) where anonymous users
+                         may store but not list or read
+  --dotfiles             serve and list names starting with '.' (default: hidden)
+  --max-connections N    control connections at once (default 10000)
+  --max-per-address N    control connections from one address (default 50; 0: unlimited)
+  --max-transfers N      data transfers one user may run at once (default 0: unlimited)
+  --ban-after N          failed logins from one address within 10 minutes that ban it
+                         (default 10; 0: never ban)
+  --ban-time SECONDS     how long a ban lasts (default 900; 0: never ban); kill -USR2 lifts all bans
+  --pasv-ports MIN-MAX   passive data ports, 1024 to 65535 (default: any free port)
+  --pasv-address ADDR    IPv4 address advertised in PASV replies (NAT); a host name is
+                         resolved once, at startup
+  --tls-cert FILE        certificate (PEM) for FTPS: enables AUTH TLS, and the implicit port if given
+  --tls-key FILE         private key (PEM) of --tls-cert
+  --tls                  FTPS with a self-signed development certificate (made once, kept in ~/.cache/ftpkit)
+  --require-tls          refuse login and data connections without TLS
+  --implicit-port N      also serve implicit FTPS (ftps://) on port N (0 = any free port)
+  --tls-session-reuse required|optional
+                         whether PROT P data connections must resume the control connection's
+                         TLS session (default required; optional for Python's ftplib.FTP_TLS)
+  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
+  -v, --verbose          the same as --log-level debug
+  -h, --help             show this help
+  -V, --version          show the version
+
+Signals: SIGINT/SIGTERM stop (running transfers may finish; a second one stops at once),
+SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban.
+`;
+
+type Values = ParsedFlags<typeof SERVE_OPTIONS>['values'];
+
+/**
+ * FileServerOptions plus the options the storage layer is adding (protected files, dotfiles).
+ * TODO(merge): drop this once FileServerOptions declares `protectedPaths` and `dotfiles`.
+ */
+export type ServeOptions = FileServerOptions & {
+  /** Host files never served, listed, replaced or deleted, whatever the permissions. */
+  protectedPaths?: string[];
+  /** 'hide' (default): names starting with '.' are neither listed nor served. */
+  dotfiles?: 'hide' | 'show';
+};
+
+export interface LoadedTls {
+  cert: Buffer;
+  key: Buffer;
+  certPath: string;
+  keyPath: string;
+  /** A line for stdout (the development certificate's fingerprint), or ''. */
+  note: string;
+}
+
+/** What main needs besides the options: for the startup line, the signals and the logs. */
+export interface ServePlan {
+  options: ServeOptions;
+  logger: Logger;
+  root: string;
+  usersFile: string | undefined;
+  store: UserStore | undefined;
+  tls: LoadedTls | undefined;
+  /** The access part of the startup line: `1 user from ftp-users.json, anonymous read-only`. */
+  access: string;
+  /** Lines printed after the startup line. */
+  notes: string[];
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Turns the flags into options, checking everything that can be checked before listening. */
+export async function planServer(values: Values, positionals: string[]): Promise<ServePlan> {
+  if (positionals.length > 1) throw new UsageError('only one ROOT folder may be given');
+  const root = resolve(positionals[0] ?? '.');
+  await checkRoot(root);
+
+  const users: StaticUser[] = values.user.map((spec) => {
+    const colon = spec.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--user takes NAME:PASSWORD, got '${spec}'`);
+    return { username: spec.slice(0, colon), password: spec.slice(colon + 1) };
+  });
+  const level = values['log-level'] ?? (values.verbose ? 'debug' : 'info');
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  const logger = pino({ level }, pino.destination(2));
+  const options: ServeOptions = { host: values.host, port: parsePort(values.port, '--port'), logger };
+  const notes: string[] = [];
+
+  const usersFile = values.users ?? ((await exists(DEFAULT_USERS_FILE)) ? DEFAULT_USERS_FILE : undefined);
+  let store: UserStore | undefined;
+  if (usersFile !== undefined) {
+    try {
+      store = await UserStore.open(usersFile);
+    } catch (err) {
+      throw new UsageError((err as Error).message, { seeHelp: false });
+    }
+  }
+  const fixed = users.length > 0 ? createStaticAuthenticator(users, { root, write: true }) : undefined;
+  const hooks = [store?.authenticate, fixed].filter((h): h is Authenticate => h !== undefined);
+  // The users file first, then --user: the first hook that grants wins.
+  if (hooks.length > 0) options.authenticate = hooks.length === 1 ? hooks[0] : async (req) => (await hooks[0]!(req)) || hooks[1]!(req);
+
+  const anonymous = hooks.length === 0 || values.anonymous;
+  const uploadFolder = values['anonymous-upload'];
+  if (!anonymous && values.write) throw new UsageError('--write is for anonymous users, who are off with --user or --users: add --anonymous (--user users may write anyway)');
+  if (!anonymous && uploadFolder !== undefined) throw new UsageError('--anonymous-upload needs anonymous access: add --anonymous');
+  if (anonymous) {
+    const grant: AnonymousGrant = { root, write: values.write };
+    if (uploadFolder !== undefined) grant.uploadFolder = await checkUploadFolder(root, uploadFolder);
+    options.anonymous = grant;
+  }
+  options.dotfiles = values.dotfiles ? 'show' : 'hide';
+
+  if (values['max-connections'] !== undefined) options.maxConnections = parseCount(values['max-connections'], '--max-connections', { min: 1 });
+  if (values['max-per-address'] !== undefined) options.maxConnectionsPerAddress = parseCount(values['max-per-address'], '--max-per-address');
+  if (values['max-transfers'] !== undefined) options.maxTransfersPerUser = parseCount(values['max-transfers'], '--max-transfers');
+  options.loginGuard = banOptions(values);
+  if (values['pasv-ports'] !== undefined) options.pasvPortRange = parsePortRange(values['pasv-ports']);
+  if (values['pasv-address'] !== undefined) {
+    const { address, note } = await pasvAddress(values['pasv-address']);
+    options.pasvAddress = address;
+    if (note) notes.push(note);
+  }
+
+  const tls = await loadTls(values);
+  if (tls) {
+    options.tls = { cert: tls.cert, key: tls.key };
+    if (values['require-tls']) options.requireTls = true;
+    if (values['implicit-port'] !== undefined) options.implicitTlsPort = parsePort(values['implicit-port'], '--implicit-port');
+    const reuse = values['tls-session-reuse'];
+    if (reuse !== undefined) {
+      if (reuse !== 'required' && reuse !== 'optional') throw new UsageError(`--tls-session-reuse takes required or optional, got '${reuse}'`);
+      options.tlsSessionReuse = reuse;
+    }
+    if (tls.note) notes.push(tls.note);
+  } else if (values['require-tls'] || values['implicit-port'] !== undefined || values['tls-session-reuse'] !== undefined) {
+    throw new UsageError('--require-tls, --implicit-port and --tls-session-reuse need --tls or --tls-cert/--tls-key');
+  }
+
+  // Never served, whatever the permissions and wherever ROOT is: the users file (and the default
+  // one, which `users add` may create in ROOT while the server runs) and the TLS key and cert.
+  options.protectedPaths = protectedPaths([DEFAULT_USERS_FILE, usersFile, tls?.certPath, tls?.keyPath]);
+
+  const upload = uploadFolder !== undefined ? `, uploads to ${uploadFolder}` : '';
+  const access = [
+    store ? `${store.size} user${store.size === 1 ? '' : 's'} from ${usersFile}` : '',
+    users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
+    anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}${upload}` : '',
+  ].filter(Boolean).join(', ');
+  return { options, logger, root, usersFile, store, tls, access, notes };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** ROOT must be a folder this process can list and enter. */
+async function checkRoot(root: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(root)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${root}: no such folder` : `${root}: cannot read (${code ?? 'error'})`, { seeHelp: false });
+  }
+  if (!isDir) throw new UsageError(`${root}: not a folder`, { seeHelp: false });
+  try {
+    await access(root, constants.R_OK | constants.X_OK);
+  } catch (err) {
+    throw new UsageError(`${root}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { seeHelp: false });
+  }
+}
+
+/** `--anonymous-upload DIR`: a virtual folder such as /incoming that exists in ROOT. */
+async function checkUploadFolder(root: string, folder: string): Promise<string> {
+  const parts = folder.split('/');
+  if (!folder.startsWith('/') || folder === '/' || parts.includes('..') || parts.includes('.') || /[\0\r\n\\]/.test(folder)) {
+    throw new UsageError(`--anonymous-upload takes a folder of ROOT such as /incoming, got '${folder}'`);
+  }
+  const virtual = folder.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
+  const host = join(root, virtual);
+  let real: string;
+  try {
+    real = await realpath(host);
+    if (!(await stat(real)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new UsageError(`--anonymous-upload: ${virtual} is not a folder of ${root}`, { seeHelp: false });
+  }
+  const rel = relative(await realpath(root), real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new UsageError(`--anonymous-upload: ${virtual} leads outside ${root}`, { seeHelp: false });
+  }
+  return virtual;
+}
+
+/**
+ * --ban-after / --ban-time. 0 in either means never ban: the CLI asks the library for bans
+ * that last 0 ms, which it never records (failed logins are still delayed and a connection is
+ * still closed after 3 of them).
+ */
+function banOptions(values: Values): FileServerOptions['loginGuard'] {
+  const banAfter = values['ban-after'] === undefined ? undefined : parseCount(values['ban-after'], '--ban-after');
+  const banTime = values['ban-time'] === undefined ? undefined : parseDuration(values['ban-time'], '--ban-time');
+  if (banAfter === 0) return { banDuration: 0 };
+  return { ...(banAfter !== undefined ? { banAfter } : {}), ...(banTime !== undefined ? { banDuration: banTime } : {}) };
+}
+
+function parsePortRange(text: string): [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (!m) throw new UsageError(`--pasv-ports takes MIN-MAX, got '${text}'`);
+  const [min, max] = [Number(m[1]), Number(m[2])];
+  if (min < 1024 || max > 65535) throw new UsageError(`--pasv-ports takes ports from 1024 to 65535, got '${text}'`);
+  if (min > max) throw new UsageError(`--pasv-ports takes MIN-MAX with MIN at most MAX, got '${text}'`);
+  return [min, max];
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * --pasv-address: an IPv4 address, or a host name resolved once, here (as vsftpd's
+ * pasv_addr_resolve and pure-ftpd's -P): PASV replies carry an IPv4 address, and a name that
+ * does not resolve now would fail every PASV later.
+ */
+async function pasvAddress(text: string): Promise<{ address: string; note: string }> {
+  if (isIP(text) === 4) return { address: text, note: '' };
+  if (isIP(text) === 6 || !HOST_NAME.test(text)) {
+    throw new UsageError(`--pasv-address takes an IPv4 address or a host name (PASV replies carry IPv4 only), got '${text}'`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })), 10_000);
+    });
+    const { address } = await Promise.race([lookup(text, { family: 4 }), timeout]);
+    return { address, note: `ftp-serve: --pasv-address ${text} resolved to ${address} (once, at startup)` };
+  } catch (err) {
+    throw new UsageError(`--pasv-address: cannot resolve ${text} to an IPv4 address (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { seeHelp: false });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The certificate: from --tls-cert/--tls-key, or the development one for --tls. */
+export async function loadTls(values: Pick<Values, 'tls-cert' | 'tls-key' | 'tls'>): Promise<LoadedTls | undefined> {
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      return { cert: await readFile(certFile), key: await readFile(keyFile), certPath: certFile, keyPath: keyFile, note: '' };
+    } catch (err) {
+      throw new UsageError(`cannot read the certificate or key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { seeHelp: false });
+    }
+  }
+  if (!values.tls) return undefined;
+  const dev = await ensureDevCertificate();
+  return { cert: dev.cert, key: dev.key, certPath: dev.certPath, keyPath: dev.keyPath, note: `ftp-serve: self-signed certificate ${dev.certPath}, SHA-256 ${dev.fingerprint256}` };
+}
+
+/** Absolute paths, and where symlinks lead, of the files given; duplicates dropped. */
+function protectedPaths(files: Array<string | undefined>): string[] {
+  const paths = new Set<string>();
+  for (const file of files) {
+    if (file === undefined) continue;
+    paths.add(resolve(file));
+    try {
+      paths.add(realpathSync(file));
+    } catch {
+      // not there (yet): the absolute path is enough
+    }
+  }
+  return [...paths];
+}
+
+/**
+ * The library checks its options again and names them as an embedder writes them; a message
+ * that gets past the checks above still names the flag.
+ */
+const FLAG_FOR_OPTION: Array<[RegExp, string]> = [
+  [/^pasvPortRange(\[\d\])?/, '--pasv-ports'],
+  [/^loginGuard\.banAfter/, '--ban-after'],
+  [/^loginGuard\.banDuration/, '--ban-time'],
+  [/^maxConnectionsPerAddress/, '--max-per-address'],
+  [/^maxConnections/, '--max-connections'],
+  [/^maxTransfersPerUser/, '--max-transfers'],
+  [/^anonymous\.uploadFolder/, '--anonymous-upload'],
+  [/^implicitTlsPort/, '--implicit-port'],
+  [/^tlsSessionReuse/, '--tls-session-reuse'],
+  [/^requireTls and implicitTlsPort/, '--require-tls and --implicit-port'],
+  [/^port\b/, '--port'],
+  [/^tls:/, '--tls-cert/--tls-key:'],
+];
+
+/** A FileServer constructor error as a usage error naming the flag. */
+export function settingError(err: unknown): unknown {
+  if (!(err instanceof FtpError) || err.code !== 'FTPKIT_ERR_INVALID_ARGUMENT') return err;
+  let message = err.message;
+  for (const [pattern, flag] of FLAG_FOR_OPTION) message = message.replace(pattern, flag);
+  return new UsageError(message, { cause: err });
+}
