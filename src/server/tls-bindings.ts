@@ -6,8 +6,12 @@ import { FtpError } from '../errors.js';
 
 /** Sessions one control connection may keep for ID resumption (TLS 1.2 gives 1, TLS 1.3 one per ticket). */
 const SESSIONS_PER_BINDING = 8;
-/** Released contexts kept for the next AUTH TLS (making one costs ~0.5–1 ms of CPU; reusing one ~0.04 ms). */
-const IDLE_CONTEXTS = 32;
+/**
+ * Released contexts kept for the next AUTH TLS: making one costs ~0.5–1 ms of CPU (OpenSSL 3's
+ * SSL_CTX_new), reusing one ~0.04 ms. A context is ~28 KB; the pool never holds more than the
+ * peak of TLS connections open at once, and at most this many.
+ */
+const IDLE_CONTEXTS = 128;
 /** How long a session may be resumed, in seconds: its control connection ends it long before. */
 const SESSION_TIMEOUT = 24 * 3600;
 
@@ -25,7 +29,6 @@ const SESSION_TIMEOUT = 24 * 3600;
  * A binding is released when its session ends; its context is re-keyed before anyone else uses it.
  */
 export interface TlsBinding {
-  readonly context: SecureContext;
   /** Starts the server side of TLS on the control connection or on a PROT P data connection. */
   wrap(socket: Socket, role: 'control' | 'data'): TLSSocket;
   /** The session ended: nothing may resume this binding's sessions again. Idempotent. */
@@ -39,8 +42,7 @@ interface PooledContext {
 
 /**
  * Makes one TLS binding per control connection, from the server's certificate. Contexts are
- * pooled (re-keyed on every use), so a binding costs about as much as a map lookup, not a new
- * OpenSSL context. No session store is shared between control connections: a flood of other
+ * pooled (re-keyed when released), so a binding costs ~0.04 ms, not a new OpenSSL context. No session store is shared between control connections: a flood of other
  * handshakes cannot evict anyone's session.
  */
 export class TlsBindings {
@@ -51,7 +53,7 @@ export class TlsBindings {
   /** Throws FTPKIT_ERR_INVALID_ARGUMENT on a bad certificate or key. */
   constructor(options: SecureContextOptions) {
     this.#options = options;
-    this.#idle.push({ context: makeContext(options), generation: 0 });
+    this.#idle.push(this.#fresh());
   }
 
   /**
@@ -59,17 +61,23 @@ export class TlsBindings {
    * their data connections still resume. Throws on a bad certificate, keeping the old one.
    */
   setOptions(options: SecureContextOptions): void {
-    const context = makeContext(options);
+    const context = makeContext(options); // throws before anything changes
+    rekey(context);
     this.#options = options;
     this.#generation++;
     this.#idle.length = 0;
     this.#idle.push({ context, generation: this.#generation });
   }
 
+  #fresh(): PooledContext {
+    const context = makeContext(this.#options);
+    rekey(context); // its own session ID context (a new context has random ticket keys but none)
+    return { context, generation: this.#generation };
+  }
+
   /** A fresh binding for a control connection that starts TLS (AUTH TLS, the implicit port). */
   acquire(): TlsBinding {
-    const pooled = this.#idle.pop() ?? { context: makeContext(this.#options), generation: this.#generation };
-    rekey(pooled.context);
+    const pooled = this.#idle.pop() ?? this.#fresh();
     const sessions = new Map<string, Buffer>();
     const controlOwner = new EventEmitter();
     controlOwner.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
@@ -83,7 +91,6 @@ export class TlsBindings {
     });
     let released = false;
     return {
-      context: pooled.context,
       // TLSSocket reports session events to its `server`; it only calls emit() and listenerCount() on it.
       wrap: (socket, role) =>
         new TLSSocket(socket, { isServer: true, secureContext: pooled.context, server: (role === 'control' ? controlOwner : dataOwner) as unknown as NetServer }),
@@ -91,7 +98,9 @@ export class TlsBindings {
         if (released) return;
         released = true;
         sessions.clear();
-        // Re-keyed now too, so a socket of this session still open cannot mint tickets the next user accepts.
+        // Re-keyed before it waits in the pool: tickets and sessions this session was given are
+        // dead here (new keys, new session ID context). A socket of it still open keeps its old
+        // session ID context, so a ticket it mints now cannot open the next session's data either.
         rekey(pooled.context);
         if (pooled.generation === this.#generation && this.#idle.length < IDLE_CONTEXTS) this.#idle.push(pooled);
       },

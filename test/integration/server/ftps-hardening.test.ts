@@ -155,8 +155,9 @@ describe.each(attacks)('a PROT P data connection that resumes another control co
 
 /**
  * Other clients' handshakes in the flood test. The old shared cache held 10,000 sessions, so it
- * took 10,400 to evict one (FTPKIT_TLS_FLOOD=10400 runs that, ~3 min); there is no shared store
- * now, and 200 already exceed every per-server bound left (32 idle contexts, 8 sessions a binding).
+ * took 10,400 to evict one (FTPKIT_TLS_FLOOD=10400 runs that, 1–2 min). There is no shared store
+ * now; 200 is more than any bound left (128 pooled contexts, 8 sessions a binding), so a shared
+ * cache of that size or smaller coming back would show here.
  */
 const FLOOD = Number(process.env.FTPKIT_TLS_FLOOD ?? 200);
 
