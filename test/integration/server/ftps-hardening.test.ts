@@ -215,6 +215,25 @@ describe('TLS renegotiation', () => {
     other.close();
   });
 
+  it('a PROT P data connection that renegotiates is refused too; the session goes on', async () => {
+    t = await startTestServer({ tls });
+    const c = await tlsControl(t.port, 'TLSv1.2');
+    const data = (await c.passive()) as TLSSocket;
+    const secured = new Promise((r) => data.once('secureConnect', r));
+    expect((await c.send('STOR r.bin')).code).toBe(150);
+    await secured;
+    data.write('before ');
+    const outcome = await new Promise<string>((resolve) => {
+      data.once('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+      data.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? `error ${(err as NodeJS.ErrnoException).code}` : 'renegotiated'));
+    });
+    expect(outcome).toBe('error ERR_SSL_NO_RENEGOTIATION');
+    data.destroy();
+    expect([226, 426, 451]).toContain((await c.read()).code);
+    expect((await c.send('NOOP')).code).toBe(200);
+    c.close();
+  });
+
   it('openssl s_client: R (renegotiate) gets "no renegotiation", the NOOP after it is never answered', async () => {
     t = await startTestServer({ tls });
     const r = await sClient(['-connect', `127.0.0.1:${t.port}`, '-starttls', 'ftp', '-tls1_2'], ['NOOP', 'R', 'NOOP']);
