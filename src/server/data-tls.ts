@@ -1,16 +1,20 @@
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { Session } from './session.js';
 
+/** The 522 text when a data connection does not resume its control connection's session. */
+export const REUSE_REFUSAL =
+  "Data connection must resume the control connection's TLS session (server option tlsSessionReuse: 'optional' / ftp-serve --tls-session-reuse optional allows clients that do not)";
+
 /**
- * Wraps a PROT P data connection in TLS with the control connection's context. By default the
- * client must resume a session of that context (vsftpd's require_ssl_reuse): a stranger who wins
- * the race to the passive port has no session to resume, so it gets nothing. TLS 1.3 resumes
- * with tickets the control connection was given; TLS 1.2 with tickets too.
+ * Wraps a PROT P data connection in TLS with the control connection's own binding
+ * (tls-bindings.ts). By default the client must resume a session of that binding (vsftpd's
+ * require_ssl_reuse): whoever wins the race to the passive port, even from the victim's address
+ * with a TLS session of its own (AUTH TLS on another control connection), cannot resume this
+ * one, so it gets a 522 and no byte. TLS 1.3 resumes with tickets, TLS 1.2 with tickets or IDs.
  */
 export function secureDataConnection(session: Session, socket: Socket, signal: AbortSignal): Promise<TLSSocket> {
-  const owner = session.host.tlsOwner;
-  const secure = new TLSSocket(socket, { isServer: true, secureContext: session.tlsContext!, ...(owner ? { server: owner } : {}) });
+  const secure = session.tls!.wrap(socket, 'data');
   return new Promise<TLSSocket>((resolve, reject) => {
     const fail = (err: Error): void => {
       cleanup();

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { FtpError } from '../errors.js';
@@ -16,7 +16,7 @@ import { Session, type SessionHost } from './session.js';
 import { sweepAfterCrash } from './upload.js';
 import type { LockManager } from './locks/index.js';
 import type { Storage } from '../storage/types.js';
-import { createTlsSessionOwner } from './tls-session-cache.js';
+import { refuseInTls, TlsBindings } from './tls-bindings.js';
 
 
 /**
@@ -40,9 +40,10 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   #closing: Promise<void> | undefined;
   /** Roots whose crash leftovers were swept (upload.ts). */
   readonly #swept = new Set<string | Storage>();
-  #tlsContext: SecureContext | undefined;
-  /** Owns the TLS session-ID cache shared by control and data connections. */
-  readonly tlsOwner: TlsServer | undefined;
+  /** One TLS binding per control connection (data connections must resume its session); undefined without `tls`. */
+  readonly tls: TlsBindings | undefined;
+  /** Implicit-FTPS refusals whose 421 is still being sent inside TLS. */
+  #refusing = 0;
 
   constructor(options: FileServerOptions = {}) {
     super();
@@ -51,15 +52,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
-    if (this.options.tls) {
-      this.#tlsContext = makeContext(this.options.tls);
-      this.tlsOwner = createTlsSessionOwner(this.options.tls);
-    }
-  }
-
-  /** The TLS context new handshakes use; undefined without `tls`. */
-  get tlsContext(): SecureContext | undefined {
-    return this.#tlsContext;
+    if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
   }
 
   /**
@@ -68,8 +61,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    * resume. Throws on a bad certificate, keeping the old one.
    */
   setTls(tls: SecureContextOptions): void {
-    if (!this.#tlsContext) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'the server was created without tls');
-    this.#tlsContext = makeContext(tls);
+    if (!this.tls) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'the server was created without tls');
+    this.tls.setOptions(tls);
   }
 
   /** The implicit FTPS address, once listening (with implicitTlsPort). */
@@ -187,7 +180,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     const refusal = this.#refusal(socket);
     if (refusal) {
       socket.on('error', () => {});
-      socket.end(formatReply(421, refusal));
+      if (implicitTls) this.#refuseImplicit(socket, refusal);
+      else socket.end(formatReply(421, refusal));
       return;
     }
     let session: Session;
@@ -201,21 +195,33 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     }
     this.#sessions.add(session);
     this.limits.addAddress(session.remoteAddress);
-    void session.closed.then(() => {
+    void session.closed.then(async () => {
       this.#sessions.delete(session);
       this.limits.removeAddress(session.remoteAddress);
+      await session.transfer?.done; // its data connection is over before the TLS binding is re-keyed and reused
+      session.tls?.release();
     });
     session.log.debug('connect');
     this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
-    if (implicitTls) session.startTls(this.#tlsContext!);
+    if (implicitTls) session.startTls(this.tls!.acquire());
     session.start();
+  }
+
+  /**
+   * The implicit port speaks only TLS, so its 421 goes inside TLS, never in clear. A handshake
+   * costs CPU, and refusals are what floods get: past a few at once the connection is just closed.
+   */
+  #refuseImplicit(socket: Socket, text: string): void {
+    if (this.#refusing >= IMPLICIT_REFUSALS) {
+      socket.destroy();
+      return;
+    }
+    this.#refusing++;
+    refuseInTls(socket, this.tls!, formatReply(421, text), Math.min(IMPLICIT_REFUSAL_TIMEOUT, this.options.timeouts.login)).finally(() => this.#refusing--);
   }
 }
 
-function makeContext(tls: SecureContextOptions): SecureContext {
-  try {
-    return createSecureContext({ minVersion: 'TLSv1.2', ...tls });
-  } catch (err) {
-    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `tls: ${(err as Error).message}`);
-  }
-}
+/** Implicit-FTPS refusals answered inside TLS at the same time; later ones are closed without a word. */
+const IMPLICIT_REFUSALS = 16;
+/** How long such a refusal may take (handshake and 421), in ms. */
+const IMPLICIT_REFUSAL_TIMEOUT = 5000;

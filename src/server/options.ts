@@ -112,8 +112,10 @@ export interface FileServerOptions {
   /** Also listen for implicit FTPS (TLS from the first byte) on this port; 0 picks a free one. */
   implicitTlsPort?: number;
   /**
-   * PROT P data connections must resume the control connection's TLS session (default), so
-   * whoever wins the race to a passive port cannot read the data. 'optional' for broken clients.
+   * PROT P data connections must resume their own control connection's TLS session (default), so
+   * whoever wins the race to a passive port cannot read or write the data. 'optional' also takes
+   * data connections that do a full handshake, for clients that never resume (Python's ftplib);
+   * a session of another control connection is never resumed either way.
    */
   tlsSessionReuse?: 'required' | 'optional';
 }

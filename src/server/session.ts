@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { ControlLineParser, parseCommand, formatReply, normalizeIp, type FtpCommand } from '../protocol/index.js';
 import { resolveVirtualPath } from '../storage/path.js';
@@ -19,6 +18,7 @@ import type { LoginGuard } from './abuse/login-guard.js';
 import type { AuthGrant } from './options.js';
 import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
 import { throttle } from './throttle.js';
+import type { TlsBinding, TlsBindings } from './tls-bindings.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
@@ -29,9 +29,8 @@ export interface SessionHost {
   readonly limits: ConnectionLimits;
   /** Failed-login delays and bans; undefined when turned off. */
   readonly loginGuard: LoginGuard | undefined;
-  /** The TLS context for AUTH TLS handshakes, when FTPS is configured. */
-  readonly tlsContext: SecureContext | undefined;
-  readonly tlsOwner: TlsServer | undefined;
+  /** Gives each AUTH TLS its own TLS binding, when FTPS is configured. */
+  readonly tls: TlsBindings | undefined;
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
 }
 
@@ -43,8 +42,8 @@ export class Session {
   readonly id = randomBytes(6).toString('hex');
   /** The control connection: a TLSSocket after AUTH TLS or on the implicit port. */
   socket: Socket;
-  /** The TLS context the control connection uses; data connections under PROT P use it too. */
-  tlsContext: SecureContext | undefined;
+  /** The control connection's TLS binding; PROT P data connections must resume one of its sessions. */
+  tls: TlsBinding | undefined;
   /** PBSZ seen (RFC 4217: required before PROT). */
   pbsz = false;
   /** Data channel protection: C (clear) or P (private). */
@@ -120,7 +119,7 @@ export class Session {
 
   /** True once the control connection is TLS. */
   get secure(): boolean {
-    return this.tlsContext !== undefined;
+    return this.tls !== undefined;
   }
 
   /**
@@ -128,13 +127,13 @@ export class Session {
    * Anything the client pipelined after AUTH in clear text is dropped, so no command can be
    * injected in front of the handshake (the STARTTLS command-injection class of bugs).
    */
-  startTls(context: SecureContext): void {
+  startTls(binding: TlsBinding): void {
     const raw = this.socket;
     raw.removeAllListeners('data');
     this.#queue.length = 0;
     this.#parser = new ControlLineParser();
-    const secure = new TLSSocket(raw, { isServer: true, secureContext: context, ...(this.host.tlsOwner ? { server: this.host.tlsOwner } : {}) });
-    this.tlsContext = context;
+    const secure = binding.wrap(raw, 'control');
+    this.tls = binding;
     this.socket = secure;
     this.#listen(secure);
   }

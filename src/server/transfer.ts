@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { LargeReadConnection } from '../util/large-reads.js';
-import { secureDataConnection } from './data-tls.js';
+import { REUSE_REFUSAL, secureDataConnection } from './data-tls.js';
 import { adoptWithLargeReads } from './large-read-socket.js';
 import type { Session } from './session.js';
 import { paceInbound } from './throttle.js';
@@ -117,7 +117,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
         failure = aborted ? 'aborted' : 'tls';
         const reuse = (err as NodeJS.ErrnoException).code === 'ERR_FTPKIT_TLS_REUSE';
         session.log.warn({ err }, 'data connection TLS refused');
-        session.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? 'TLS session reuse required on the data connection' : 'Data connection TLS handshake failed');
+        session.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
         return;
       }
     }

@@ -3,7 +3,7 @@ import type { Session } from '../session.js';
 
 // FTP over TLS, RFC 4217: AUTH upgrades the control connection, PBSZ 0 then PROT P protects data.
 
-const tlsFeatures = (session: Session): string[] => (session.host.tlsContext ? ['AUTH TLS', 'PBSZ', 'PROT'] : []);
+const tlsFeatures = (session: Session): string[] => (session.host.tls ? ['AUTH TLS', 'PBSZ', 'PROT'] : []);
 
 export const AUTH: CommandSpec = {
   verbs: ['AUTH'],
@@ -11,13 +11,13 @@ export const AUTH: CommandSpec = {
   public: true,
   feat: tlsFeatures,
   handler(session, arg) {
-    const context = session.host.tlsContext;
-    if (!context) return session.reply(502, 'TLS is not configured on this server');
+    const bindings = session.host.tls;
+    if (!bindings) return session.reply(502, 'TLS is not configured on this server');
     if (session.secure) return session.reply(503, 'Already using TLS');
     const mechanism = arg.trim().toUpperCase();
     if (!['TLS', 'TLS-C', 'SSL', 'TLS-P'].includes(mechanism)) return session.reply(504, `AUTH ${mechanism} not supported`);
     session.reply(234, `AUTH ${mechanism} successful`);
-    session.startTls(context);
+    session.startTls(bindings.acquire());
     // AUTH SSL and TLS-P historically imply protected data (what such clients expect).
     if (mechanism === 'SSL' || mechanism === 'TLS-P') session.prot = 'P';
   },
