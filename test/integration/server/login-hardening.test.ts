@@ -1,7 +1,9 @@
 // Login hardening (issue 12): parallel guesses against the ban, scrypt starving file I/O, NUL
 // in passwords, authenticate mistakes that looked like bad passwords, lifting bans, and the
 // per-address connection default. Everything over real sockets on loopback.
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -286,15 +288,24 @@ describe('authenticate mistakes (newcomer pass)', () => {
     expect(logs.some((l) => l.msg === `login refused: grant.root ${join(dir.path, 'gone')} does not exist`)).toBe(true);
   });
 
-  // root reads every folder whatever its mode: this case needs an unprivileged user.
-  it.skipIf(process.getuid?.() === 0)('a root the server cannot read is refused at login', async () => {
-    const logs: Array<Record<string, unknown>> = [];
+  // root reads every folder whatever its mode: as root (CI), the server runs as `nobody`
+  // in a child process (test/fixtures/unreadable-root.mjs, over the built dist/).
+  it('a root the server cannot read is refused at login', async () => {
     const locked = join(dir.path, 'locked');
     await mkdir(locked, { mode: 0o000 });
+    await chmod(dir.path, 0o755); // nobody must reach `locked` to be refused by its mode
     try {
-      const server = await serverWith(() => ({ root: locked }), logs);
-      expect((await attempt(server)).code).toBe(421);
-      expect(logs.some((l) => l.msg === `login refused: grant.root ${locked} cannot be read by the server`)).toBe(true);
+      if (process.getuid?.() !== 0) {
+        const logs: Array<Record<string, unknown>> = [];
+        const server = await serverWith(() => ({ root: locked }), logs);
+        expect((await attempt(server)).code).toBe(421);
+        expect(logs.some((l) => l.msg === `login refused: grant.root ${locked} cannot be read by the server`)).toBe(true);
+        return;
+      }
+      const fixture = fileURLToPath(new URL('../../fixtures/unreadable-root.mjs', import.meta.url));
+      const r = spawnSync(process.execPath, [fixture, locked], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ code: 421, text: 'Home folder unavailable, try again later', logged: true });
     } finally {
       await chmod(locked, 0o755);
     }
