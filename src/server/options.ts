@@ -85,6 +85,13 @@ export interface FileServerOptions {
   maxCommandsPerSecond?: number;
   /** Data transfers one user may run at once; more get 450. 0 is unlimited (the default). */
   maxTransfersPerUser?: number;
+  /**
+   * Folder listings (LIST, NLST, MLSD, STAT of a folder) running at once on the server; more
+   * wait their turn. 0 is unlimited. Default 8: each holds its folder's names while it runs.
+   */
+  maxListings?: number;
+  /** Listings one user may run at once (of maxListings); more wait their turn. 0 is unlimited. Default 2. */
+  maxListingsPerUser?: number;
   /** Failed-login delays and bans; `false` turns them off. */
   loginGuard?: LoginGuardOptions | false;
   /** Banner sent in the 220 greeting. */
@@ -129,6 +136,8 @@ export interface ResolvedServerOptions {
   maxConnectionsPerAddress: number;
   maxCommandsPerSecond: number;
   maxTransfersPerUser: number;
+  maxListings: number;
+  maxListingsPerUser: number;
   loginGuard: ResolvedLoginGuardOptions | false;
   greeting: string;
   locks: LockManager;
@@ -207,6 +216,8 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 0, 0),
     maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 1000, 0),
     maxTransfersPerUser: checkInteger('maxTransfersPerUser', options.maxTransfersPerUser ?? 0, 0),
+    maxListings: checkInteger('maxListings', options.maxListings ?? 8, 0),
+    maxListingsPerUser: checkInteger('maxListingsPerUser', options.maxListingsPerUser ?? 2, 0),
     loginGuard: options.loginGuard === false ? false : resolveLoginGuardOptions(options.loginGuard),
     greeting,
     locks,
