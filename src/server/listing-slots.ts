@@ -2,10 +2,10 @@ import type { Session, SessionHost } from './session.js';
 
 /**
  * Turns for folder listings: at most `max` at once on the server and `perUser` per user
- * (0: no limit). A listing holds its folder's names while it runs, so this bounds what
- * listings cost together. Past a limit a listing waits, first come first served, until a
- * turn frees or its session ends; a user hogging turns (slow readers) delays only itself
- * past `perUser`.
+ * (0: no limit). A listing holds its folder's names while it runs (a few MB for 100,000
+ * entries), so this bounds what listings cost together. Past a limit a listing waits, first
+ * come first served, until a turn frees or its wait is aborted; a user holding its turns
+ * (a slow reader) delays only itself past `perUser`.
  */
 export class ListingSlots {
   readonly #max: number;
@@ -98,12 +98,37 @@ export function listingSlots(host: SessionHost): ListingSlots {
   return s;
 }
 
-/** Waits for a listing turn for the session's user; undefined when the session ended first. */
+/**
+ * Whose turns a session's listings count against: the user, or for anonymous sessions the
+ * address, so one anonymous client cannot hold every anonymous visitor's turns.
+ */
+function listingUser(session: Session): string {
+  const grant = session.grant;
+  if (grant !== undefined && grant === session.host.options.anonymous) return `anonymous ${session.remoteAddress}`;
+  return `user ${session.account?.name ?? session.username ?? ''}`;
+}
+
+/**
+ * Waits for a listing turn for the session. Past the data timeout it answers `450` itself;
+ * undefined then, or when the session ended first.
+ */
 export async function listingTurn(session: Session): Promise<(() => void) | undefined> {
-  const user = session.account?.name ?? session.username ?? session.remoteAddress;
+  if (session.signal.aborted) return undefined;
+  const controller = new AbortController();
+  const onEnd = (): void => controller.abort(session.signal.reason);
+  session.signal.addEventListener('abort', onEnd, { once: true });
+  const timer = setTimeout(() => controller.abort(new Error('no listing turn in time')), session.host.options.timeouts.data);
   try {
-    return await listingSlots(session.host).acquire(user, session.signal);
+    return await listingSlots(session.host).acquire(listingUser(session), controller.signal);
   } catch {
+    if (!session.signal.aborted) {
+      session.log.info('no listing turn within the data timeout');
+      session.data.close();
+      session.reply(450, 'Too many listings running, try again later');
+    }
     return undefined;
+  } finally {
+    clearTimeout(timer);
+    session.signal.removeEventListener('abort', onEnd);
   }
 }

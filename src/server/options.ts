@@ -87,10 +87,11 @@ export interface FileServerOptions {
   maxTransfersPerUser?: number;
   /**
    * Folder listings (LIST, NLST, MLSD, STAT of a folder) running at once on the server; more
-   * wait their turn. 0 is unlimited. Default 8: each holds its folder's names while it runs.
+   * wait their turn, up to the data timeout, then get 450. 0 is unlimited. Default 8: each
+   * holds its folder's names while it runs.
    */
   maxListings?: number;
-  /** Listings one user may run at once (of maxListings); more wait their turn. 0 is unlimited. Default 2. */
+  /** Listings one user (anonymous: one address) may run at once; more wait as above. 0 is unlimited. Default 2. */
   maxListingsPerUser?: number;
   /** Failed-login delays and bans; `false` turns them off. */
   loginGuard?: LoginGuardOptions | false;

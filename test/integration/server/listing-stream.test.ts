@@ -157,7 +157,7 @@ describe('a folder of 100,000 entries', () => {
     expect(replyLines[ENTRIES]).toMatch(/^-\S+ .* entry-099999\.txt$/);
   });
 
-  // Built whole: ~700 MB to 1 GB. Streamed, 8 at a time (maxListings), each holding its names: ~50 MB.
+  // Built whole: ~700 MB to 1 GB. Streamed, 8 at a time (maxListings), each holding its names: ~50-60 MB.
   it('10 listings at once by 10 users all complete, and the server grows less than 120 MB', { timeout: 240_000 }, async () => {
     const base = await baseline();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => listing(i % 2 ? 'LIST big' : 'MLSD big', `user${i}`)));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ListingSlots } from '../../../src/server/listing-slots.js';
+import { ListingSlots, listingSlots, listingTurn } from '../../../src/server/listing-slots.js';
+import type { Session } from '../../../src/server/session.js';
 
 const never = new AbortController().signal;
 /** Settles pending promise callbacks. */
@@ -66,5 +67,72 @@ describe('ListingSlots', () => {
     expect(slots.running).toBe(50);
     for (const r of releases) r();
     expect(slots.running).toBe(0);
+  });
+});
+
+describe('listingTurn', () => {
+  const anonymousGrant = { root: '/srv' };
+  /** The parts of a Session that listingTurn uses. */
+  function fakeSession(opts: { user?: string; anonymousFrom?: string; host: object }) {
+    const replies: Array<[number, string]> = [];
+    let dataClosed = 0;
+    const ended = new AbortController();
+    const session = {
+      host: opts.host,
+      signal: ended.signal,
+      grant: opts.anonymousFrom ? anonymousGrant : { root: '/srv' },
+      account: opts.user ? { name: opts.user } : { name: 'anonymous' },
+      username: opts.user ?? 'anonymous',
+      remoteAddress: opts.anonymousFrom ?? '127.0.0.1',
+      log: { info() {} },
+      data: { close: () => void dataClosed++ },
+      reply: (code: number, text: string) => void replies.push([code, text]),
+    };
+    return { session: session as unknown as Session, replies, dataClosed: () => dataClosed, end: () => ended.abort(new Error('closed')) };
+  }
+  const host = (maxListings: number, maxListingsPerUser: number, data = 50) => ({
+    options: { maxListings, maxListingsPerUser, timeouts: { data }, anonymous: anonymousGrant },
+  });
+
+  it('past the data timeout answers 450 and drops the prepared data connection', async () => {
+    const h = host(1, 0);
+    const first = fakeSession({ user: 'alice', host: h });
+    const release = await listingTurn(first.session);
+    expect(release).toBeDefined();
+    const second = fakeSession({ user: 'bob', host: h });
+    expect(await listingTurn(second.session)).toBeUndefined();
+    expect(second.replies).toEqual([[450, 'Too many listings running, try again later']]);
+    expect(second.dataClosed()).toBe(1);
+    release!();
+    expect(listingSlots(h as never).running).toBe(0);
+  });
+
+  it('a session that ends while waiting gets no reply and leaves no waiter', async () => {
+    const h = host(1, 0, 60_000);
+    const release = await listingTurn(fakeSession({ user: 'alice', host: h }).session);
+    const waiting = fakeSession({ user: 'bob', host: h });
+    const turn = listingTurn(waiting.session);
+    await tick();
+    expect(listingSlots(h as never).waiting).toBe(1);
+    waiting.end();
+    expect(await turn).toBeUndefined();
+    expect(waiting.replies).toEqual([]);
+    expect(listingSlots(h as never).waiting).toBe(0);
+    release!();
+  });
+
+  it('anonymous sessions count per address, named users per user', async () => {
+    const h = host(0, 1);
+    const a1 = await listingTurn(fakeSession({ anonymousFrom: '192.0.2.1', host: h }).session);
+    const a2 = await listingTurn(fakeSession({ anonymousFrom: '192.0.2.2', host: h }).session);
+    expect(a1 && a2).toBeDefined();
+    const sameAddress = fakeSession({ anonymousFrom: '192.0.2.1', host: h });
+    expect(await listingTurn(sameAddress.session)).toBeUndefined(); // waited out its timeout
+    expect(sameAddress.replies[0]![0]).toBe(450);
+    const alice = await listingTurn(fakeSession({ user: 'alice', host: h }).session);
+    const alice2 = fakeSession({ user: 'alice', host: h });
+    expect(await listingTurn(alice2.session)).toBeUndefined();
+    for (const r of [a1, a2, alice]) r!();
+    expect(listingSlots(h as never).running).toBe(0);
   });
 });
