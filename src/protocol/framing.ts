@@ -18,6 +18,8 @@ const DONT = 0xfe;
 const DM = 0xf2;
 const CR = 0x0d;
 const LF = 0x0a;
+// "ABOR", the one command a client may send as urgent data (RFC 959 section 4.1.3).
+const ABOR = [0x41, 0x42, 0x4f, 0x52];
 
 const enum Telnet {
   Data, // ordinary bytes
@@ -33,6 +35,11 @@ const enum Telnet {
  * an IAC split across chunks is still stripped). The line buffer is a fixed
  * maxLineLength bytes: an over-long line is detected before it is stored,
  * reported once, then skipped up to the next LF.
+ *
+ * One exception to "a line ends at LF": `ABOR<CR>` ends at its CR. Python's ftplib sends
+ * `ABOR\r\n` with MSG_OOB, and Linux hands the last byte (the LF) to the urgent-data channel,
+ * which a Node socket never reads (no SO_OOBINLINE): the LF never comes. So ABOR is complete at
+ * its CR, and an LF that does come right after it is dropped rather than read as an empty line.
  */
 export class ControlLineParser {
   readonly #max: number;
@@ -40,6 +47,8 @@ export class ControlLineParser {
   #len = 0;
   #pendingCr = false;
   #discarding = false;
+  /** ABOR ended at its CR: an LF as the next data byte is its terminator, not a new line. */
+  #lfAfterAbor = false;
   #telnet: Telnet = Telnet.Data;
 
   constructor(opts: ControlLineParserOptions = {}) {
@@ -74,6 +83,10 @@ export class ControlLineParser {
   }
 
   #data(b: number, events: ControlLineEvent[]): void {
+    if (this.#lfAfterAbor) {
+      this.#lfAfterAbor = false;
+      if (b === LF) return;
+    }
     if (b === LF) {
       // CRLF or a bare LF both end the line; the CR before LF is dropped.
       this.#pendingCr = false;
@@ -97,10 +110,23 @@ export class ControlLineParser {
       if (this.#discarding) return;
     }
     if (b === CR) {
+      if (this.#isAbor()) {
+        events.push({ type: 'line', line: Buffer.from(this.#buf!.subarray(0, this.#len)) });
+        this.#len = 0;
+        this.#lfAfterAbor = true;
+        return;
+      }
       this.#pendingCr = true;
       return;
     }
     this.#append(b, events);
+  }
+
+  /** The line so far is ABOR, in any case. */
+  #isAbor(): boolean {
+    if (this.#len !== ABOR.length) return false;
+    for (let i = 0; i < ABOR.length; i++) if ((this.#buf![i]! & 0xdf) !== ABOR[i]) return false;
+    return true;
   }
 
   #append(b: number, events: ControlLineEvent[]): void {

@@ -88,6 +88,14 @@ export interface FileServerOptions {
   maxCommandsPerSecond?: number;
   /** Data transfers one user may run at once; more get 450. 0 is unlimited (the default). */
   maxTransfersPerUser?: number;
+  /**
+   * Folder listings (LIST, NLST, MLSD, STAT of a folder) running at once on the server; more
+   * wait their turn, up to the data timeout, then get 450. 0 is unlimited. Default 8: each
+   * holds its folder's names while it runs.
+   */
+  maxListings?: number;
+  /** Listings one user (anonymous: one address) may run at once; more wait as above. 0 is unlimited. Default 2. */
+  maxListingsPerUser?: number;
   /** Failed-login delays, bans and per-address login concurrency; `false` turns them off. */
   loginGuard?: LoginGuardOptions | false;
   /** Banner sent in the 220 greeting. */
@@ -134,6 +142,8 @@ export interface ResolvedServerOptions {
   maxConnectionsPerAddress: number;
   maxCommandsPerSecond: number;
   maxTransfersPerUser: number;
+  maxListings: number;
+  maxListingsPerUser: number;
   loginGuard: ResolvedLoginGuardOptions | false;
   greeting: string;
   locks: LockManager;
@@ -212,6 +222,8 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     maxConnectionsPerAddress: checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 50, 0),
     maxCommandsPerSecond: checkInteger('maxCommandsPerSecond', options.maxCommandsPerSecond ?? 1000, 0),
     maxTransfersPerUser: checkInteger('maxTransfersPerUser', options.maxTransfersPerUser ?? 0, 0),
+    maxListings: checkInteger('maxListings', options.maxListings ?? 8, 0),
+    maxListingsPerUser: checkInteger('maxListingsPerUser', options.maxListingsPerUser ?? 2, 0),
     loginGuard: options.loginGuard === false ? false : resolveLoginGuardOptions(options.loginGuard),
     greeting,
     locks,

@@ -19,6 +19,7 @@ import type { AuthGrant } from './options.js';
 import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
 import { throttle } from './throttle.js';
 import type { TlsBinding, TlsBindings } from './tls-bindings.js';
+import { checkInteger } from '../errors.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
@@ -34,8 +35,18 @@ export interface SessionHost {
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
 }
 
-/** Commands waiting behind a running one; past this the socket is paused (backpressure). */
+/** Commands parsed and waiting; past this, received bytes stay unparsed and the socket is paused. */
 const QUEUE_HIGH_WATER = 16;
+/** Bytes parsed at a time, so one 64 KiB packet of one-byte lines cannot queue 64 K commands. */
+const PARSE_STEP = 512;
+/**
+ * Reply bytes the peer has not taken yet. Above this no further command runs until it reads
+ * (and so, with the queue full, nothing more is read from it): a client pipelining HELP and
+ * never reading costs one socket buffer, not memory without end.
+ */
+export const REPLY_HIGH_WATER = 64 * 1024;
+/** Unsent reply bytes past which the peer is disconnected: nothing a command writes at once comes near. */
+export const REPLY_CAP = 256 * 1024;
 
 /** One control connection: reads commands in order, keeps the session's state, writes replies. */
 export class Session {
@@ -76,8 +87,15 @@ export class Session {
   transfer: ActiveTransfer | undefined;
 
   #parser = new ControlLineParser();
+  /** Received bytes not parsed yet: at most one packet, the socket is paused meanwhile. */
+  readonly #unparsed: Buffer[] = [];
+  /** Commands in the order sent, run one at a time by #drain. */
   readonly #queue: FtpCommand[] = [];
   #busy = false;
+  /** ABOR, STAT, NOOP, QUIT heard while a transfer holds the queue, run in order by #runUrgent. */
+  readonly #urgent: FtpCommand[] = [];
+  #urgentRun: Promise<void> | undefined;
+  readonly #lifetime = new AbortController();
   #closed = false;
   #quitting = false;
   #loginTimer: NodeJS.Timeout | undefined;
@@ -131,6 +149,7 @@ export class Session {
     const raw = this.socket;
     raw.removeAllListeners('data');
     this.#queue.length = 0;
+    this.#unparsed.length = 0;
     this.#parser = new ControlLineParser();
     const secure = binding.wrap(raw, 'control');
     this.tls = binding;
@@ -147,6 +166,11 @@ export class Session {
     return this.#closedPromise;
   }
 
+  /** Aborted when the session ends: for waits a command may do (a listing slot, a lock). */
+  get signal(): AbortSignal {
+    return this.#lifetime.signal;
+  }
+
   start(): void {
     this.reply(220, this.host.options.greeting);
     this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
@@ -154,8 +178,54 @@ export class Session {
   }
 
   reply(code: number, text: string | string[]): void {
-    if (this.#closed || this.socket.destroyed) return;
-    this.socket.write(formatReply(code, text));
+    this.#write(formatReply(code, text));
+  }
+
+  /**
+   * A multi-line reply written as it is produced (STAT of a folder): `first`, the lines of each
+   * batch, then `last`. Each batch waits until the peer has read the previous ones, so a reply
+   * of any length holds one batch in memory.
+   */
+  async replyLines(code: number, first: string, batches: AsyncIterable<readonly string[]>, last: string): Promise<void> {
+    checkInteger('code', code, 100, 999);
+    if (!this.#write(`${code}-${oneLine(first)}\r\n`)) return;
+    try {
+      for await (const batch of batches) {
+        await this.#writable();
+        if (!this.#write(batch.map(middleLine).join(''))) return;
+      }
+    } catch (err) {
+      // Half a reply is out: end it, or the client waits for its last line forever.
+      this.log.warn({ err }, 'multi-line reply failed');
+      last = 'Incomplete: local error in processing';
+    }
+    this.#write(`${code} ${oneLine(last)}\r\n`);
+  }
+
+  /** Writes reply bytes; false once the connection is gone. A peer past REPLY_CAP is let go. */
+  #write(text: string): boolean {
+    const socket = this.socket;
+    if (this.#closed || socket.destroyed || socket.writableEnded) return false;
+    socket.write(text);
+    if (socket.writableLength <= REPLY_CAP) return true;
+    this.log.debug({ unsent: socket.writableLength }, 'peer does not read its replies, closing');
+    socket.destroy(); // 'close' ends the session
+    return false;
+  }
+
+  /** Resolves once unsent reply bytes are at most REPLY_HIGH_WATER, or the connection is gone. */
+  #writable(): Promise<void> {
+    const socket = this.socket;
+    if (this.#closed || socket.destroyed || socket.writableLength <= REPLY_HIGH_WATER) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   /** Resolves a client path against cwd; bad paths (NUL, CR, LF) answer 501 and return undefined. */
@@ -281,6 +351,9 @@ export class Session {
     this.transfer?.abort();
     this.data.close();
     this.#queue.length = 0;
+    this.#urgent.length = 0;
+    this.#unparsed.length = 0;
+    this.#lifetime.abort(new Error('session closed'));
     this.#leaveAccount();
     this.socket.destroy();
     this.host.emit('disconnect', { sessionId: this.id, remoteAddress: this.remoteAddress, username: this.username });
@@ -340,48 +413,96 @@ export class Session {
     setTimeout(() => this.destroy(), 1000).unref();
   }
 
+  /*
+   * Commands run one at a time, in the order sent, and their replies go out in that order
+   * (RFC 959 section 4.2). A transfer command holds the queue until its final reply; what may
+   * be heard meanwhile (ABOR, STAT, NOOP, QUIT) runs beside it, in order among itself, and the
+   * queue waits for those before its next command:
+   *
+   *   RETR f   -> 150 ............................ 426 (aborted)
+   *   ABOR     ->      (aborts; waits for the 426)      226
+   *   NOOP     ->                                           200
+   *
+   * Backpressure: bytes are parsed only while the queue has room, and a command runs only
+   * once the peer has read most of the earlier replies (#writable). A peer that pipelines
+   * and never reads fills the queue, then the socket is paused and nothing more is read.
+   */
   #onData(chunk: Buffer): void {
+    this.#unparsed.push(chunk);
+    this.#parse();
+  }
+
+  /** Parses received bytes while the queues have room; pauses the socket when they do not. */
+  #parse(): void {
     const parser = this.#parser;
-    for (const event of parser.push(chunk)) {
-      if (this.#parser !== parser) break; // AUTH TLS ran: the rest was sent in clear, drop it
-      if (event.type === 'overflow') {
-        this.#enqueue({ verb: '', arg: '' }); // answered 500 in order with the other commands
-        continue;
+    while (this.#unparsed.length > 0 && this.#queue.length + this.#urgent.length < QUEUE_HIGH_WATER) {
+      if (this.#closed || this.#quitting) {
+        this.#unparsed.length = 0;
+        break;
       }
-      const command = parseCommand(event.line);
-      if (command) this.#enqueue(command);
+      const head = this.#unparsed[0]!;
+      if (head.length > PARSE_STEP) this.#unparsed[0] = head.subarray(PARSE_STEP);
+      else this.#unparsed.shift();
+      for (const event of parser.push(head.subarray(0, PARSE_STEP))) {
+        if (this.#parser !== parser) return; // AUTH TLS ran: the rest was sent in clear, drop it
+        if (event.type === 'overflow') {
+          this.#enqueue({ verb: '', arg: '' }); // answered 500 in order with the other commands
+          continue;
+        }
+        const command = parseCommand(event.line);
+        if (command) this.#enqueue(command);
+      }
     }
+    if (this.#unparsed.length > 0) this.socket.pause();
+    else if (!this.#closed) this.socket.resume();
   }
 
   #enqueue(command: FtpCommand): void {
     if (this.#closed || this.#quitting) return;
     const spec = this.host.commands.get(command.verb);
-    // ABOR, STAT, NOOP and QUIT must be heard while a transfer holds the queue.
-    if (this.transfer && spec?.duringTransfer) {
+    // ABOR, STAT, NOOP and QUIT must be heard while a transfer holds the queue; behind a
+    // command still queued they wait their turn, so replies stay in order.
+    if (this.transfer && spec?.duringTransfer && this.#queue.length === 0) {
       // Not queued, so not paced: a client flooding these during a transfer is let go.
       if ((this.#pacer?.take() ?? 0) > 0) {
         this.log.warn('too many commands per second during a transfer, closing');
         return this.hangUp(421, 'Too many commands, closing control connection');
       }
-      void this.#execute(command, spec);
+      this.#urgent.push(command);
+      this.#urgentRun ??= this.#runUrgent().finally(() => (this.#urgentRun = undefined));
       return;
     }
     this.#queue.push(command);
-    if (this.#queue.length >= QUEUE_HIGH_WATER) this.socket.pause();
     if (!this.#busy) void this.#drain();
+  }
+
+  async #runUrgent(): Promise<void> {
+    while (this.#urgent.length > 0 && !this.#closed) {
+      await this.#writable();
+      const command = this.#urgent.shift();
+      if (!command || this.#closed) break;
+      this.#parse(); // room freed: read on
+      await this.#execute(command, this.host.commands.get(command.verb));
+    }
   }
 
   async #drain(): Promise<void> {
     this.#busy = true;
-    while (this.#queue.length > 0 && !this.#closed) {
-      const command = this.#queue.shift()!;
-      if (this.#queue.length < QUEUE_HIGH_WATER / 2) this.socket.resume();
-      const wait = this.#pacer?.take() ?? 0; // maxCommandsPerSecond: slow the client down
-      if (wait > 0) await sleep(wait);
-      if (this.#closed) break;
-      await this.#execute(command, this.host.commands.get(command.verb));
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        // Replies in command order: what ran beside the last transfer (ABOR's 226) goes first.
+        while (this.#urgentRun) await this.#urgentRun;
+        await this.#writable(); // the peer takes its replies before it gets more
+        const wait = this.#pacer?.take() ?? 0; // maxCommandsPerSecond: slow the client down
+        if (wait > 0) await sleep(wait);
+        const command = this.#queue.shift();
+        if (!command || this.#closed) break;
+        this.#parse(); // room freed: read on
+        await this.#execute(command, this.host.commands.get(command.verb));
+      }
+    } finally {
+      this.#busy = false;
     }
-    this.#busy = false;
   }
 
   async #execute(command: FtpCommand, spec: CommandSpec | undefined): Promise<void> {
@@ -402,6 +523,21 @@ export class Session {
       this.reply(451, 'Local error in processing');
     }
   }
+}
+
+/** A middle line of a multi-line reply (RFC 959 section 4.2): one starting with a digit gets a space. */
+function middleLine(line: string): string {
+  let out = '';
+  for (const l of line.split(/\r\n|\r|\n/)) {
+    const c = l.charCodeAt(0);
+    out += (c >= 0x30 && c <= 0x39 ? ' ' : '') + l + '\r\n';
+  }
+  return out;
+}
+
+/** First and last lines of a streamed reply: CR and LF can never start another reply. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]/g, ' ');
 }
 
 /** Verbs echoed in replies: printable ASCII only, bounded. */

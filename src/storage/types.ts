@@ -32,6 +32,17 @@ export interface BlockReader {
   close(): Promise<void>;
 }
 
+/**
+ * A folder open for listing in batches (Storage.openList), so a listing of any size is sent
+ * without every entry's stat in memory at once.
+ */
+export interface ListReader {
+  /** Up to `max` further entries, sorted by name (as JavaScript compares strings); [] at the end. */
+  read(max: number): Promise<StorageStat[]>;
+  /** Releases what the reader holds. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface WriteOptions {
   /** Byte offset to write at (REST + STOR): the file is kept and overwritten from there. Default: truncate. */
   start?: number;
@@ -63,6 +74,11 @@ export interface Storage {
   stat(path: string): Promise<StorageStat>;
   /** The entries of a folder (not '.' or '..'), in no particular order. */
   list(path: string): Promise<StorageStat[]>;
+  /**
+   * Optional: the entries list() gives, sorted by name, read in batches. Without it the server
+   * calls list() and sorts. Fails (ENOENT, ENOTDIR, EACCES) before resolving, as list() does.
+   */
+  openList?(path: string): Promise<ListReader>;
   createReadStream(path: string, options?: ReadOptions): Promise<Readable>;
   /**
    * Optional fast path for downloads: the same bytes as createReadStream, read into the

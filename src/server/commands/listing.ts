@@ -1,6 +1,10 @@
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/index.js';
-import type { StorageStat } from '../../storage/types.js';
+import type { ListReader, StorageStat } from '../../storage/types.js';
+import { listReaderOf } from '../../storage/list-reader.js';
+import { listingTurn } from '../listing-slots.js';
 import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
 import { hasWildcard, matchGlob } from '../glob.js';
@@ -15,9 +19,15 @@ export interface ListTarget {
   /** The path as the client wrote it, without ls flags ('' for the cwd). */
   given: string;
   stat: StorageStat;
-  /** The folder's entries, or the file itself. */
-  entries: StorageStat[];
+  /** The folder's listable entries in name order, a batch at a time; or the file itself. The caller closes it. */
+  entries: ListReader;
 }
+
+/**
+ * Entries stat'ed, formatted and sent per batch. A listing holds the folder's names and one
+ * batch, never every entry's stat and line at once (100,000 entries took ~100 MB built whole).
+ */
+export const LIST_BATCH = 256;
 
 /**
  * Resolves a LIST/NLST/STAT argument. Clients send ls flags (`LIST -la`, `NLST -a dir`): the
@@ -40,7 +50,7 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
     lastPath = path;
     try {
       const stat = await session.storage!.stat(path);
-      const entries = stat.type === 'dir' ? listable(await session.storage!.list(path)) : [{ ...stat }];
+      const entries = stat.type === 'dir' ? await openFolder(session, path) : listReaderOf([{ ...stat }]);
       return { path, given, stat, entries };
     } catch (err) {
       lastError = err;
@@ -63,7 +73,7 @@ async function globTarget(session: Session, given: string): Promise<ListTarget |
   try {
     const stat = await session.storage!.stat(dir);
     if (stat.type !== 'dir') return undefined;
-    const entries = listable(await session.storage!.list(dir)).filter((e) => matchGlob(pattern, e.name));
+    const entries = await openFolder(session, dir, (e) => matchGlob(pattern, e.name));
     return { path: dir, given: dirGiven, stat, entries };
   } catch {
     return undefined;
@@ -71,13 +81,55 @@ async function globTarget(session: Session, given: string): Promise<ListTarget |
 }
 
 /**
- * Entries a listing may show, sorted by name. A name with CR or LF would forge listing lines
- * (or replies, for STAT), so such entries are left out.
+ * The entries a listing of `path` may show, in name order. A name with CR or LF would forge
+ * listing lines (or replies, for STAT), and temporaries of atomic uploads are hidden.
  */
-function listable(entries: StorageStat[]): StorageStat[] {
-  return entries
-    .filter((e) => !/[\r\n]/.test(e.name) && !isUploadTemporary(e.name)) // temporaries of atomic uploads are hidden
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+async function openFolder(session: Session, path: string, keep?: (e: StorageStat) => boolean): Promise<ListReader> {
+  const storage = session.storage!;
+  const reader = storage.openList ? await storage.openList(path) : listReaderOf(await storage.list(path));
+  const shown = (e: StorageStat): boolean => !/[\r\n]/.test(e.name) && !isUploadTemporary(e.name) && (keep === undefined || keep(e));
+  return {
+    async read(max) {
+      for (;;) {
+        const batch = await reader.read(max);
+        if (batch.length === 0) return batch;
+        const out = batch.filter(shown);
+        if (out.length > 0) return out;
+      }
+    },
+    close: () => reader.close(),
+  };
+}
+
+/** The reader's entries as lines, a batch at a time. */
+async function* lineBatches(entries: ListReader, line: (e: StorageStat) => string): AsyncGenerator<string[]> {
+  for (;;) {
+    const batch = await entries.read(LIST_BATCH);
+    if (batch.length === 0) return;
+    yield batch.map(line);
+  }
+}
+
+/**
+ * Holds a listing turn (listing-slots.ts) while `run` lists `arg`; answers refusals itself.
+ * `run` owns the target's reader from then on and closes it (a transfer's dispose does).
+ */
+async function withTarget(session: Session, arg: string, run: (target: ListTarget, release: () => void) => Promise<void>): Promise<void> {
+  if (!session.allowedFor('l', arg)) return;
+  const release = await listingTurn(session);
+  if (!release) return; // the session ended while waiting
+  let target: ListTarget | undefined;
+  try {
+    target = await listTarget(session, arg);
+    if (!target || !session.allowed('l', target.path)) {
+      await target?.entries.close();
+      return release();
+    }
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return run(target, release);
 }
 
 // RFC 3659 perm facts and the permission letters they follow.
@@ -94,34 +146,41 @@ export function mlsxLine(session: Session, stat: FileFacts, name: string, type?:
   return formatMlsxFacts({ ...stat, name }, { facts: session.mlstFacts, perm: permFact(session, stat as StorageStat, path), ...(type ? { type } : {}) });
 }
 
-function sendText(lines: string[]): (socket: Socket, signal: AbortSignal) => Promise<void> {
-  return (socket, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      socket.once('error', reject);
-      socket.end(lines.length ? `${lines.join('\r\n')}\r\n` : '', () => resolve());
-    });
+/** Sends the lines over the data connection as the peer takes them (backpressure). */
+function sendLines(batches: AsyncIterable<string[]>): (socket: Socket, signal: AbortSignal) => Promise<void> {
+  async function* chunks(): AsyncGenerator<string> {
+    for await (const lines of batches) yield `${lines.join('\r\n')}\r\n`;
+  }
+  return (socket, signal) => pipeline(Readable.from(chunks(), { highWaterMark: 1 }), socket, { signal });
 }
 
-async function list(session: Session, arg: string, verb: 'LIST' | 'NLST'): Promise<void> {
-  if (!session.allowedFor('l', arg)) return;
-  const target = await listTarget(session, arg);
-  if (!target || !session.allowed('l', target.path)) return;
-  const now = new Date();
-  const prefix = target.given !== '' && target.stat.type === 'dir' ? target.given.replace(/\/+$/, '') + '/' : '';
-  const lines =
-    verb === 'LIST'
-      ? target.entries.map((e) => formatListLine(e, now))
-      : target.stat.type === 'dir'
-        ? target.entries.map((e) => prefix + e.name)
-        : [target.given];
-  await runTransfer(session, {
-    command: verb,
-    path: target.path,
+/** A listing over the data connection; the turn and the reader are let go when it ends. */
+function sendListing(session: Session, command: string, path: string, release: () => void, entries: ListReader, batches: AsyncIterable<string[]>): Promise<void> {
+  return runTransfer(session, {
+    command,
+    path,
     opening: 'Here comes the directory listing',
     direction: 'out',
-    pump: sendText(lines),
+    pump: sendLines(batches),
+    dispose: async () => {
+      await entries.close().catch(() => {});
+      release();
+    },
     success: 'Directory send OK',
+  });
+}
+
+function list(session: Session, arg: string, verb: 'LIST' | 'NLST'): Promise<void> {
+  return withTarget(session, arg, (target, release) => {
+    const now = new Date();
+    const prefix = target.given !== '' && target.stat.type === 'dir' ? target.given.replace(/\/+$/, '') + '/' : '';
+    const line =
+      verb === 'LIST'
+        ? (e: StorageStat) => formatListLine(e, now)
+        : target.stat.type === 'dir'
+          ? (e: StorageStat) => prefix + e.name
+          : () => target.given;
+    return sendListing(session, verb, target.path, release, target.entries, lineBatches(target.entries, line));
   });
 }
 
@@ -137,9 +196,29 @@ export const NLST: CommandSpec = {
   handler: (session, arg) => list(session, arg, 'NLST'),
 };
 
+/** STAT <path>: the LIST lines on the control connection, sent as the peer reads them. */
+export function statListing(session: Session, arg: string): Promise<void> {
+  return withTarget(session, arg, async (target, release) => {
+    try {
+      const now = new Date();
+      const lines = lineBatches(target.entries, (e) => formatListLine(e, now));
+      await session.replyLines(213, `Status of ${target.path}:`, lines, 'End of status');
+    } finally {
+      await target.entries.close().catch(() => {});
+      release();
+    }
+  });
+}
+
 function mlstFeature(session: Session): string[] {
   const facts = ['type', 'size', 'modify', 'perm', 'UNIX.mode'];
   return [`MLST ${facts.map((f) => `${f}${session.mlstFacts.has(f.toLowerCase()) ? '*' : ''};`).join('')}`];
+}
+
+/** MLSD: the folder itself ('cdir'), then its entries. */
+async function* mlsdLines(session: Session, path: string, stat: StorageStat, entries: ListReader): AsyncGenerator<string[]> {
+  yield [mlsxLine(session, stat, '.', 'cdir', path)];
+  yield* lineBatches(entries, (e) => mlsxLine(session, e, e.name, undefined, joinVirtual(path, e.name)));
 }
 
 export const MLSD: CommandSpec = {
@@ -149,24 +228,22 @@ export const MLSD: CommandSpec = {
     if (!session.allowedFor('l', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined) return;
+    const release = await listingTurn(session);
+    if (!release) return;
     let stat: StorageStat;
-    let entries: StorageStat[];
+    let entries: ListReader;
     try {
       stat = await session.storage!.stat(path);
-      if (stat.type !== 'dir') return session.reply(501, `${path}: Not a directory`);
-      entries = listable(await session.storage!.list(path));
+      if (stat.type !== 'dir') {
+        release();
+        return session.reply(501, `${path}: Not a directory`);
+      }
+      entries = await openFolder(session, path);
     } catch (err) {
+      release();
       return session.fail(err, path, 550);
     }
-    const lines = [mlsxLine(session, stat, '.', 'cdir', path), ...entries.map((e) => mlsxLine(session, e, e.name, undefined, joinVirtual(path, e.name)))];
-    await runTransfer(session, {
-      command: 'MLSD',
-      path,
-      opening: 'Here comes the directory listing',
-      direction: 'out',
-      pump: sendText(lines),
-      success: 'Directory send OK',
-    });
+    await sendListing(session, 'MLSD', path, release, entries, mlsdLines(session, path, stat, entries));
   },
 };
 

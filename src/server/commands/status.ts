@@ -1,8 +1,7 @@
-import { formatListLine } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
-import { listTarget } from './listing.js';
+import { statListing } from './listing.js';
 
-/** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection. */
+/** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection (listing.ts). */
 export const STAT: CommandSpec = {
   verbs: ['STAT'],
   help: 'STAT [path]',
@@ -22,10 +21,6 @@ export const STAT: CommandSpec = {
         'End of status',
       ]);
     }
-    if (!session.allowedFor('l', arg)) return;
-    const target = await listTarget(session, arg);
-    if (!target || !session.allowed('l', target.path)) return;
-    const now = new Date();
-    session.reply(213, [`Status of ${target.path}:`, ...target.entries.map((e) => formatListLine(e, now)), 'End of status']);
+    await statListing(session, arg);
   },
 };

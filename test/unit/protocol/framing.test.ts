@@ -138,3 +138,34 @@ describe('a DM stranded by urgent data', () => {
     expect(p.push(Buffer.from([0x41, 0xf2, 0x0a]))).toEqual([{ type: 'line', line: Buffer.from([0x41, 0xf2]) }]);
   });
 });
+
+// Python's ftplib sends `ABOR\r\n` with MSG_OOB; Linux takes the LF out of the stream as
+// urgent data, which Node never reads, so only `ABOR\r` arrives.
+describe('ABOR without its LF (urgent data)', () => {
+  it.each([
+    ['ABOR then CR ends the line at once', 'ABOR\r', ['ABOR']],
+    ['any case', 'abor\rAbOr\r', ['abor', 'AbOr']],
+    ['after the Telnet IP/DM prefix', '\xff\xf4\xff\xf2ABOR\r', ['ABOR']],
+    ['after a DM stranded by urgent IAC', '\xf2ABOR\r', ['ABOR']],
+    ['the next command follows without a LF', 'ABOR\rNOOP\r\n', ['ABOR', 'NOOP']],
+    ['a LF that does arrive is its terminator, not an empty line', 'ABOR\r\nNOOP\r\n', ['ABOR', 'NOOP']],
+    ['only the first LF is swallowed', 'ABOR\r\n\n', ['ABOR', '']],
+    ['an IAC sequence between CR and LF changes nothing', 'ABOR\r\xff\xf1\nNOOP\n', ['ABOR', 'NOOP']],
+    ['a bare LF still ends ABOR as any line', 'ABOR\nNOOP\n', ['ABOR', 'NOOP']],
+    ['ABOR with an argument waits for its LF', 'ABOR x\rNOOP\n', ['ABOR x\rNOOP']],
+    ['other verbs keep a lone CR as content', 'NOOP\rX\n', ['NOOP\rX']],
+    ['ABOR inside a longer line is content', 'XABOR\rY\n', ['XABOR\rY']],
+  ])('%s', (_name, input, expected) => {
+    expectSplitInvariant(b(input), expected);
+  });
+
+  it('ABOR\\r, then the next command in a later packet', () => {
+    const p = new ControlLineParser();
+    expect(run(p, [b('ABOR\r')])).toEqual(['ABOR']);
+    expect(run(p, [b('NOOP\r\n')])).toEqual(['NOOP']);
+  });
+
+  it('an over-long line ending in ABOR\\r is still one overflow', () => {
+    expectSplitInvariant(b(`${'x'.repeat(10)}ABOR\r\nOK\n`), ['OVERFLOW', 'OK'], 8);
+  });
+});
