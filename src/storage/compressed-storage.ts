@@ -55,6 +55,19 @@ const DEFAULT_LEVEL = 6;
 const DEFAULT_BLOCK_SIZE = 64 * 1024;
 const LIST_CONCURRENCY = 16;
 
+/** The options with their defaults, validated (FTPKIT_ERR_INVALID_ARGUMENT naming the bad one). */
+export function resolveCompressedStorageOptions(options: CompressedStorageOptions = {}): Required<CompressedStorageOptions> {
+  const level = options.level ?? DEFAULT_LEVEL;
+  if (!Number.isSafeInteger(level) || level < 0 || level > 9) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'level must be an integer from 0 to 9');
+  }
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `blockSize must be an integer from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}`);
+  }
+  return { level, blockSize };
+}
+
 export class CompressedStorage implements Storage {
   readonly inner: Storage;
   readonly level: number;
@@ -71,14 +84,7 @@ export class CompressedStorage implements Storage {
     if (inner === null || typeof inner !== 'object' || typeof inner.createWriteStream !== 'function') {
       throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'CompressedStorage needs a Storage to wrap');
     }
-    const level = options.level ?? DEFAULT_LEVEL;
-    if (!Number.isSafeInteger(level) || level < 0 || level > 9) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'level must be an integer from 0 to 9');
-    }
-    const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-    if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `blockSize must be an integer from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}`);
-    }
+    const { level, blockSize } = resolveCompressedStorageOptions(options);
     this.inner = inner;
     this.level = level;
     this.blockSize = blockSize;

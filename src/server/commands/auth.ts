@@ -1,9 +1,8 @@
-import { LocalStorage } from '../../storage/local-storage.js';
 import type { CommandSpec } from '../command.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkInteger } from '../../errors.js';
 import type { AccountState } from '../abuse/limits.js';
-import { grantPermissions, type AuthGrant } from '../options.js';
+import { grantPermissions, storageForRoot, type AuthGrant } from '../options.js';
 import type { Permissions } from '../permissions.js';
 import type { Session } from '../session.js';
 
@@ -42,7 +41,7 @@ export const PASS: CommandSpec = {
     const grant = await authenticate(session, username, arg);
     const info = { sessionId: session.id, remoteAddress: session.remoteAddress, username };
     const permissions = grant ? checkGrant(session, grant) : undefined;
-    const storage = grant ? (grant.storage ?? (grant.root !== undefined ? new LocalStorage(grant.root) : undefined)) : undefined;
+    const storage = grant ? (grant.storage ?? (grant.root !== undefined ? storageForRoot(session.host.options, grant.root) : undefined)) : undefined;
     if (!grant || !storage) return loginFailed(session, username);
     if (!permissions) return session.reply(530, 'Login incorrect');
     if (grant.requireTls && !session.secure) {

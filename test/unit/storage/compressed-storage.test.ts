@@ -12,6 +12,7 @@ import { CompressedStorage } from '../../../src/storage/compressed-storage.js';
 import { LocalStorage } from '../../../src/storage/local-storage.js';
 import { MemoryStorage } from '../../../src/storage/memory-storage.js';
 import { codeOf, readAll, storageBehaviour, writeAll } from './storage-behaviour.js';
+import { countFds } from '../../helpers/tmp.js';
 
 /** The fixture's files written through the CompressedStorage, so they are in its format. */
 async function fill(storage: CompressedStorage, files: Record<string, string>): Promise<void> {
@@ -244,6 +245,33 @@ describe('CompressedStorage on disk', () => {
     expect(await codeOf(readAll(s, '/bad.log'))).toBe('EIO');
     // Bytes from an undamaged block still read.
     expect(sha256(await readAll(s, '/bad.log', { start: 512 * KiB, end: 600 * KiB }))).toBe(sha256(data.subarray(512 * KiB, 600 * KiB + 1)));
+  });
+
+  it('closes every descriptor: reads ended early, writes destroyed, stats, lists, truncates', async () => {
+    const data = logText(2 * MiB);
+    await writeAll(s, '/x.log', data);
+    await new Promise((r) => setTimeout(r, 50));
+    const before = countFds();
+    const r = await s.createReadStream('/x.log', { start: 100 });
+    await once(r, 'data');
+    r.destroy();
+    await once(r, 'close');
+    const w = await s.createWriteStream('/y.log');
+    w.write(data.subarray(0, 300 * KiB));
+    w.destroy();
+    await once(w, 'close');
+    const w2 = await s.createWriteStream('/x.log', { start: 5 }); // a rewrite, given up
+    w2.write('abc');
+    w2.destroy();
+    await once(w2, 'close');
+    await s.stat('/x.log');
+    await s.list('/');
+    await s.truncate!('/y.log', 1000);
+    await writeAll(s, '/y.log', 'more', { append: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(countFds()).toBe(before);
+    expect((await readdir(root)).sort()).toEqual(['x.log', 'y.log']);
+    expect(sha256(await readAll(s, '/x.log'))).toBe(sha256(data)); // the abandoned rewrite changed nothing
   });
 
   it('rejects bad options', () => {
