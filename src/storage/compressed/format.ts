@@ -124,6 +124,33 @@ export function dataMember(gz: Buffer, dataLength: number, blockSize: number): [
   return [dataHeader({ memberLength: DATA_HEADER_LENGTH + body.length, dataLength, blockSize }), body];
 }
 
+/**
+ * zlib's gzip output shape (10-byte header, deflate, CRC32, ISIZE) for `data` in stored
+ * deflate blocks (RFC 1951 section 3.2.4): what incompressible data is kept as. Built here
+ * rather than by zlib level 0: a memory copy and a CRC, no zlib stream per block.
+ */
+export function storedGzip(data: Buffer, crc: (b: Buffer) => number): Buffer {
+  const blocks = Math.max(1, Math.ceil(data.length / 65535));
+  const out = Buffer.allocUnsafe(GZIP_FIXED + data.length + blocks * 5 + MEMBER_TRAILER_LENGTH);
+  out.fill(0, 0, GZIP_FIXED);
+  out[0] = 0x1f;
+  out[1] = 0x8b;
+  out[2] = 8;
+  out[9] = 0xff;
+  let at = GZIP_FIXED;
+  for (let i = 0; i < blocks; i++) {
+    const part = data.subarray(i * 65535, (i + 1) * 65535);
+    out[at] = i === blocks - 1 ? 1 : 0; // BFINAL on the last, BTYPE 00 (stored)
+    out.writeUInt16LE(part.length, at + 1);
+    out.writeUInt16LE(~part.length & 0xffff, at + 3);
+    at += 5;
+    at += part.copy(out, at);
+  }
+  out.writeUInt32LE(crc(data) >>> 0, at);
+  out.writeUInt32LE(data.length >>> 0, at + 4);
+  return out;
+}
+
 /** Total length of the index members for `blockCount` entries. */
 export function indexLength(blockCount: number): number {
   const full = Math.floor(blockCount / INDEX_PER_MEMBER);

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
 import { promisify } from 'node:util';
-import { dataMember, indexAndFooter } from './format.js';
+import { crc32 as jsCrc32 } from '../../util/crc32.js';
+import { dataMember, indexAndFooter, storedGzip } from './format.js';
 
 const gzip = promisify<Buffer, ZlibOptions, Buffer>(gzipCallback);
 
@@ -63,6 +65,10 @@ interface Pending {
   /** Original offset of the member's first byte. */
   start: number;
 }
+
+// zlib's own CRC32 where Node has it (20.15+), else ours.
+const nativeCrc32 = (zlib as { crc32?: (data: Buffer) => number }).crc32;
+const crc32 = nativeCrc32 ?? ((b: Buffer): number => jsCrc32(b));
 
 const zeroMembers = new Map<string, Promise<Buffer>>();
 
@@ -251,10 +257,10 @@ export class CompressingWriter extends Writable implements MemberWriter {
   async #compress(data: Buffer): Promise<[Buffer, Buffer]> {
     const level = this.#hooks.level;
     const bs = this.#state.blockSize;
-    const stored = (): Promise<Buffer> => gzip(data, { level: 0 });
+    const stored = (): Buffer => storedGzip(data, crc32);
     let gz: Buffer;
     if (level === 0 || (this.#raw && ++this.#sinceProbe % REPROBE_EVERY !== 0)) {
-      gz = await stored();
+      gz = stored();
     } else {
       gz = await gzip(data, { level });
       // The first sizeable member decides whether the data is incompressible (JPEG, ZIP,
@@ -265,7 +271,7 @@ export class CompressingWriter extends Writable implements MemberWriter {
       }
       // Never keep a member larger than its stored (level 0) form.
       if (gz.length > data.length) {
-        const s = await stored();
+        const s = stored();
         if (s.length < gz.length) gz = s;
       }
     }
