@@ -38,8 +38,8 @@ export interface WriterHooks {
   /** After a failure or a destroy that is not committed (remove a temporary...). */
   discarded?: () => Promise<void>;
   /**
-   * destroy() without an error (the consumer gave up, e.g. an interrupted upload): keep what
-   * was written as a complete file (true), or discard it (false, rewrites).
+   * destroy() before end() (an interrupted upload): keep what was written as a complete file
+   * (true), or discard it (false: rewrites, whose temporary is removed).
    */
   keepOnDestroy: boolean;
 }
@@ -143,7 +143,10 @@ export class CompressingWriter extends Writable implements MemberWriter {
     // A destroy while a write is in progress waits for that write (all work is serial).
     this.#serial(async () => {
       if (this.#settled) return;
-      if (!error && this.#hooks.keepOnDestroy && !this.#innerError) await this.#commit();
+      // Whatever ended the writes (the client went away, an ABOR, a bad byte in TYPE A), what
+      // came is kept as a complete file, as a plain file keeps its written bytes; a failure of
+      // the inner stream itself leaves members without footer, recovered by walking them.
+      if (this.#hooks.keepOnDestroy && !this.#innerError) await this.#commit();
       else await this.#discard();
     }).then(
       () => callback(error),

@@ -184,6 +184,14 @@ describe('CompressedStorage on disk', () => {
     await once(w, 'close');
     expect((await s.stat('/up.log')).size).toBe(MiB + 17);
     expect(sha256(gunzipWithGzip(join(root, 'up.log')))).toBe(sha256(data.subarray(0, MiB + 17)));
+    // The same when the upload's pipeline destroys it with the connection's error.
+    const w2 = await s.createWriteStream('/up2.log');
+    w2.on('error', () => {});
+    await new Promise<void>((resolve) => w2.write(data.subarray(0, 100_001), () => resolve()));
+    const closed = new Promise((r) => w2.once('close', r));
+    w2.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+    await closed;
+    expect(sha256(gunzipWithGzip(join(root, 'up2.log')))).toBe(sha256(data.subarray(0, 100_001)));
     // lftp put -c: REST <size> + STOR; the atomic server: truncate to the offset, then append.
     await s.truncate!('/up.log', MiB);
     expect((await s.stat('/up.log')).size).toBe(MiB);
