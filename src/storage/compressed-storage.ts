@@ -8,14 +8,14 @@
  * and a fixed 58-byte footer ('FZ': original size, block size, index offset, CRC32). Hence:
  *   - `zcat file` / `gzip -dc file` print the original bytes (empty members print nothing);
  *   - stat() reads the footer and the first header: two small reads, whatever the size;
- *   - a read from offset o reads one index entry and starts at block floor(o/blockSize): O(block);
+ *   - a read from offset o reads an index entry and starts at block floor(o/blockSize): O(block);
  *   - APPE overwrites only the index and footer, then writes new members: O(appended bytes).
  * Files keep their names (no '.gz'): listings show exactly the user's names, and the sizes
  * (SIZE, LIST, MLSD), hashes and REST offsets of the original bytes.
  *
  * Incompressible data: the first block decides; when zlib saves under 10% the file is stored
  * with level-0 (stored) deflate blocks, trying compression again every 64 blocks, and any member
- * that would grow is stored instead. On-disk overhead then: ~52 bytes per 64 KiB block + 58.
+ * that would grow is stored instead. On-disk overhead then: 54 bytes per 64 KiB block + 58.
  *
  * Files not in the format (already there, or put there by other means) are "plain": read and
  * sized as they are, truncate()d in place; a full rewrite stores them compressed, and so do
@@ -29,7 +29,8 @@
  *     renamed over it on success: O(file), and the old version stays intact until then;
  *   - a destroy() without error (an interrupted upload) completes the file with what came, so
  *     a resume sees an exact size. A crash (kill -9) leaves members without footer: such a
- *     file is recovered by walking its members (O(file), only then) and the next write repairs it.
+ *     file is recovered by walking its members (O(file), only then; list() does not walk and
+ *     shows its length on disk) and the next write repairs it.
  *
  * Errors: damaged compressed data is EIO (the server answers 451).
  */
@@ -104,8 +105,9 @@ export class CompressedStorage implements Storage {
     const entries = (await this.inner.list(vpath)).filter((e) => !e.name.startsWith(REWRITE_PREFIX));
     return mapLimit(entries, LIST_CONCURRENCY, async (e) => {
       if (e.type !== 'file') return e;
-      // A file that vanished or cannot be read meanwhile is listed as the inner storage saw it.
-      const layout = await inspect(this.inner, joinVirtual(vpath, e.name), e).catch(() => undefined);
+      // A file that vanished or cannot be read meanwhile is listed as the inner storage saw it,
+      // and so is one being written (no footer yet): a listing never walks a whole file.
+      const layout = await inspect(this.inner, joinVirtual(vpath, e.name), e, { walk: false }).catch(() => undefined);
       return layout ? { ...e, size: layout.size } : e;
     });
   }

@@ -62,8 +62,11 @@ export async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The layout of a regular file whose inner stat is `stat`. */
-export async function inspect(inner: Storage, vpath: string, stat: StorageStat): Promise<Layout> {
+/**
+ * The layout of a regular file whose inner stat is `stat`. `walk: false` (listings) does not
+ * walk a file without footer: it is reported as plain, at its length on the inner storage.
+ */
+export async function inspect(inner: Storage, vpath: string, stat: StorageStat, options: { walk?: boolean } = {}): Promise<Layout> {
   const length = stat.size;
   const plain = { kind: 'plain', stat, size: length } as const;
   if (length < Math.min(DATA_HEADER_LENGTH, FOOTER_LENGTH)) return plain;
@@ -82,7 +85,7 @@ export async function inspect(inner: Storage, vpath: string, stat: StorageStat):
   if (footer && (footer.blockCount === 0 ? length === FOOTER_LENGTH : first?.blockSize === footer.blockSize)) {
     return { kind: 'packed', stat, size: footer.size, blockSize: footer.blockSize, blockCount: footer.blockCount, dataEnd: footer.indexOffset, length };
   }
-  if (!first) return plain;
+  if (!first || options.walk === false) return plain;
   return walk(inner, vpath, stat, first.blockSize);
 }
 
