@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
 import type { Storage } from '../storage/types.js';
+import { CompressedStorage, resolveCompressedStorageOptions, type CompressedStorageOptions } from '../storage/compressed-storage.js';
+import { LocalStorage } from '../storage/local-storage.js';
 import { resolveLoginGuardOptions, type LoginGuardOptions, type ResolvedLoginGuardOptions } from './abuse/login-guard.js';
 import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOverrides } from './permissions.js';
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
@@ -126,6 +128,12 @@ export interface FileServerOptions {
    * a session of another control connection is never resumed either way.
    */
   tlsSessionReuse?: 'required' | 'optional';
+  /**
+   * Keep the files of `root` grants compressed on disk (CompressedStorage over their
+   * LocalStorage; see README "Compression at rest"). `true`: level 6, 64 KiB blocks.
+   * Grants that bring their own `storage` are used as they are. Default false.
+   */
+  compressAtRest?: boolean | CompressedStorageOptions;
 }
 
 /** Options with every default applied and validated. */
@@ -153,6 +161,7 @@ export interface ResolvedServerOptions {
   tls: SecureContextOptions | undefined;
   requireTls: boolean;
   implicitTlsPort: number | undefined;
+  compressAtRest: Required<CompressedStorageOptions> | undefined;
   tlsSessionReuse: 'required' | 'optional';
 }
 
@@ -237,5 +246,28 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     requireTls: options.requireTls === true,
     implicitTlsPort: options.implicitTlsPort === undefined ? undefined : checkInteger('implicitTlsPort', options.implicitTlsPort, 0, 65535),
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
+    compressAtRest: resolveCompressAtRest(options.compressAtRest),
   };
+}
+
+function resolveCompressAtRest(option: FileServerOptions['compressAtRest']): Required<CompressedStorageOptions> | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== 'object' || option === null)) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'compressAtRest must be a boolean or { level, blockSize }');
+  }
+  return resolveCompressedStorageOptions(option === true ? {} : option);
+}
+
+// One storage per root and server: the server sweeps each storage's crash leftovers once.
+const rootStorages = new WeakMap<ResolvedServerOptions, Map<string, Storage>>();
+
+/** The storage of a `root` grant: a LocalStorage, wrapped in a CompressedStorage with compressAtRest. */
+export function storageForRoot(options: ResolvedServerOptions, root: string): Storage {
+  const compress = options.compressAtRest;
+  if (!compress) return new LocalStorage(root);
+  let byRoot = rootStorages.get(options);
+  if (!byRoot) rootStorages.set(options, (byRoot = new Map()));
+  let storage = byRoot.get(root);
+  if (!storage) byRoot.set(root, (storage = new CompressedStorage(new LocalStorage(root), compress)));
+  return storage;
 }

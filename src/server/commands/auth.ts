@@ -2,13 +2,12 @@ import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalStorage } from '../../storage/local-storage.js';
 import type { Storage } from '../../storage/types.js';
 import type { CommandSpec } from '../command.js';
 import { FtpError, checkInteger } from '../../errors.js';
 import type { AccountState } from '../abuse/limits.js';
 import type { LoginAttempt } from '../abuse/login-guard.js';
-import { grantPermissions, type AuthGrant } from '../options.js';
+import { grantPermissions, storageForRoot, type AuthGrant } from '../options.js';
 import type { Permissions } from '../permissions.js';
 import type { Session } from '../session.js';
 
@@ -190,7 +189,7 @@ function checkGrant(session: Session, user: string, grant: unknown): CheckedGran
       if (typeof g.root !== 'string' || g.root === '' || g.root.includes('\0')) {
         throw invalidGrant('grant.root must be a host folder path (a non-empty string)');
       }
-      storage = new LocalStorage(g.root);
+      storage = storageForRoot(session.host.options, g.root);
     } else {
       throw invalidGrant('grant has neither root nor storage');
     }
