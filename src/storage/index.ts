@@ -1,4 +1,4 @@
 export * from './types.js';
 export { resolveVirtualPath, virtualDirname, virtualBasename, joinVirtual, checkVirtualPath } from './path.js';
-export { LocalStorage } from './local-storage.js';
+export { LocalStorage, type LocalStorageOptions } from './local-storage.js';
 export { MemoryStorage } from './memory-storage.js';
