@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
 import type { Storage } from '../storage/types.js';
+import { resolveLocalStorageOptions } from '../storage/hidden-entries.js';
 import { resolveLoginGuardOptions, type LoginGuardOptions, type ResolvedLoginGuardOptions } from './abuse/login-guard.js';
 import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOverrides } from './permissions.js';
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
@@ -113,6 +114,14 @@ export interface FileServerOptions {
    * whoever wins the race to a passive port cannot read the data. 'optional' for broken clients.
    */
   tlsSessionReuse?: 'required' | 'optional';
+  /**
+   * Host files or folders that no session reaching them through a `root` grant may list, read,
+   * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
+   * inside a served folder). Compared by real path and by device and inode.
+   */
+  protectedPaths?: string[];
+  /** 'hide' (default): in `root` grants, names starting with '.' are not listed and behave as missing. */
+  dotfiles?: 'hide' | 'show';
 }
 
 /** Options with every default applied and validated. */
@@ -139,6 +148,9 @@ export interface ResolvedServerOptions {
   requireTls: boolean;
   implicitTlsPort: number | undefined;
   tlsSessionReuse: 'required' | 'optional';
+  /** Absolute host paths. */
+  protectedPaths: string[];
+  dotfiles: 'hide' | 'show';
 }
 
 function resolveAnonymous(anonymous: AnonymousGrant | false | undefined): AnonymousGrant | false {
@@ -220,5 +232,6 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     requireTls: options.requireTls === true,
     implicitTlsPort: options.implicitTlsPort === undefined ? undefined : checkInteger('implicitTlsPort', options.implicitTlsPort, 0, 65535),
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
+    ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
   };
 }

@@ -42,7 +42,8 @@ export const PASS: CommandSpec = {
     const grant = await authenticate(session, username, arg);
     const info = { sessionId: session.id, remoteAddress: session.remoteAddress, username };
     const permissions = grant ? checkGrant(session, grant) : undefined;
-    const storage = grant ? (grant.storage ?? (grant.root !== undefined ? new LocalStorage(grant.root) : undefined)) : undefined;
+    const { protectedPaths, dotfiles } = session.host.options;
+    const storage = grant ? (grant.storage ?? (grant.root !== undefined ? new LocalStorage(grant.root, { protectedPaths, dotfiles }) : undefined)) : undefined;
     if (!grant || !storage) return loginFailed(session, username);
     if (!permissions) return session.reply(530, 'Login incorrect');
     if (grant.requireTls && !session.secure) {
