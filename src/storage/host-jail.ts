@@ -53,9 +53,6 @@ export interface Held {
  * create symlinks, so only a racing local process could.
  */
 export class HostJail {
-  /** True where calls go through checked descriptors (Linux). */
-  static readonly descriptorChecked = PROC_FD !== undefined;
-
   readonly #root: string;
   #realRoot: Promise<string> | undefined;
 

@@ -338,10 +338,20 @@ export class LocalStorage implements Storage {
     if (coversPath(snap, path.join(dir.real, leaf)) || (target !== undefined && coversPath(snap, path.join(dir.real, target)))) {
       throw storageError('EACCES', vpath);
     }
-    // An existing other name for a protected inode (a hard link) is not replaced either.
+    // An existing other name for a protected inode (a hard link, or a symlink onto it, hidden
+    // like it) is not replaced either.
     for (const name of target === undefined ? [leaf] : [leaf, target]) {
       const st = await fsp.lstat(dir.at(name)).catch(() => undefined);
       if (st && coversInode(snap, st)) throw storageError('EACCES', vpath);
+      if (st?.isSymbolicLink()) {
+        const linked = await this.#jail.holdAt(dir, name, vpath).catch(() => undefined);
+        if (linked === undefined) continue; // escaping or dangling: replacing the link entry is harmless
+        try {
+          if (coversPath(snap, linked.real) || coversInode(snap, await linked.stat())) throw storageError('EACCES', vpath);
+        } finally {
+          linked.close();
+        }
+      }
     }
   }
 

@@ -1,7 +1,9 @@
 // LocalStorage options protectedPaths and dotfiles (issue 12, item 1): hidden entries behave
 // as missing (ENOENT) whatever name reaches them; creating one is EACCES, existing or not.
 import { existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -125,11 +127,13 @@ describe('LocalStorage protectedPaths: what is protected behaves as missing', ()
     expect(await code(s.mkdir('/keys'))).toBe('EACCES');
     expect(await code(s.rename('/public.txt', '/users.json'))).toBe('EACCES');
     expect(await code(s.rename('/public.txt', '/keys'))).toBe('EACCES');
+    expect(await code(s.rename('/public.txt', '/to-users'))).toBe('EACCES'); // a link onto it is hidden like it
     // the atomic upload's temporary of a protected name: refused before any byte is written
     expect(await code(s.createWriteStream(`/${UPLOAD_TEMP_PREFIX}users.json`))).toBe('EACCES');
     expect(await readFile(users, 'utf8')).toBe('{"hashes":"secret"}');
     expect(await readFile(join(root, 'public.txt'), 'utf8')).toBe('public');
     expect((await readdir(root)).sort()).toEqual(['.env', '.git', 'conf', 'keys', 'public.txt', 'sub', 'to-keys', 'to-users', 'users.json']);
+    expect((await lstat(join(root, 'to-users'))).isSymbolicLink()).toBe(true);
   });
 
   it('a protected path that does not exist yet cannot be created', async () => {
@@ -245,6 +249,44 @@ describe('LocalStorage dotfiles', () => {
     await writeAll(s, '/.htaccess', 'x');
     expect(existsSync(join(root, '.htaccess'))).toBe(true);
     expect(await code(s.stat('/users.json'))).toBe('ENOENT');
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))('leaves no descriptor open, on success or refusal', async () => {
+    const s = guarded();
+    // Some of these succeed (a rename onto the link name replaces the link): close what opens.
+    const attempt = async (p: Promise<Readable | Writable | void>): Promise<void> => {
+      const stream = await p.catch(() => undefined);
+      if (stream) {
+        stream.destroy();
+        await once(stream, 'close');
+      }
+    };
+    const round = async (i: number): Promise<void> => {
+      await readAll(s, '/public.txt');
+      await s.list('/');
+      await writeAll(s, `/sub/w${i}`, 'w');
+      await s.rename(`/sub/w${i}`, `/sub/x${i}`);
+      await s.chmod(`/sub/x${i}`, 0o600);
+      await s.setMtime(`/sub/x${i}`, new Date());
+      await s.delete(`/sub/x${i}`);
+      await s.mkdir('/sub/d');
+      await s.rmdir('/sub/d');
+      for (const p of ['/users.json', '/to-users', '/keys/tls.key', '/.env', '/missing/x', '/public.txt/x']) {
+        await attempt(s.stat(p).then(() => {}));
+        await attempt(s.createReadStream(p));
+        await attempt(s.createWriteStream(p));
+        await attempt(s.delete(p));
+        await attempt(s.rename(p, '/r'));
+        await attempt(s.rename('/sub/f.txt', p));
+        await attempt(s.chmod(p, 0o600));
+        await attempt(s.mkdir(p));
+      }
+      await attempt(s.rename('/conf', '/c2'));
+    };
+    await round(0); // warm up lazily opened handles (libuv, vitest) before the baseline
+    const fds = (await readdir('/proc/self/fd')).length;
+    for (let i = 1; i <= 20; i++) await round(i);
+    expect((await readdir('/proc/self/fd')).length).toBe(fds);
   });
 
   it('refuses bad options with FtpError naming the option', () => {
