@@ -91,16 +91,6 @@ SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban.
 
 type Values = ParsedFlags<typeof SERVE_OPTIONS>['values'];
 
-/**
- * FileServerOptions plus the options the storage layer is adding (protected files, dotfiles).
- * TODO(merge): drop this once FileServerOptions declares `protectedPaths` and `dotfiles`.
- */
-export type ServeOptions = FileServerOptions & {
-  /** Host files never served, listed, replaced or deleted, whatever the permissions. */
-  protectedPaths?: string[];
-  /** 'hide' (default): names starting with '.' are neither listed nor served. */
-  dotfiles?: 'hide' | 'show';
-};
 
 export interface LoadedTls {
   cert: Buffer;
@@ -113,7 +103,7 @@ export interface LoadedTls {
 
 /** What main needs besides the options: for the startup line, the signals and the logs. */
 export interface ServePlan {
-  options: ServeOptions;
+  options: FileServerOptions;
   logger: Logger;
   root: string;
   usersFile: string | undefined;
@@ -141,7 +131,7 @@ export async function planServer(values: Values, positionals: string[]): Promise
   const level = values['log-level'] ?? (values.verbose ? 'debug' : 'info');
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   const logger = pino({ level }, pino.destination(2));
-  const options: ServeOptions = { host: values.host, port: parsePort(values.port, '--port'), logger };
+  const options: FileServerOptions = { host: values.host, port: parsePort(values.port, '--port'), logger };
   const notes: string[] = [];
 
   const usersFile = values.users ?? ((await exists(DEFAULT_USERS_FILE)) ? DEFAULT_USERS_FILE : undefined);

@@ -4,6 +4,7 @@ import { FtpError, checkInteger } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import { CompressedStorage, resolveCompressedStorageOptions, type CompressedStorageOptions } from '../storage/compressed-storage.js';
 import { LocalStorage } from '../storage/local-storage.js';
+import { resolveLocalStorageOptions } from '../storage/hidden-entries.js';
 import { resolveLoginGuardOptions, type LoginGuardOptions, type ResolvedLoginGuardOptions } from './abuse/login-guard.js';
 import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOverrides } from './permissions.js';
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
@@ -134,6 +135,14 @@ export interface FileServerOptions {
    * Grants that bring their own `storage` are used as they are. Default false.
    */
   compressAtRest?: boolean | CompressedStorageOptions;
+  /**
+   * Host files or folders that no session reaching them through a `root` grant may list, read,
+   * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
+   * inside a served folder). Compared by real path and by device and inode.
+   */
+  protectedPaths?: string[];
+  /** 'hide' (default): in `root` grants, names starting with '.' are not listed and behave as missing. */
+  dotfiles?: 'hide' | 'show';
 }
 
 /** Options with every default applied and validated. */
@@ -163,6 +172,9 @@ export interface ResolvedServerOptions {
   implicitTlsPort: number | undefined;
   compressAtRest: Required<CompressedStorageOptions> | undefined;
   tlsSessionReuse: 'required' | 'optional';
+  /** Absolute host paths. */
+  protectedPaths: string[];
+  dotfiles: 'hide' | 'show';
 }
 
 function resolveAnonymous(anonymous: AnonymousGrant | false | undefined): AnonymousGrant | false {
@@ -247,6 +259,7 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     implicitTlsPort: options.implicitTlsPort === undefined ? undefined : checkInteger('implicitTlsPort', options.implicitTlsPort, 0, 65535),
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
+    ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
   };
 }
 
@@ -264,10 +277,11 @@ const rootStorages = new WeakMap<ResolvedServerOptions, Map<string, Storage>>();
 /** The storage of a `root` grant: a LocalStorage, wrapped in a CompressedStorage with compressAtRest. */
 export function storageForRoot(options: ResolvedServerOptions, root: string): Storage {
   const compress = options.compressAtRest;
-  if (!compress) return new LocalStorage(root);
+  const local = new LocalStorage(root, { protectedPaths: options.protectedPaths, dotfiles: options.dotfiles });
+  if (!compress) return local;
   let byRoot = rootStorages.get(options);
   if (!byRoot) rootStorages.set(options, (byRoot = new Map()));
   let storage = byRoot.get(root);
-  if (!storage) byRoot.set(root, (storage = new CompressedStorage(new LocalStorage(root), compress)));
+  if (!storage) byRoot.set(root, (storage = new CompressedStorage(local, compress)));
   return storage;
 }

@@ -1,20 +1,56 @@
-import { promises as fsp } from 'node:fs';
+import { closeSync, constants, existsSync, fstat, open, promises as fsp, readlinkSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { storageError } from './types.js';
+
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+
+/**
+ * Linux: /proc/self/fd/N names the entry descriptor N holds, not a path to look up again. A
+ * descriptor checked once stays the same folder or file however its path changes, and
+ * `/proc/self/fd/N/name` is openat(N, name) for every fs call, since Node has no *at functions.
+ */
+const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
+/** O_PATH (Linux; absent from fs.constants): holds an inode without opening it for I/O, so no device or FIFO side effect. */
+const O_PATH = PROC_FD === undefined ? 0 : 0o10000000;
+const O_DIRECTORY = constants.O_DIRECTORY ?? 0;
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** A folder or file the jail has resolved to inside the root, held until close(). */
+export interface Held {
+  /** Its real host path (for checks; never sent to a peer). */
+  readonly real: string;
+  /** A host path that reaches exactly this entry: /proc/self/fd/N on Linux, `real` elsewhere. */
+  readonly path: string;
+  /** `name` inside this folder, looked up in the held folder itself. */
+  at(name: string): string;
+  stat(): Promise<Stats>;
+  /** Releases the descriptor. Idempotent. */
+  close(): void;
+}
 
 /**
  * Maps virtual paths under a host folder and keeps every access inside it.
  *
- * The check is on *real* paths: a lexical prefix check on the joined path is what
- * ftp-srv had, and a symlink planted inside the root walks straight past it. So every
- * target (or, for an entry about to be created or removed, its parent) goes through
- * fs.realpath and must land in realpath(root). Anything outside is reported as ENOENT,
- * exactly like a missing file, so clients learn nothing about the host.
+ * The check is on where a path *lands*: a lexical prefix check on the joined path is what
+ * ftp-srv had, and a symlink planted inside the root walks straight past it. Anything that
+ * lands outside is reported as ENOENT, exactly like a missing file, so clients learn nothing.
  *
- * Files opened by LocalStorage are checked once more after open through /proc/self/fd
- * (Linux), closing the window where a folder is swapped for a symlink between the
- * realpath and the open. Namespace operations (mkdir, rename, unlink) keep that small
- * window: FTP users cannot create symlinks, so only a local user racing us could use it.
+ * Linux (race-free against a local user swapping folders for symlinks, issue 12):
+ *
+ *   hold(vpath)    open(root + vpath, O_PATH)        links followed by the kernel
+ *                  readlink(/proc/self/fd/N)         where it landed: must be inside the root
+ *   then           chmod, utimes, open for I/O       on /proc/self/fd/N: that inode, whatever
+ *                                                    the path has become since
+ *   holdParent     the same for the parent folder;   mkdir, unlink, rename, O_CREAT|O_EXCL on
+ *                                                    /proc/self/fd/N/leaf: in that folder
+ *
+ * A swap after the check changes nothing: every later call goes through the checked descriptor.
+ *
+ * Elsewhere (no /proc/self/fd): realpath and a prefix check, then calls by path. A local user
+ * who swaps a folder for a symlink between the two can redirect one call; FTP users cannot
+ * create symlinks, so only a racing local process could.
  */
 export class HostJail {
   readonly #root: string;
@@ -48,59 +84,80 @@ export class HostJail {
     return path.join(this.#root, ...vpath.split('/').filter(Boolean));
   }
 
-  /** Real host path of an existing entry, following symlinks; ENOENT when it escapes. */
-  async resolveExisting(vpath: string): Promise<string> {
-    const root = await this.#checkedRoot(vpath);
-    let real: string;
+  /** An existing entry, symlinks followed; ENOENT when it lands outside. `dir`: ENOTDIR unless a folder. */
+  async hold(vpath: string, dir = false): Promise<Held> {
+    return this.#hold(this.hostPath(vpath), dir, vpath);
+  }
+
+  /**
+   * For operations on the entry itself (create, remove, rename): the parent folder, held, and
+   * the last name, which is not followed. The root has no parent: EPERM, callers special-case
+   * '/' where another code fits.
+   */
+  async holdParent(vpath: string): Promise<{ dir: Held; leaf: string }> {
+    if (vpath === '/') throw storageError('EPERM', vpath);
+    const slash = vpath.lastIndexOf('/');
+    const dir = await this.hold(vpath.slice(0, slash) || '/', true);
+    return { dir, leaf: vpath.slice(slash + 1) };
+  }
+
+  /** `name` in a held folder, a final symlink followed (it must land inside too). */
+  holdAt(dir: Held, name: string, vpath: string): Promise<Held> {
+    return this.#hold(dir.at(name), false, vpath);
+  }
+
+  /**
+   * Opens a held regular file for I/O: the same inode, reopened through /proc. Elsewhere by
+   * path, with O_NOFOLLOW, and refused unless what opened is a regular file.
+   */
+  async reopen(held: Held, flags: number, vpath: string): Promise<number> {
+    let fd: number;
     try {
-      real = await fsp.realpath(this.hostPath(vpath));
+      fd = await openFd(held.path, PROC_FD ? flags : flags | O_NOFOLLOW, 0o666);
     } catch (err) {
       throw hostError(err, vpath);
     }
-    if (!HostJail.inside(root, real)) throw storageError('ENOENT', vpath);
-    return real;
-  }
-
-  /**
-   * For operations on the entry itself (create, remove, rename): the real parent must be
-   * inside; the last component is not followed. Returns the host path to operate on.
-   * The root has no parent: EPERM, callers special-case '/' where another code fits.
-   */
-  async resolveEntry(vpath: string): Promise<string> {
-    if (vpath === '/') throw storageError('EPERM', vpath);
-    const slash = vpath.lastIndexOf('/');
-    const parent = await this.resolveExisting(vpath.slice(0, slash) || '/');
-    return path.join(parent, vpath.slice(slash + 1));
-  }
-
-  /**
-   * True when `host` is a symlink whose target is outside the root or missing. Such links
-   * are hidden: stat and list treat them as absent, so delete and rename do too.
-   */
-  async isHiddenLink(host: string): Promise<boolean> {
-    let st;
+    if (PROC_FD) return fd;
     try {
-      st = await fsp.lstat(host);
-    } catch {
-      return false;
-    }
-    if (!st.isSymbolicLink()) return false;
-    try {
-      return !HostJail.inside(await this.realRoot(), await fsp.realpath(host));
-    } catch {
-      return true;
+      const st = await fstatFd(fd);
+      if (st.isDirectory()) throw storageError('EISDIR', vpath);
+      if (!st.isFile()) throw storageError('EACCES', vpath);
+      return fd;
+    } catch (err) {
+      closeSync(fd);
+      throw hostError(err, vpath);
     }
   }
 
-  /** After open: the file behind the descriptor must still be inside (see class comment). */
-  async verifyFd(fd: number, vpath: string): Promise<void> {
-    let target: string;
-    try {
-      target = await fsp.readlink(`/proc/self/fd/${fd}`);
-    } catch {
-      return; // no procfs (not Linux): the realpath check stands alone
+  async #hold(host: string, dir: boolean, vpath: string): Promise<Held> {
+    const root = await this.#checkedRoot(vpath);
+    if (!PROC_FD) {
+      let real: string;
+      try {
+        real = await fsp.realpath(host);
+      } catch (err) {
+        throw hostError(err, vpath);
+      }
+      if (!HostJail.inside(root, real)) throw storageError('ENOENT', vpath);
+      return pathHeld(real, dir, vpath);
     }
-    if (!HostJail.inside(await this.#checkedRoot(vpath), target)) throw storageError('ENOENT', vpath);
+    let fd: number;
+    try {
+      fd = await openFd(host, O_PATH | (dir ? O_DIRECTORY : 0));
+    } catch (err) {
+      throw hostError(err, vpath);
+    }
+    let real = '';
+    try {
+      real = readlinkSync(PROC_FD + fd);
+    } catch {
+      // not a path we can check: refused below
+    }
+    if (!HostJail.inside(root, real)) {
+      closeSync(fd);
+      throw storageError('ENOENT', vpath);
+    }
+    return fdHeld(fd, real);
   }
 
   async #checkedRoot(vpath: string): Promise<string> {
@@ -110,6 +167,32 @@ export class HostJail {
       throw storageError('ENOENT', vpath);
     }
   }
+}
+
+function fdHeld(fd: number, real: string): Held {
+  const at = `${PROC_FD}${fd}`;
+  let open = true;
+  return {
+    real,
+    path: at,
+    at: (name) => `${at}/${name}`,
+    stat: () => fstatFd(fd),
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd); // an O_PATH descriptor: nothing to flush, never blocks
+    },
+  };
+}
+
+async function pathHeld(real: string, dir: boolean, vpath: string): Promise<Held> {
+  if (dir) {
+    const st = await fsp.stat(real).catch((err: unknown) => {
+      throw hostError(err, vpath);
+    });
+    if (!st.isDirectory()) throw storageError('ENOTDIR', vpath);
+  }
+  return { real, path: real, at: (name) => path.join(real, name), stat: () => fsp.stat(real), close() {} };
 }
 
 // Codes the Storage contract names pass through; a few others fold into the nearest one.

@@ -217,10 +217,12 @@ export class MemoryStorage implements Storage {
     this.#lookup(vpath).mtime = new Date(mtime.getTime());
   }
 
+  /** Like LocalStorage: the 0o777 bits only, and never the root (EPERM). */
   async chmod(p: string, mode: number): Promise<void> {
     const vpath = checkVirtualPath(p);
     checkMode(mode, vpath);
-    this.#lookup(vpath).mode = mode;
+    if (vpath === '/') throw storageError('EPERM', vpath);
+    this.#lookup(vpath).mode = mode & 0o777;
   }
 
   async truncate(p: string, size: number): Promise<void> {

@@ -95,6 +95,11 @@ export interface Storage {
   /** Renames a file or folder; replaces an existing file at `to`. */
   rename(from: string, to: string): Promise<void>;
   setMtime(path: string, mtime: Date): Promise<void>;
+  /**
+   * Sets the permission bits. `mode` may be up to 0o7777, but only `mode & 0o777` is applied:
+   * setuid, setgid and sticky are never set through FTP (an upload copying an old mode included).
+   * The root's mode is not the client's to change: EPERM for '/'.
+   */
   chmod(path: string, mode: number): Promise<void>;
   /**
    * Optional: cuts a file to `size` bytes (never grows it). Resuming an atomic upload at an

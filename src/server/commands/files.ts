@@ -187,7 +187,8 @@ export const SITE: CommandSpec = {
     if (name === 'HELP') return session.reply(214, ['The following SITE commands are recognized:', ' CHMOD HELP', 'Help OK']);
     if (name !== 'CHMOD') return session.reply(501, 'Unknown SITE command');
     const modeText = rest[0] ?? '';
-    if (!/^[0-7]{1,4}$/.test(modeText) || rest.length < 2) return session.reply(501, 'SITE CHMOD needs an octal mode and a path');
+    // Permission bits only: setuid, setgid and sticky are refused, not silently dropped (issue 12).
+    if (!/^0?[0-7]{1,3}$/.test(modeText) || rest.length < 2) return session.reply(501, 'SITE CHMOD needs an octal mode up to 777 and a path');
     if (!session.allowedFor('M', rest.slice(1).join(' '))) return;
     const found = await statArg(session, rest.slice(1).join(' '));
     if (!found) return;

@@ -442,6 +442,27 @@ export function storageBehaviour(label: string, factory: StorageFactory): void {
         expect((await s.stat('/docs')).mode).toBe(0o750);
       });
 
+      it('applies the 0o777 bits only: never setuid, setgid or sticky', async () => {
+        for (const [mode, applied] of [
+          [0o4777, 0o777],
+          [0o2755, 0o755],
+          [0o1777, 0o777],
+          [0o7640, 0o640],
+        ] as const) {
+          await s.chmod('/a.txt', mode);
+          expect((await s.stat('/a.txt')).mode, mode.toString(8)).toBe(applied);
+        }
+        await s.chmod('/docs', 0o3775);
+        expect((await s.stat('/docs')).mode).toBe(0o775);
+      });
+
+      it('refuses the root (EPERM) and leaves its mode alone', async () => {
+        const mode = (await s.stat('/')).mode;
+        expect(await code(s.chmod('/', 0o777))).toBe('EPERM');
+        expect(await code(s.chmod('/docs/..', 0o700))).toBe('EPERM');
+        expect((await s.stat('/')).mode).toBe(mode);
+      });
+
       it('rejects bad arguments and missing paths', async () => {
         expect(await code(s.setMtime('/missing', new Date()))).toBe('ENOENT');
         expect(await code(s.setMtime('/a.txt', new Date(Number.NaN)))).toBe('EINVAL');
