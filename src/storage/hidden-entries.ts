@@ -14,6 +14,8 @@ import { storageError } from './types.js';
 
 /** The prefix of the server's atomic-upload temporaries (TEMP_PREFIX in src/server/upload.ts). */
 export const UPLOAD_TEMP_PREFIX = '.ftpkit-upload-';
+/** Must equal REWRITE_PREFIX in compressed/layout.ts. */
+export const REWRITE_TEMP_PREFIX = '.ftpkit-rewrite-';
 
 export interface LocalStorageOptions {
   /**
@@ -79,6 +81,8 @@ export class HiddenEntries {
   /** A name hidden by the dotfile rule. Upload temporaries stay visible unless their target is hidden. */
   hiddenName(name: string): boolean {
     if (!this.#hideDotfiles || !name.startsWith('.')) return false;
+    // CompressedStorage's rewrite temporaries: it never lists them itself.
+    if (name.startsWith(REWRITE_TEMP_PREFIX)) return false;
     return !name.startsWith(UPLOAD_TEMP_PREFIX) || this.hiddenName(name.slice(UPLOAD_TEMP_PREFIX.length));
   }
 

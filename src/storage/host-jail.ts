@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstat, open, promises as fsp, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstat, fstatSync, open, promises as fsp, readlinkSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { storageError } from './types.js';
@@ -143,7 +143,8 @@ export class HostJail {
     }
     let fd: number;
     try {
-      fd = await openFd(host, O_PATH | (dir ? O_DIRECTORY : 0));
+      // Not O_DIRECTORY here: its ENOTDIR would tell what an escaping link points to.
+      fd = await openFd(host, O_PATH);
     } catch (err) {
       throw hostError(err, vpath);
     }
@@ -156,6 +157,10 @@ export class HostJail {
     if (!HostJail.inside(root, real)) {
       closeSync(fd);
       throw storageError('ENOENT', vpath);
+    }
+    if (dir && !fstatSync(fd).isDirectory()) {
+      closeSync(fd);
+      throw storageError('ENOTDIR', vpath);
     }
     return fdHeld(fd, real);
   }
