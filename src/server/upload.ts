@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createAsciiDecoder } from '../protocol/index.js';
@@ -11,6 +12,7 @@ import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
+import { endCheck, TRUNCATED } from './data-end.js';
 
 /** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
 const LOANS: readonly { pool: BlockPool; count: number }[] = [
@@ -50,7 +52,7 @@ const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
 /** Failures that mean the client went away or gave up, not that the storage failed. */
-const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR']);
+const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED]);
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
 export function isUploadTemporary(path: string): boolean {
@@ -147,7 +149,7 @@ export interface Upload {
    * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
    * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
    */
-  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
+  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
   /**
    * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
    * them to lend now: only then is the socket worth adopting for large reads.
@@ -221,7 +223,7 @@ class DirectUpload implements Upload {
     return loanFor(this.sink) !== undefined;
   }
 
-  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
     return receive(source, this.sink, signal, ascii, reads);
   }
 
@@ -257,20 +259,19 @@ class AtomicUpload implements Upload {
     return loanFor(this.#p.sink) !== undefined;
   }
 
-  async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
     const { session, path, temp, target, sink, prefix } = this.#p;
     const storage = session.storage!;
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
       await receive(source, sink, signal, ascii, reads);
       await closed(sink); // flushed to disk
-      // A client killed mid-upload closes both connections at once, and the data connection's
-      // FIN alone looks like a finished upload: commit only if the control connection is alive.
+      // Every event that reached us while the data was flushed has run by now; one more turn of
+      // the loop (its poll phase) takes in a control-connection close that is already queued.
       await new Promise((resolve) => setImmediate(resolve));
-      if (signal.aborted || !session.socket.readable || session.socket.destroyed) {
-        throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
-      }
+      checkCommit(session, signal);
       if (target?.type === 'file') await storage.chmod(temp, target.mode).catch(() => {});
+      checkCommit(session, signal); // the commit point: nothing asynchronous between this and rename
       await storage.rename(temp, path);
       this.#settled = true;
     } catch (err) {
@@ -299,16 +300,43 @@ class AtomicUpload implements Upload {
 }
 
 /**
+ * Throws (ECONNRESET, an interruption: the partial is kept) unless the upload may be committed
+ * now: not aborted, and the control connection neither closed, reset nor ended by the client.
+ *
+ * Why the control connection: a client killed mid-upload (kill -9, a crash) has its kernel close
+ * both connections, and the data connection then ends with a FIN after whatever the client had
+ * handed to its kernel: a truncated upload that looks finished. Only the control connection's
+ * close tells it apart, so the upload is committed only while the control connection is alive.
+ * What this guarantees is in the README ("Locking, atomic uploads and integrity").
+ */
+function checkCommit(session: Session, signal: AbortSignal): void {
+  const control = session.socket;
+  const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
+  if (signal.aborted || gone) {
+    throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
+  }
+}
+
+/**
  * The data connection into `sink`, ended: through reused blocks when the connection was
  * adopted for large reads and the sink is a file stream (and blocks are left to lend),
- * else through a pipeline.
+ * else through a pipeline. Resolves only for a connection the peer really ended (a FIN, and
+ * under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts.
  */
-async function receive(source: Readable, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+async function receive(source: Socket, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+  // reads: large-reads.ts checks the end before it passes it on.
+  const confirm = reads ? undefined : endCheck(source);
   const from = reads?.readable ?? source;
-  if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
+  if (ascii) {
+    await pipeline(from, createAsciiDecoder(), sink, { signal });
+    return confirm?.();
+  }
   const loan = reads ? loanFor(sink) : undefined;
   const blocks = loan?.pool.borrow(loan.count);
-  if (!reads || !loan || !blocks) return pipeline(from, sink, { signal });
+  if (!reads || !loan || !blocks) {
+    await pipeline(from, sink, { signal });
+    return confirm?.();
+  }
   const idle: Buffer[] = [];
   try {
     await receiveBlocks(reads, sink, signal, blocks, idle);
