@@ -74,10 +74,43 @@ export function refuseTemporary(session: Session, path: string): boolean {
   return true;
 }
 
-/** The partial upload kept for `path` in atomic mode, if any (leftovers of a crash excluded). */
+/**
+ * Who made each partial upload, so that only they continue it: per storage root (or Storage
+ * object), temporary path -> user name. Without this, a user allowed only to append ('a') could
+ * APPE onto another user's pending upload and have it replace the file. Anonymous sessions
+ * cannot be told apart, so their interrupted uploads are not kept at all (see AtomicUpload).
+ * A partial with no entry (a Storage made anew per login) stays open to every named user.
+ */
+const ownersByRoot = new Map<string, Map<string, string>>();
+const ownersByStorage = new WeakMap<Storage, Map<string, string>>();
+
+function partialOwners(storage: Storage): Map<string, string> {
+  const key = storage instanceof LocalStorage ? storage.root : undefined;
+  let owners = key === undefined ? ownersByStorage.get(storage) : ownersByRoot.get(key);
+  if (!owners) {
+    owners = new Map();
+    if (key === undefined) ownersByStorage.set(storage, owners);
+    else ownersByRoot.set(key, owners);
+  }
+  return owners;
+}
+
+/** Anonymous sessions (USER anonymous/ftp with the server's anonymous grant). */
+function isAnonymous(session: Session): boolean {
+  const anonymous = session.host.options.anonymous;
+  return anonymous !== false && session.grant === anonymous;
+}
+
+/**
+ * The partial upload kept for `path` in atomic mode that this session may continue, if any:
+ * leftovers of a crash, other users' partials and, for anonymous sessions, every partial excluded.
+ */
 export async function pendingUpload(session: Session, path: string): Promise<StorageStat | undefined> {
-  if (session.host.options.uploadMode !== 'atomic') return undefined;
-  const st = await statOrUndefined(session.storage!, temporaryFor(path));
+  if (session.host.options.uploadMode !== 'atomic' || isAnonymous(session)) return undefined;
+  const temp = temporaryFor(path);
+  const owner = partialOwners(session.storage!).get(temp);
+  if (owner !== undefined && owner !== session.username) return undefined;
+  const st = await statOrUndefined(session.storage!, temp);
   return st?.type === 'file' && st.mtime.getTime() >= PROCESS_START ? st : undefined;
 }
 
@@ -180,10 +213,14 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
       await releaseQuietly(session, lock);
       return undefined;
     }
+    const anonymous = isAnonymous(session);
+    // The temporary becomes this user's: whatever partial it held is continued or replaced.
+    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, session.username!));
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
+      claim();
       const sink = await storage.createWriteStream(temp, { flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
     const partial = await pendingUpload(session, path);
@@ -194,13 +231,14 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
       await releaseQuietly(session, lock);
       return undefined;
     }
+    claim();
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
     const sink = await storage.createWriteStream(temp, { flush: true });
-    return new AtomicUpload({ session, path, temp, target, sink, lock, prefix: at });
+    return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
     const code = (err as NodeJS.ErrnoException).code;
@@ -244,6 +282,8 @@ interface AtomicParts {
   lock: LockHandle;
   /** Bytes of the current target to copy first (REST/APPE with no partial upload). */
   prefix?: number;
+  /** An anonymous session's upload: not kept as a partial when interrupted. */
+  anonymous: boolean;
 }
 
 class AtomicUpload implements Upload {
@@ -273,6 +313,7 @@ class AtomicUpload implements Upload {
       if (target?.type === 'file') await storage.chmod(temp, target.mode).catch(() => {});
       checkCommit(session, signal); // the commit point: nothing asynchronous between this and rename
       await storage.rename(temp, path);
+      partialOwners(storage).delete(temp);
       this.#settled = true;
     } catch (err) {
       this.#settled = true;
@@ -280,11 +321,19 @@ class AtomicUpload implements Upload {
       await closed(sink).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code ?? '';
       const interrupted = signal.aborted || INTERRUPTIONS.has(code);
-      // Interrupted: keep what arrived so the client can resume. Storage failure: remove it all.
-      if (!interrupted || (await statOrUndefined(storage, temp))?.size === 0) await storage.delete(temp).catch(() => {});
-      session.log.info({ path, code, interrupted }, 'upload not committed');
+      // Interrupted: keep what arrived so the client can resume. Storage failure, or an
+      // anonymous upload (which no one could safely resume): remove it all.
+      const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
+      if (!keep) await this.#discard();
+      session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
       throw err;
     }
+  }
+
+  async #discard(): Promise<void> {
+    const { session, temp } = this.#p;
+    await session.storage!.delete(temp).catch(() => {});
+    partialOwners(session.storage!).delete(temp);
   }
 
   async dispose(): Promise<void> {
@@ -293,7 +342,7 @@ class AtomicUpload implements Upload {
       // The data connection never came: nothing was written beyond what a partial already held.
       sink.destroy();
       await closed(sink).catch(() => {});
-      if ((await statOrUndefined(session.storage!, temp))?.size === 0) await session.storage!.delete(temp).catch(() => {});
+      if (this.#p.anonymous || (await statOrUndefined(session.storage!, temp))?.size === 0) await this.#discard();
     }
     await releaseQuietly(session, lock);
   }

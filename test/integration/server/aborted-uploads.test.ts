@@ -5,13 +5,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
-import type { FileServerOptions } from '../../../src/index.js';
+import { FileServer, type FileServerOptions } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectSettled, sleep } from '../../helpers/settle.js';
@@ -439,4 +439,109 @@ describe('kill -9 of a real client mid-upload (50 each): the previous version su
       start: (port) => spawn(process.execPath, [PUT, '-q', source, `ftp://alice:secret@127.0.0.1:${port}/keep.bin`], { stdio: 'ignore' }),
     });
   }, 180_000);
+});
+
+describe('pending uploads belong to who made them (issue 12)', () => {
+  /** alice may do everything, carol only append ('elra'); anonymous may store into /incoming. */
+  async function setupUsers(): Promise<void> {
+    const dir = await makeTempDir('ftpkit-srv-');
+    await mkdir(join(dir.path, 'incoming'));
+    const server = new FileServer({
+      authenticate: ({ username, password }) => {
+        if (password !== 'secret') return false;
+        if (username === 'alice') return { root: dir.path, write: true };
+        if (username === 'carol') return { root: dir.path, permissions: 'elra' };
+        return false;
+      },
+      anonymous: { root: dir.path, uploadFolder: '/incoming' },
+      loginGuard: false,
+    });
+    const { port } = await server.listen();
+    t = { server, port, root: dir.path, close: async () => (await server.close(), await dir.cleanup()) };
+    ends = [];
+    fds = countFds();
+  }
+
+  async function login(user: string, pass = 'secret'): Promise<RawFtp> {
+    const c = await RawFtp.connect(t!.port);
+    clients.push(c);
+    await c.login(user, pass);
+    await c.send('TYPE I');
+    return c;
+  }
+
+  /** STOR that stops after `bytes`: ABOR leaves it interrupted. */
+  async function interrupted(c: RawFtp, command: string, body: Buffer): Promise<void> {
+    const data = await begin(c, command);
+    await written(data, body);
+    await sleep(50);
+    expect((await c.send('ABOR')).code).toBe(426);
+    expect((await c.read()).code).toBe(226);
+  }
+
+  it('another anonymous session cannot continue an anonymous partial: interrupted anonymous uploads are not kept', async () => {
+    await setupUsers();
+    const first = await login('anonymous', 'a@b.c');
+    await interrupted(first, 'STOR /incoming/f.bin', randomBytes(100_000));
+    expect(await readdir(join(t!.root, 'incoming'))).toEqual([]); // nothing kept, nothing hidden
+    // A second anonymous session (the same address, as anyone on it could be) starts from nothing.
+    const second = await login('anonymous', 'x@y.z');
+    expect((await second.send('REST 50000')).code).toBe(350);
+    const r = await second.store('STOR /incoming/f.bin', 'tail');
+    expect(r.final.code).toBe(554); // no 50,000 bytes to continue from
+    expect((await second.store('STOR /incoming/f.bin', 'only mine')).final.code).toBe(226);
+    expect(await readFile(join(t!.root, 'incoming/f.bin'), 'utf8')).toBe('only mine');
+  });
+
+  it("a named user's partial is theirs: other users neither see it in SIZE nor append to it; its owner resumes it", async () => {
+    await setupUsers();
+    await writeFile(join(t!.root, 'incoming/g.bin'), 'committed,');
+    const body = randomBytes(300_000);
+    const alice = await login('alice');
+    await interrupted(alice, 'STOR /incoming/g.bin', body.subarray(0, 120_000));
+    expect((await alice.send('SIZE /incoming/g.bin')).text).toBe('120000');
+    // carol may only append: her APPE appends to the committed file, not to alice's partial.
+    const carol = await login('carol');
+    expect((await carol.send('SIZE /incoming/g.bin')).text).toBe('10');
+    // Anonymous may not touch an existing file at all (its partial included).
+    const anon = await login('anonymous', 'a@b.c');
+    expect((await anon.send('REST 120000')).code).toBe(350);
+    expect((await anon.store('STOR /incoming/g.bin', 'x')).final.code).toBe(553);
+    // alice, in a new session, continues her own partial.
+    const again = await login('alice');
+    expect((await again.send('SIZE /incoming/g.bin')).text).toBe('120000');
+    expect((await again.store('APPE /incoming/g.bin', body.subarray(120_000))).final.code).toBe(226);
+    expect((await readFile(join(t!.root, 'incoming/g.bin'))).equals(body)).toBe(true);
+    // Another partial of alice's; carol's APPE appends to the committed file, never to the
+    // partial, and (as any other upload of the file would) starts the temporary over.
+    await interrupted(again, 'STOR /incoming/g.bin', randomBytes(50_000));
+    expect((await again.send('SIZE /incoming/g.bin')).text).toBe('50000');
+    expect((await carol.store('APPE /incoming/g.bin', 'more')).final.code).toBe(226);
+    const appended = Buffer.concat([body, Buffer.from('more')]);
+    expect((await readFile(join(t!.root, 'incoming/g.bin'))).equals(appended)).toBe(true);
+    expect((await again.send('SIZE /incoming/g.bin')).text).toBe(String(appended.length));
+    expect((await readdir(join(t!.root, 'incoming'))).sort()).toEqual(['g.bin']);
+  });
+});
+
+describe('STOU names reveal nothing (issue 12)', () => {
+  it('the chosen name is the stem plus 64 random bits whether or not the suggested name exists', async () => {
+    await setup();
+    await writeFile(join(t!.root, 'taken.txt'), 'x');
+    const c = await client();
+    const names: string[] = [];
+    for (const suggested of ['taken.txt', 'free.txt', 'taken.txt', 'free.txt']) {
+      const r = await c.store(`STOU ${suggested}`, suggested);
+      expect(r.final.code).toBe(226);
+      const name = /^FILE: (.+)$/.exec(r.mark.text)![1]!;
+      expect(name).toMatch(new RegExp(`^${suggested.replace('.', '\\.')}\\.[0-9a-f]{16}$`));
+      expect(r.final.text).toContain(name);
+      expect(await readFile(join(t!.root, name), 'utf8')).toBe(suggested);
+      names.push(name);
+    }
+    expect(new Set(names).size).toBe(4);
+    expect((await readdir(t!.root)).includes('free.txt')).toBe(false);
+    const bare = await c.store('STOU', 'no name');
+    expect(/^FILE: (ftpkit\.[0-9a-f]{16})$/.test(bare.mark.text)).toBe(true);
+  });
 });
