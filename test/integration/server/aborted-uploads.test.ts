@@ -545,3 +545,32 @@ describe('STOU names reveal nothing (issue 12)', () => {
     expect(/^FILE: (ftpkit\.[0-9a-f]{16})$/.test(bare.mark.text)).toBe(true);
   });
 });
+
+describe('large reads (the adopted socket read as a stream, and the client downloads) see a reset, not an end', () => {
+  it('50 resets with bytes still queued: the readable errors every time (ECONNRESET), never ends', async () => {
+    const { createServer, connect } = await import('node:net');
+    const { adoptWithLargeReads } = await import('../../../src/server/large-read-socket.js');
+    let ended = 0;
+    for (let i = 0; i < 50; i++) {
+      const listener = createServer({ pauseOnConnect: true });
+      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+      const accepted = new Promise<Socket>((r) => listener.once('connection', r));
+      const peer = connect((listener.address() as { port: number }).port, '127.0.0.1');
+      peer.on('error', () => {});
+      const socket = await accepted;
+      listener.close();
+      await new Promise<void>((r) => peer.write(randomBytes(MiB), () => r()));
+      peer.resetAndDestroy();
+      const reads = adoptWithLargeReads(socket)!;
+      const outcome = await new Promise<string>((resolve) => {
+        reads.readable.on('data', () => {});
+        reads.readable.once('end', () => resolve('end'));
+        reads.readable.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+      if (outcome === 'end') ended++;
+      expect(outcome, `run ${i}`).toMatch(/^(ECONNRESET|EPIPE)$/);
+      reads.socket.destroy();
+    }
+    expect(ended).toBe(0);
+  });
+});
