@@ -13,6 +13,7 @@ import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
 import { endCheck, TRUNCATED } from './data-end.js';
+import { isAnonymous, partialOwners } from './upload-owners.js';
 
 /** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
 const LOANS: readonly { pool: BlockPool; count: number }[] = [
@@ -72,33 +73,6 @@ export function refuseTemporary(session: Session, path: string): boolean {
   if (!isUploadTemporary(path)) return false;
   session.reply(550, `${path}: No such file or directory`);
   return true;
-}
-
-/**
- * Who made each partial upload, so that only they continue it: per storage root (or Storage
- * object), temporary path -> user name. Without this, a user allowed only to append ('a') could
- * APPE onto another user's pending upload and have it replace the file. Anonymous sessions
- * cannot be told apart, so their interrupted uploads are not kept at all (see AtomicUpload).
- * A partial with no entry (a Storage made anew per login) stays open to every named user.
- */
-const ownersByRoot = new Map<string, Map<string, string>>();
-const ownersByStorage = new WeakMap<Storage, Map<string, string>>();
-
-function partialOwners(storage: Storage): Map<string, string> {
-  const key = storage instanceof LocalStorage ? storage.root : undefined;
-  let owners = key === undefined ? ownersByStorage.get(storage) : ownersByRoot.get(key);
-  if (!owners) {
-    owners = new Map();
-    if (key === undefined) ownersByStorage.set(storage, owners);
-    else ownersByRoot.set(key, owners);
-  }
-  return owners;
-}
-
-/** Anonymous sessions (USER anonymous/ftp with the server's anonymous grant). */
-function isAnonymous(session: Session): boolean {
-  const anonymous = session.host.options.anonymous;
-  return anonymous !== false && session.grant === anonymous;
 }
 
 /**
