@@ -35,6 +35,8 @@ export function receiveBlocks(conn: LargeReadConnection, sink: Writable, signal:
   let paused = false;
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Runs once no write is in flight (a failure settles only then: what arrived is in the file). */
+  let onIdle: (() => void) | undefined;
 
   return new Promise((resolve, reject) => {
     const finish = (err?: Error): void => {
@@ -61,6 +63,11 @@ export function receiveBlocks(conn: LargeReadConnection, sink: Writable, signal:
         if (block && !err) {
           inFlight.set(block, inFlight.get(block)! - 1);
           release(block);
+        }
+        if (writing === 0 && onIdle) {
+          const idleNow = onIdle;
+          onIdle = undefined;
+          idleNow();
         }
         if (then) return then(err);
         if (err) return finish(err);
@@ -111,7 +118,11 @@ export function receiveBlocks(conn: LargeReadConnection, sink: Writable, signal:
         return true;
       },
       end: () => flush(true, (err) => (err ? finish(err) : sink.end((e?: Error | null) => finish(e ?? undefined)))),
-      fail: (err) => flush(true, () => finish(err)),
+      fail: (err) =>
+        flush(true, () => {
+          if (writing === 0) finish(err);
+          else onIdle = () => finish(err);
+        }),
     });
     sink.once('error', finish);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { tlsCarrier, TRUNCATED } from './data-end.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
 import { REUSE_REFUSAL, secureDataConnection } from './data-tls.js';
 import { adoptWithLargeReads } from './large-read-socket.js';
@@ -39,7 +41,7 @@ export interface TransferPlan {
 }
 
 /** Failures that mean the peer's side of the data connection went away. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', TRUNCATED]);
 
 /**
  * Runs one data transfer:
@@ -73,6 +75,8 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   if (account) account.transfers++;
   const controller = new AbortController();
   let socket: Socket | undefined;
+  /** Under PROT P: the TCP socket below the TLS one. */
+  let plain: Socket | undefined;
   let unpace: (() => void) | undefined;
   let aborted = false;
   let resolveDone!: () => void;
@@ -109,9 +113,12 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     if (reads) socket = reads.socket;
     else socket.read(0); // passive sockets are accepted paused: start reading as any socket does
     if (session.prot === 'P') {
-      const plain = socket;
+      plain = socket;
+      // Uploads read TLS through a carrier that tells a close_notify from a bare TCP end (data-end.ts).
+      const carried = plan.direction === 'in' ? tlsCarrier(plain) : undefined;
       try {
-        socket = await secureDataConnection(session, plain, controller.signal);
+        socket = await secureDataConnection(session, (carried?.carrier as Socket | undefined) ?? plain, controller.signal);
+        carried?.bind(socket as TLSSocket);
       } catch (err) {
         plain.destroy();
         failure = aborted ? 'aborted' : 'tls';
@@ -149,6 +156,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     unpace?.();
     await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
+    plain?.destroy();
     session.transfer = undefined;
     if (account) {
       account.transfers--;

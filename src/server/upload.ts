@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createAsciiDecoder } from '../protocol/index.js';
@@ -11,6 +12,8 @@ import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
+import { endCheck, TRUNCATED } from './data-end.js';
+import { isAnonymous, partialOwners } from './upload-owners.js';
 
 /** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
 const LOANS: readonly { pool: BlockPool; count: number }[] = [
@@ -50,7 +53,7 @@ const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
 /** Failures that mean the client went away or gave up, not that the storage failed. */
-const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR']);
+const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED]);
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
 export function isUploadTemporary(path: string): boolean {
@@ -72,10 +75,16 @@ export function refuseTemporary(session: Session, path: string): boolean {
   return true;
 }
 
-/** The partial upload kept for `path` in atomic mode, if any (leftovers of a crash excluded). */
+/**
+ * The partial upload kept for `path` in atomic mode that this session may continue, if any:
+ * leftovers of a crash, other users' partials and, for anonymous sessions, every partial excluded.
+ */
 export async function pendingUpload(session: Session, path: string): Promise<StorageStat | undefined> {
-  if (session.host.options.uploadMode !== 'atomic') return undefined;
-  const st = await statOrUndefined(session.storage!, temporaryFor(path));
+  if (session.host.options.uploadMode !== 'atomic' || isAnonymous(session)) return undefined;
+  const temp = temporaryFor(path);
+  const owner = partialOwners(session.storage!).get(temp);
+  if (owner !== undefined && owner !== session.username) return undefined;
+  const st = await statOrUndefined(session.storage!, temp);
   return st?.type === 'file' && st.mtime.getTime() >= PROCESS_START ? st : undefined;
 }
 
@@ -147,7 +156,7 @@ export interface Upload {
    * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
    * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
    */
-  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
+  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
   /**
    * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
    * them to lend now: only then is the socket worth adopting for large reads.
@@ -178,10 +187,14 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
       await releaseQuietly(session, lock);
       return undefined;
     }
+    const anonymous = isAnonymous(session);
+    // The temporary becomes this user's: whatever partial it held is continued or replaced.
+    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, session.username!));
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
+      claim();
       const sink = await storage.createWriteStream(temp, { flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
     const partial = await pendingUpload(session, path);
@@ -192,13 +205,14 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
       await releaseQuietly(session, lock);
       return undefined;
     }
+    claim();
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
     const sink = await storage.createWriteStream(temp, { flush: true });
-    return new AtomicUpload({ session, path, temp, target, sink, lock, prefix: at });
+    return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
     const code = (err as NodeJS.ErrnoException).code;
@@ -221,7 +235,7 @@ class DirectUpload implements Upload {
     return loanFor(this.sink) !== undefined;
   }
 
-  run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
     return receive(source, this.sink, signal, ascii, reads);
   }
 
@@ -242,6 +256,8 @@ interface AtomicParts {
   lock: LockHandle;
   /** Bytes of the current target to copy first (REST/APPE with no partial upload). */
   prefix?: number;
+  /** An anonymous session's upload: not kept as a partial when interrupted. */
+  anonymous: boolean;
 }
 
 class AtomicUpload implements Upload {
@@ -257,21 +273,21 @@ class AtomicUpload implements Upload {
     return loanFor(this.#p.sink) !== undefined;
   }
 
-  async run(source: Readable, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
     const { session, path, temp, target, sink, prefix } = this.#p;
     const storage = session.storage!;
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
       await receive(source, sink, signal, ascii, reads);
       await closed(sink); // flushed to disk
-      // A client killed mid-upload closes both connections at once, and the data connection's
-      // FIN alone looks like a finished upload: commit only if the control connection is alive.
+      // Every event that reached us while the data was flushed has run by now; one more turn of
+      // the loop (its poll phase) takes in a control-connection close that is already queued.
       await new Promise((resolve) => setImmediate(resolve));
-      if (signal.aborted || !session.socket.readable || session.socket.destroyed) {
-        throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
-      }
+      checkCommit(session, signal);
       if (target?.type === 'file') await storage.chmod(temp, target.mode).catch(() => {});
+      checkCommit(session, signal); // the commit point: nothing asynchronous between this and rename
       await storage.rename(temp, path);
+      partialOwners(storage).delete(temp);
       this.#settled = true;
     } catch (err) {
       this.#settled = true;
@@ -279,11 +295,19 @@ class AtomicUpload implements Upload {
       await closed(sink).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code ?? '';
       const interrupted = signal.aborted || INTERRUPTIONS.has(code);
-      // Interrupted: keep what arrived so the client can resume. Storage failure: remove it all.
-      if (!interrupted || (await statOrUndefined(storage, temp))?.size === 0) await storage.delete(temp).catch(() => {});
-      session.log.info({ path, code, interrupted }, 'upload not committed');
+      // Interrupted: keep what arrived so the client can resume. Storage failure, or an
+      // anonymous upload (which no one could safely resume): remove it all.
+      const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
+      if (!keep) await this.#discard();
+      session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
       throw err;
     }
+  }
+
+  async #discard(): Promise<void> {
+    const { session, temp } = this.#p;
+    await session.storage!.delete(temp).catch(() => {});
+    partialOwners(session.storage!).delete(temp);
   }
 
   async dispose(): Promise<void> {
@@ -292,23 +316,50 @@ class AtomicUpload implements Upload {
       // The data connection never came: nothing was written beyond what a partial already held.
       sink.destroy();
       await closed(sink).catch(() => {});
-      if ((await statOrUndefined(session.storage!, temp))?.size === 0) await session.storage!.delete(temp).catch(() => {});
+      if (this.#p.anonymous || (await statOrUndefined(session.storage!, temp))?.size === 0) await this.#discard();
     }
     await releaseQuietly(session, lock);
   }
 }
 
 /**
+ * Throws (ECONNRESET, an interruption: the partial is kept) unless the upload may be committed
+ * now: not aborted, and the control connection neither closed, reset nor ended by the client.
+ *
+ * Why the control connection: a client killed mid-upload (kill -9, a crash) has its kernel close
+ * both connections, and the data connection then ends with a FIN after whatever the client had
+ * handed to its kernel: a truncated upload that looks finished. Only the control connection's
+ * close tells it apart, so the upload is committed only while the control connection is alive.
+ * What this guarantees is in the README ("Locking, atomic uploads and integrity").
+ */
+function checkCommit(session: Session, signal: AbortSignal): void {
+  const control = session.socket;
+  const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
+  if (signal.aborted || gone) {
+    throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
+  }
+}
+
+/**
  * The data connection into `sink`, ended: through reused blocks when the connection was
  * adopted for large reads and the sink is a file stream (and blocks are left to lend),
- * else through a pipeline.
+ * else through a pipeline. Resolves only for a connection the peer really ended (a FIN, and
+ * under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts.
  */
-async function receive(source: Readable, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+async function receive(source: Socket, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+  // reads: large-reads.ts checks the end before it passes it on.
+  const confirm = reads ? undefined : endCheck(source);
   const from = reads?.readable ?? source;
-  if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
+  if (ascii) {
+    await pipeline(from, createAsciiDecoder(), sink, { signal });
+    return confirm?.();
+  }
   const loan = reads ? loanFor(sink) : undefined;
   const blocks = loan?.pool.borrow(loan.count);
-  if (!reads || !loan || !blocks) return pipeline(from, sink, { signal });
+  if (!reads || !loan || !blocks) {
+    await pipeline(from, sink, { signal });
+    return confirm?.();
+  }
   const idle: Buffer[] = [];
   try {
     await receiveBlocks(reads, sink, signal, blocks, idle);

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { Readable } from 'node:stream';
+import { confirmPeerEnd } from './peer-end.js';
 
 /** Node reads sockets 64 KiB at a time; 1 MiB reads cut syscalls and events per byte ~16x. */
 const READ_SIZE = 1024 * 1024;
@@ -74,20 +75,39 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
     // so resume unconditionally; it is a no-op while reading runs.
     read: () => void socket.resume(),
     destroy: (err, cb) => {
-      socket.destroy(err ?? undefined);
+      // After a confirmed end the socket is the owner's to close (its end was checked, not cut).
+      if (err || state !== 'ended') socket.destroy(err ?? undefined);
       cb(err);
     },
   });
+  // Our side stays open past the peer's end so the end can be checked (peer-end.ts); then it
+  // ends as Node would have ended it.
+  const halfOpen = socket.allowHalfOpen;
+  socket.allowHalfOpen = true;
+  let checking = false;
   socket.once('end', () => {
-    state = 'ended';
-    target.end();
+    checking = true;
+    confirmPeerEnd(socket).then(
+      () => {
+        if (state !== 'open') return;
+        state = 'ended';
+        if (!halfOpen) socket.end();
+        target.end();
+      },
+      (err: Error) => cut(err),
+    );
   });
-  // 'close' without 'end' is a cut connection: the reader must fail, not hang.
-  socket.once('close', () => {
+  const cut = (err: Error): void => {
     if (state !== 'open') return;
+    state = err;
+    socket.destroy(err);
+    target.fail(err);
+  };
+  // 'close' without a confirmed end is a cut connection: the reader must fail, not hang.
+  socket.once('close', () => {
+    if (checking && !socket.errored) return; // the check settles it
     const err = socket.errored ?? Object.assign(new Error('the data connection closed early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-    state = err instanceof Error ? err : new Error(String(err));
-    target.fail(state);
+    cut(err instanceof Error ? err : new Error(String(err)));
   });
   const attach = (next: ReadTarget): void => {
     for (let chunk: Buffer | null; (chunk = readable.read() as Buffer | null) !== null; ) next.onRead(chunk.length, chunk);

@@ -112,7 +112,12 @@ function storeCommand(mode: 'STOR' | 'APPE'): CommandSpec {
 export const STOR = storeCommand('STOR');
 export const APPE = storeCommand('APPE');
 
-/** STOU: store under a name the server picks, in the cwd or next to the suggested name. */
+/**
+ * STOU: store under a name the server picks, in the cwd or next to the suggested name. The name
+ * is always the stem plus 64 random bits, whether or not the suggested name exists: a reply that
+ * kept a free name as it is would tell a client that may store but not list (an anonymous
+ * "incoming" folder) which names exist.
+ */
 export const STOU: CommandSpec = {
   verbs: ['STOU'],
   help: 'STOU [suggested-name]',
@@ -122,7 +127,7 @@ export const STOU: CommandSpec = {
     const dir = base ? virtualDirname(base) : session.cwd;
     const stem = base ? virtualBasename(base) : 'ftpkit';
     for (let i = 0; i < 16; i++) {
-      const candidate = joinVirtual(dir, i === 0 && base ? stem : `${stem}.${randomBytes(4).toString('hex')}`);
+      const candidate = joinVirtual(dir, `${stem}.${randomBytes(8).toString('hex')}`);
       try {
         await session.storage!.stat(candidate);
       } catch (err) {
