@@ -15,6 +15,8 @@ export interface ZeroCopy {
   send(socket: Socket, fd: number, start: number, length: number): ZeroCopySend;
   /** Sends still running (tests check it returns to zero). */
   active(): number;
+  /** Sends started since the process began (tests check which path a transfer took). */
+  started(): number;
 }
 
 export interface ZeroCopySend {
@@ -105,8 +107,10 @@ function load(): ZeroCopy | null {
     else if (status === STATUS_EOF) w.reject(Object.assign(new Error(`file ended after ${sent} bytes (truncated during the transfer)`), { code: 'ERR_FILE_TRUNCATED' }));
     else w.reject(errnoError(errno, sent));
   });
+  let started = 0;
   return {
     active: () => addon.active(),
+    started: () => started,
     send(socket, fd, start, length) {
       const sockFd = socketFd(socket);
       if (sockFd === undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'zero-copy needs a plain TCP socket');
@@ -117,8 +121,12 @@ function load(): ZeroCopy | null {
         return { done, progress: () => 0, cancel: () => {} };
       }
       const id = addon.start(sockFd, fd, start, length);
-      waiting.set(id, settle);
+      started++;
       let last = 0;
+      waiting.set(id, {
+        resolve: (n) => settle.resolve((last = n)),
+        reject: (e) => settle.reject(e),
+      });
       return {
         done,
         progress() {

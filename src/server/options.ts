@@ -136,6 +136,12 @@ export interface FileServerOptions {
    */
   compressAtRest?: boolean | CompressedStorageOptions;
   /**
+   * Binary, unpaced downloads of local files over clear data connections go out with
+   * sendfile(2) through the optional native addon (no copy in user space). Default true;
+   * false always uses the JavaScript path. Without the addon this changes nothing.
+   */
+  zeroCopy?: boolean;
+  /**
    * Host files or folders that no session reaching them through a `root` grant may list, read,
    * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
    * inside a served folder). Compared by real path and by device and inode.
@@ -171,6 +177,7 @@ export interface ResolvedServerOptions {
   requireTls: boolean;
   implicitTlsPort: number | undefined;
   compressAtRest: Required<CompressedStorageOptions> | undefined;
+  zeroCopy: boolean;
   tlsSessionReuse: 'required' | 'optional';
   /** Absolute host paths. */
   protectedPaths: string[];
@@ -259,6 +266,7 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     implicitTlsPort: options.implicitTlsPort === undefined ? undefined : checkInteger('implicitTlsPort', options.implicitTlsPort, 0, 65535),
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
+    zeroCopy: options.zeroCopy !== false,
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
   };
 }

@@ -5,6 +5,7 @@ import type { LargeReadConnection } from '../util/large-reads.js';
 import { REUSE_REFUSAL, secureDataConnection } from './data-tls.js';
 import { adoptWithLargeReads } from './large-read-socket.js';
 import type { Session } from './session.js';
+import { zeroCopyBytes } from '../data/send-file.js';
 import { paceInbound } from './throttle.js';
 
 /** What STAT and ABOR see of a running transfer. */
@@ -84,7 +85,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   const transfer: ActiveTransfer = {
     command: plan.command,
     path: plan.path,
-    bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten : socket.bytesRead) : 0),
+    bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten + zeroCopyBytes(socket) : socket.bytesRead) : 0),
     abort: () => {
       aborted = true;
       controller.abort(Object.assign(new Error('transfer aborted'), { code: 'ABORT_ERR' }));

@@ -30,6 +30,12 @@ export interface BlockReader {
   read(into: Buffer): Promise<number>;
   /** Releases the file. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: the open descriptor and the byte range this reader covers, so a zero-copy
+   * sender (sendfile) can move the bytes without reading them; read() is then not called.
+   * LocalStorage sets it; a storage whose bytes are not a plain file range must not.
+   */
+  readonly file?: { fd: number; start: number; stop: number };
 }
 
 /**

@@ -3,6 +3,8 @@ import { close, read } from 'node:fs';
 export interface FdReader {
   read(into: Buffer): Promise<number>;
   close(): Promise<void>;
+  /** The descriptor and range, for zero-copy senders (which then replace read()). */
+  readonly file: { fd: number; start: number; stop: number };
 }
 
 /**
@@ -21,6 +23,7 @@ export function fdReader(fd: number, start: number, stop: number, opts: {
   let closed: Promise<void> | undefined;
   let pending: Promise<unknown> = Promise.resolve();
   return {
+    file: { fd, start, stop },
     read: (into) => {
       const length = Math.min(into.length, stop - position);
       if (closed || length <= 0) return Promise.resolve(0);

@@ -58,7 +58,7 @@ export const RETR: CommandSpec = {
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
       direction: 'out',
       pump: (socket, signal) => {
-        if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset);
+        if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset, { zeroCopy: session.host.options.zeroCopy });
         const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
         return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
       },
