@@ -22,6 +22,8 @@ import { closeOnUntrustedHeader, isTrustedProxy, readProxyHeader } from './proxy
 import { RedisLockManager } from './redis/lock-manager.js';
 import { RedisAbuseStore } from './redis/abuse-store.js';
 
+/** How long listen() waits for Redis to answer before listening without it. */
+const REDIS_STARTUP_WAIT = 5000;
 
 /**
  * An FTP server. Each control connection becomes a Session; commands live in commands/.
@@ -133,7 +135,9 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.#implicit = implicit;
     return (async () => {
       try {
-        await this.options.redis?.start(); // loads ioredis; connects in the background
+        // Loads ioredis and gives Redis a few seconds to answer; unreachable, the server listens
+        // anyway and answers logins 421 until it comes (the outage is logged).
+        await this.options.redis?.ready(REDIS_STARTUP_WAIT).catch(() => {});
         const address = await this.#bind(server, this.options.port);
         if (implicit) {
           const tlsAddress = await this.#bind(implicit, implicitPort!);
@@ -216,11 +220,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    */
   async #sharedRefusal(store: AbuseStore, address: string): Promise<string | undefined> {
     const unavailable = 'Service temporarily unavailable, try again later';
+    if (this.#closing) return 'Service closing';
     if (!store.available) {
       this.#log.debug({ remote: address }, 'connection refused: shared store unreachable');
       return unavailable;
     }
-    if (!this.loginGuard) return undefined;
+    if (!this.loginGuard) return this.#refusal(address);
     let left: number;
     try {
       left = await store.bannedFor(address);
@@ -267,8 +272,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   async #admit(socket: Socket, implicitTls: boolean, origin: SessionOrigin | undefined): Promise<void> {
     const address = origin?.remoteAddress ?? normalizeIp(socket.remoteAddress ?? '');
     const store = this.options.abuseStore;
-    let refusal = this.#refusal(address);
-    if (!refusal && store) refusal = await this.#sharedRefusal(store, address);
+    // With a shared store its word comes first: a ban lifted on another node is lifted here.
+    const refusal = store ? await this.#sharedRefusal(store, address) : this.#refusal(address);
     if (socket.destroyed) return;
     if (refusal) {
       socket.end(formatReply(421, refusal));
