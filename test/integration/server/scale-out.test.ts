@@ -334,6 +334,46 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
     for (const n of nodes) expect(n.logs.filter((l) => l.msg === 'redis reachable again: logins accepted')).toHaveLength(1);
   }, 60_000);
 
+  it('a node cut off from Redis stops its upload before its lease can pass to another node (451, file intact)', async () => {
+    const old = randomBytes(50_000);
+    await writeFile(join(root, 'cut.bin'), old);
+    const logs: Array<Record<string, unknown>> = [];
+    const cut = new FileServer({
+      host: '127.0.0.3',
+      authenticate: ({ username, password }) => (username === 'alice' && password === 'secret' ? { root, write: true } : false),
+      redis: { url: redis.url, keyPrefix: prefix, lease: 1000 },
+      logger: capture(logs),
+    });
+    const port = (await cut.listen()).port;
+    try {
+      const c = await RawFtp.connect(port, '127.0.0.3', '127.0.0.8');
+      clients.push(c);
+      await c.login();
+      await c.send('TYPE I');
+      const data = await c.passive('127.0.0.8');
+      expect((await c.send('STOR cut.bin')).code).toBe(150);
+      data.write(randomBytes(100_000));
+      await until(async () => (await stat(join(root, '.ftpkit-upload-cut.bin')).catch(() => undefined))?.size === 100_000);
+      cut.options.redis!.raw!.disconnect(); // no reconnect: renewals fail from now on
+      expect(await c.read(15_000)).toMatchObject({ code: 451 });
+      expect(logs.some((l) => l.msg === 'upload not committed: its lock was lost')).toBe(true);
+      data.end(randomBytes(10)); // too late: nothing is renamed
+      expect(sha256Buffer(await readFile(join(root, 'cut.bin')))).toBe(sha256Buffer(old));
+      const other = await client('127.0.0.7');
+      await other.login();
+      await other.send('TYPE I');
+      let code = 450;
+      await until(async () => {
+        code = (await other.store('STOR cut.bin', 'replaced')).final.code;
+        return code !== 450;
+      });
+      expect(code).toBe(226);
+      expect(await readFile(join(root, 'cut.bin'), 'utf8')).toBe('replaced');
+    } finally {
+      await cut.close();
+    }
+  }, 60_000);
+
   it('a node killed mid-upload: the old file is intact; another node overwrites it once the lease expires', async () => {
     const old = randomBytes(100_000);
     await writeFile(join(root, 'k.bin'), old);
@@ -376,6 +416,13 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
     expect(sha256Buffer(await readFile(join(root, 'k.bin')))).toBe(sha256Buffer(fresh));
     await until(async () => (await nodes[0]!.server.locks.held()).length === 0);
   }, 60_000);
+});
+
+it.skipIf(!ready)('examples/haproxy.cfg is a valid HAProxy configuration', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('haproxy', ['-c', '-f', join(REPO_ROOT, 'examples/haproxy.cfg')], { encoding: 'utf8' });
+  expect(`${r.stdout}${r.stderr}`).toContain('Configuration file is valid');
+  expect(r.status).toBe(0);
 });
 
 describe.skipIf(!ready)('PROXY protocol on the control listener: bad input', () => {
