@@ -84,9 +84,8 @@ export class RedisAbuseStore implements AbuseStore {
   }
 
   async recordFailure(address: string, policy: BanPolicy): Promise<SharedFailure> {
-    const r = (await this.connection
-      .client()
-      .eval(
+    const r = (await this.connection.call((client) =>
+      client.eval(
         FAILURE_SCRIPT,
         0,
         `${this.#prefix}fail:${address}`,
@@ -95,21 +94,22 @@ export class RedisAbuseStore implements AbuseStore {
         String(policy.banAfter),
         String(policy.banDuration),
         randomBytes(4).toString('hex'),
-      )) as [number, number, number];
+      ),
+    )) as [number, number, number];
     return { failures: Number(r[0]), bannedFor: Math.max(0, Number(r[1])), banned: Number(r[2]) === 1 };
   }
 
   async bannedFor(address: string): Promise<number> {
-    const left = await this.connection.client().pttl(`${this.#prefix}ban:${address}`);
+    const left = await this.connection.call((c) => c.pttl(`${this.#prefix}ban:${address}`));
     return left > 0 ? left : 0;
   }
 
   async unban(address?: string): Promise<number> {
-    const client = this.connection.client();
     if (address !== undefined) {
-      const [bans] = (await client.multi().del(`${this.#prefix}ban:${address}`).del(`${this.#prefix}fail:${address}`).exec()) ?? [];
+      const [bans] = (await this.connection.call((c) => c.multi().del(`${this.#prefix}ban:${address}`).del(`${this.#prefix}fail:${address}`).exec())) ?? [];
       return Number(bans?.[1] ?? 0);
     }
+    const client = this.connection.client();
     let lifted = 0;
     for (const kind of ['ban', 'fail']) {
       let cursor = '0';
@@ -126,7 +126,7 @@ export class RedisAbuseStore implements AbuseStore {
   }
 
   async joinSession(user: string, sessionId: string, max: number): Promise<boolean> {
-    const ok = await this.connection.client().eval(JOIN_SCRIPT, 0, this.#key(user), sessionId, String(max), String(this.#lease));
+    const ok = await this.connection.call((c) => c.eval(JOIN_SCRIPT, 0, this.#key(user), sessionId, String(max), String(this.#lease)));
     if (Number(ok) !== 1) return false;
     let ids = this.#sessions.get(user);
     if (!ids) this.#sessions.set(user, (ids = new Set()));
@@ -141,7 +141,7 @@ export class RedisAbuseStore implements AbuseStore {
     if (ids.size === 0) this.#sessions.delete(user);
     if (this.#sessions.size === 0) this.#stopTicker();
     try {
-      await this.connection.client().zrem(this.#key(user), sessionId);
+      await this.connection.call((c) => c.zrem(this.#key(user), sessionId));
     } catch {
       // Unreachable: the entry expires after the lease, since nobody renews it.
     }

@@ -147,6 +147,21 @@ export class RedisConnection {
     return client;
   }
 
+  /**
+   * Runs `fn` with the client. A failure that is not Redis's own answer (a dropped connection,
+   * a timeout, a command refused while reconnecting) becomes FTPKIT_ERR_REDIS_UNREACHABLE, so
+   * callers tell an outage from a bug without racing the 'close' event.
+   */
+  async call<T>(fn: (client: Redis) => Promise<T>): Promise<T> {
+    const client = this.client();
+    try {
+      return await fn(client);
+    } catch (err) {
+      if ((err as Error | undefined)?.name === 'ReplyError') throw err;
+      throw unreachable(err);
+    }
+  }
+
   /** The client even when down (for best-effort cleanup), or undefined before start(). */
   get raw(): Redis | undefined {
     return this.#client;
@@ -184,6 +199,6 @@ export class RedisConnection {
   }
 }
 
-export function unreachable(): Error {
-  return Object.assign(new Error('redis unreachable'), { code: 'FTPKIT_ERR_REDIS_UNREACHABLE' });
+export function unreachable(cause?: unknown): Error {
+  return Object.assign(new Error('redis unreachable', cause === undefined ? undefined : { cause }), { code: 'FTPKIT_ERR_REDIS_UNREACHABLE' });
 }

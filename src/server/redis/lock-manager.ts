@@ -149,11 +149,10 @@ export class RedisLockManager implements LockManager {
   }
 
   async held(): Promise<HeldLock[]> {
-    const client = this.connection.client();
-    const tokens = await client.zrange(`${this.#prefix}grants`, '0', '-1');
+    const tokens = await this.connection.call((c) => c.zrange(`${this.#prefix}grants`, '0', '-1'));
     const out: HeldLock[] = [];
     for (const token of tokens) {
-      const raw = await client.hget(`${this.#prefix}g:${token}`, 'meta');
+      const raw = await this.connection.call((c) => c.hget(`${this.#prefix}g:${token}`, 'meta'));
       if (!raw) continue; // expired
       const meta = JSON.parse(raw) as Meta;
       for (const lock of meta.locks) out.push({ ...lock, owner: meta.owner, purpose: meta.purpose });
@@ -172,9 +171,8 @@ export class RedisLockManager implements LockManager {
   }
 
   #run(token: string, op: 'acquire' | 'renew', epoch: string, meta: string, args: string[]): Promise<unknown[]> {
-    const client = this.connection.client();
     const candidate = randomBytes(8).toString('hex');
-    return client.eval(LOCK_SCRIPT, 0, this.#prefix, token, String(this.#lease), candidate, op, epoch, meta, String(countRequests(args)), ...args) as Promise<unknown[]>;
+    return this.connection.call((client) => client.eval(LOCK_SCRIPT, 0, this.#prefix, token, String(this.#lease), candidate, op, epoch, meta, String(countRequests(args)), ...args) as Promise<unknown[]>);
   }
 
   /** A LockConflictError naming `key` and what the holder `token` holds there. */
@@ -218,11 +216,13 @@ export class RedisLockManager implements LockManager {
   }
 
   async #remove({ token, keys }: PendingRelease): Promise<void> {
-    const multi = this.connection.client().multi();
-    for (const key of keys) multi.zrem(key, token);
-    multi.del(`${this.#prefix}g:${token}`);
-    multi.zrem(`${this.#prefix}grants`, token);
-    await multi.exec();
+    await this.connection.call((client) => {
+      const multi = client.multi();
+      for (const key of keys) multi.zrem(key, token);
+      multi.del(`${this.#prefix}g:${token}`);
+      multi.zrem(`${this.#prefix}grants`, token);
+      return multi.exec();
+    });
   }
 
   async #flushReleases(): Promise<void> {
