@@ -38,3 +38,5 @@ export type { FileFacts, MlsxFactsOptions } from './listing.js';
 export { parseUnixListLine, parseDosListLine, parseMlsxLine, parseListing } from './listing-parse.js';
 export type { ListEntry, ListingFormat } from './listing-parse.js';
 export { createAsciiEncoder, createAsciiDecoder } from './ascii.js';
+export { parseProxyHeader, formatProxyV2, PROXY_V1_MAX_LENGTH, PROXY_V2_MAX_PAYLOAD } from './proxy.js';
+export type { ProxyHeader, ProxyParseResult } from './proxy.js';

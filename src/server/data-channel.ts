@@ -6,6 +6,13 @@ import type { Logger } from 'pino';
 export interface DataChannelContext {
   /** The control connection's peer, normalised: the only address a data connection may use. */
   remoteAddress: string;
+  /**
+   * The trusted proxy the control connection came through (PROXY protocol), if any: a
+   * balancer forwarding the passive range connects from its own address, so that address is
+   * accepted too (as SFTPGo and ProFTPD do). Anyone able to connect from the proxy's address
+   * is trusted as much as the proxy itself.
+   */
+  proxyAddress?: string;
   /** The control connection's local address: passive listeners bind here. */
   localAddress: string;
   ports: PassivePortPool;
@@ -19,8 +26,8 @@ export interface DataChannelContext {
  *   passive:  PASV/EPSV -> listen -> 227/229 ... client connects (any time) ... RETR -> open()
  *   active:   PORT/EPRT -> remember target -> 200 ... RETR -> open() connects out
  *
- * A passive connection from any address but the control peer's is dropped and the listener
- * keeps waiting (port stealing, RFC 2577 section 3). Listeners close once used, on close(), or
+ * A passive connection from any address but the control peer's (or, behind a trusted proxy, the
+ * proxy's) is dropped and the listener keeps waiting (port stealing, RFC 2577 section 3). Listeners close once used, on close(), or
  * when the session ends, so thousands of transfers leave no port behind.
  */
 export class DataChannel {
@@ -110,7 +117,8 @@ export class DataChannel {
 
   #onConnection(listener: Server, socket: Socket): void {
     const peer = normalizeIp(socket.remoteAddress ?? '');
-    if (peer !== this.#ctx.remoteAddress || listener !== this.#listener) {
+    const allowed = peer === this.#ctx.remoteAddress || (this.#ctx.proxyAddress !== undefined && peer === this.#ctx.proxyAddress);
+    if (!allowed || listener !== this.#listener) {
       this.#ctx.log.warn({ peer }, 'data connection from a foreign address refused');
       socket.destroy();
       return;

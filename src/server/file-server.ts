@@ -12,12 +12,18 @@ import { PassivePortPool } from './port-pool.js';
 import { ConnectionLimits } from './abuse/limits.js';
 import { LoginGuard } from './abuse/login-guard.js';
 import { normalizeIp } from '../protocol/index.js';
-import { Session, type SessionHost } from './session.js';
+import { Session, type SessionHost, type SessionOrigin } from './session.js';
 import { sweepAfterCrash } from './upload.js';
 import type { LockManager } from './locks/index.js';
 import type { Storage } from '../storage/types.js';
 import { refuseInTls, TlsBindings } from './tls-bindings.js';
+import type { AbuseStore } from './abuse/store.js';
+import { closeOnUntrustedHeader, isTrustedProxy, readProxyHeader } from './proxy-protocol.js';
+import { RedisLockManager } from './redis/lock-manager.js';
+import { RedisAbuseStore } from './redis/abuse-store.js';
 
+/** How long listen() waits for Redis to answer before listening without it. */
+const REDIS_STARTUP_WAIT = 5000;
 
 /**
  * An FTP server. Each control connection becomes a Session; commands live in commands/.
@@ -44,6 +50,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   readonly tls: TlsBindings | undefined;
   /** Implicit-FTPS refusals whose 421 is still being sent inside TLS. */
   #refusing = 0;
+  /** Connections from a trusted proxy whose PROXY header has not arrived yet. */
+  readonly #awaitingHeader = new Set<Socket>();
 
   constructor(options: FileServerOptions = {}) {
     super();
@@ -51,6 +59,11 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.ports = new PassivePortPool(this.options.pasvPortRange);
     this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
+    const redis = this.options.redis;
+    if (redis) {
+      redis.setLogger(this.#log);
+      if (this.options.locks instanceof RedisLockManager) this.options.locks.setLogger(this.#log);
+    }
     this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
     if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
   }
@@ -77,7 +90,15 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    * `loginGuard: false`. ftp-serve calls it to lift bans without a restart.
    */
   unban(address?: string): number {
-    return this.loginGuard?.unban(address === undefined ? undefined : normalizeIp(address)) ?? 0;
+    const ip = address === undefined ? undefined : normalizeIp(address);
+    // A shared store lifts it for every node (they check it at each connection); in the background.
+    this.options.abuseStore?.unban(ip).catch((err: unknown) => this.#log.warn({ err }, 'unban in the shared store failed'));
+    return this.loginGuard?.unban(ip) ?? 0;
+  }
+
+  /** The shared ban and session store (options.abuseStore, or the Redis one `redis` made). */
+  get abuseStore(): AbuseStore | undefined {
+    return this.options.abuseStore;
   }
 
   /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
@@ -107,6 +128,9 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.#implicit = implicit;
     return (async () => {
       try {
+        // Loads ioredis and gives Redis a few seconds to answer; unreachable, the server listens
+        // anyway and answers logins 421 until it comes (the outage is logged).
+        await this.options.redis?.ready(REDIS_STARTUP_WAIT).catch(() => {});
         const address = await this.#bind(server, this.options.port);
         if (implicit) {
           const tlsAddress = await this.#bind(implicit, implicitPort!);
@@ -154,15 +178,22 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     );
     const deadline = Date.now() + this.options.closeTimeout;
     await Promise.all([...this.#sessions].map((s) => s.shutdown(deadline)));
+    for (const socket of this.#awaitingHeader) socket.destroy();
     await stopped;
+    if (this.options.redis) {
+      // What `redis` made: their keys expire on their own if Redis cannot be told.
+      const { locks, abuseStore } = this.options;
+      if (locks instanceof RedisLockManager && locks.connection === this.options.redis) await locks.close();
+      if (abuseStore instanceof RedisAbuseStore && abuseStore.connection === this.options.redis) await abuseStore.close();
+      await this.options.redis.close();
+    }
     this.#log.info('closed');
   }
 
   /** Why a new connection gets 421 at once: closing, too many connections, or a banned address. */
-  #refusal(socket: Socket): string | undefined {
+  #refusal(address: string): string | undefined {
     if (this.#closing) return 'Service closing';
     if (this.#sessions.size >= this.options.maxConnections) return 'Too many connections, try again later';
-    const address = normalizeIp(socket.remoteAddress ?? '');
     const banned = this.loginGuard?.bannedFor(address) ?? 0;
     if (banned > 0) {
       this.#log.debug({ remote: address }, 'connection from a banned address refused'); // debug: a flood must not flood the log
@@ -176,8 +207,67 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     return undefined;
   }
 
+  /**
+   * The shared store's word (abuseStore): a ban from any node, or 421 while the store is
+   * unreachable (the outage itself is logged once by the Redis connection, not per refusal).
+   */
+  async #sharedRefusal(store: AbuseStore, address: string): Promise<string | undefined> {
+    const unavailable = 'Service temporarily unavailable, try again later';
+    if (this.#closing) return 'Service closing';
+    if (!store.available) {
+      this.#log.debug({ remote: address }, 'connection refused: shared store unreachable');
+      return unavailable;
+    }
+    if (!this.loginGuard) return this.#refusal(address);
+    let left: number;
+    try {
+      left = await store.bannedFor(address);
+    } catch {
+      this.#log.debug({ remote: address }, 'connection refused: shared store unreachable');
+      return unavailable;
+    }
+    this.loginGuard.syncBan(address, left);
+    return this.#refusal(address);
+  }
+
+  /**
+   * A new control connection. From a trusted proxy (proxyProtocol) it must first send a PROXY
+   * header naming the client; the session then uses the client's address for everything
+   * (bans, limits, logs, events, PORT/EPRT) and accepts passive data connections from the
+   * client or from that proxy.
+   */
   #accept(socket: Socket, implicitTls: boolean): void {
-    const refusal = this.#refusal(socket);
+    socket.on('error', () => {}); // until (and besides) the session's own handler
+    const proxy = this.options.proxyProtocol;
+    const peer = normalizeIp(socket.remoteAddress ?? '');
+    if (proxy && isTrustedProxy(proxy, peer)) {
+      this.#awaitingHeader.add(socket);
+      void readProxyHeader(socket, proxy.timeout).then((outcome) => {
+        this.#awaitingHeader.delete(socket);
+        if (!outcome.ok) {
+          this.#log.info({ proxy: peer, reason: outcome.reason }, 'connection from a trusted proxy without a valid PROXY header closed');
+          socket.destroy();
+          return;
+        }
+        const h = outcome.header;
+        // LOCAL: the proxy's own connection (a health check): its address is the real one.
+        const origin = h.command === 'local' ? undefined : { remoteAddress: normalizeIp(h.source.address), proxyAddress: peer };
+        void this.#admit(socket, implicitTls, origin);
+      });
+      return;
+    }
+    if (proxy) {
+      closeOnUntrustedHeader(socket, () => this.#log.info({ remote: peer }, 'PROXY header from an untrusted address: connection closed'));
+    }
+    void this.#admit(socket, implicitTls, undefined);
+  }
+
+  async #admit(socket: Socket, implicitTls: boolean, origin: SessionOrigin | undefined): Promise<void> {
+    const address = origin?.remoteAddress ?? normalizeIp(socket.remoteAddress ?? '');
+    const store = this.options.abuseStore;
+    // With a shared store its word comes first: a ban lifted on another node is lifted here.
+    const refusal = store ? await this.#sharedRefusal(store, address) : this.#refusal(address);
+    if (socket.destroyed) return;
     if (refusal) {
       socket.on('error', () => {});
       if (implicitTls) this.#refuseImplicit(socket, refusal);
@@ -186,7 +276,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     }
     let session: Session;
     try {
-      session = new Session(socket, this, this.#log);
+      session = new Session(socket, this, this.#log, origin);
     } catch (err) {
       // A socket that died before we saw it (no remote address) must not take the server down.
       this.#log.debug({ err }, 'connection dropped before setup');
@@ -201,10 +291,11 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       await session.transfer?.done; // its data connection is over before the TLS binding is re-keyed and reused
       session.tls?.release();
     });
-    session.log.debug('connect');
+    session.log.debug(origin ? { proxy: origin.proxyAddress } : {}, 'connect');
     this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
     if (implicitTls) session.startTls(this.tls!.acquire());
     session.start();
+    if (socket.isPaused()) socket.resume(); // paused while the PROXY header was read
   }
 
   /**

@@ -8,6 +8,11 @@ import { resolveLocalStorageOptions } from '../storage/hidden-entries.js';
 import { resolveLoginGuardOptions, type LoginGuardOptions, type ResolvedLoginGuardOptions } from './abuse/login-guard.js';
 import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOverrides } from './permissions.js';
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
+import type { AbuseStore } from './abuse/store.js';
+import { RedisConnection, type RedisOptions } from './redis/connection.js';
+import { RedisLockManager } from './redis/lock-manager.js';
+import { RedisAbuseStore } from './redis/abuse-store.js';
+import { resolveProxyProtocol, type ProxyProtocolOptions, type ResolvedProxyProtocol } from './proxy-protocol.js';
 
 /**
  * What an authenticate hook grants a session: a folder or a Storage, what it may do there, and
@@ -149,6 +154,20 @@ export interface FileServerOptions {
   protectedPaths?: string[];
   /** 'hide' (default): in `root` grants, names starting with '.' are not listed and behave as missing. */
   dotfiles?: 'hide' | 'show';
+  /**
+   * Several nodes sharing state through Redis (see README "Scale-out"): `'redis://host:6379'`
+   * or `{ url, keyPrefix, lease }`. Makes a RedisLockManager and a RedisAbuseStore on one
+   * connection, unless `locks` / `abuseStore` are given. ioredis is loaded only then.
+   */
+  redis?: string | RedisOptions;
+  /**
+   * Failed logins, bans and per-user session counts shared with other servers (an
+   * InMemoryAbuseStore for servers of one process, a RedisAbuseStore for several hosts).
+   * Default: none, each server's loginGuard alone.
+   */
+  abuseStore?: AbuseStore;
+  /** PROXY protocol v1/v2 on the control listener, accepted from trusted balancers only. */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 /** Options with every default applied and validated. */
@@ -182,6 +201,10 @@ export interface ResolvedServerOptions {
   /** Absolute host paths. */
   protectedPaths: string[];
   dotfiles: 'hide' | 'show';
+  /** The Redis connection the server made from `redis` (it starts and closes it), if any. */
+  redis: RedisConnection | undefined;
+  abuseStore: AbuseStore | undefined;
+  proxyProtocol: ResolvedProxyProtocol | undefined;
 }
 
 function resolveAnonymous(anonymous: AnonymousGrant | false | undefined): AnonymousGrant | false {
@@ -225,7 +248,12 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
   if (uploadMode !== 'atomic' && uploadMode !== 'direct') {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', "uploadMode must be 'atomic' or 'direct'");
   }
-  const locks = options.locks ?? new InMemoryLockManager();
+  const redis = options.redis === undefined ? undefined : new RedisConnection(options.redis);
+  const locks = options.locks ?? (redis ? new RedisLockManager(redis) : new InMemoryLockManager());
+  const abuseStore = options.abuseStore ?? (redis ? new RedisAbuseStore(redis) : undefined);
+  if (abuseStore !== undefined && (typeof abuseStore !== 'object' || typeof abuseStore.recordFailure !== 'function' || typeof abuseStore.joinSession !== 'function')) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'abuseStore must implement AbuseStore (recordFailure, bannedFor, unban, joinSession, leaveSession)');
+  }
   if (typeof locks !== 'object' || locks === null || typeof locks.acquire !== 'function' || typeof locks.held !== 'function') {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'locks must implement LockManager (acquire, held)');
   }
@@ -268,6 +296,9 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
     zeroCopy: options.zeroCopy !== false,
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
+    redis,
+    abuseStore,
+    proxyProtocol: resolveProxyProtocol(options.proxyProtocol),
   };
 }
 

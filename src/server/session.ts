@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandPacer, type AccountState, type ConnectionLimits } from './abuse/limits.js';
 import type { LoginGuard } from './abuse/login-guard.js';
+import type { AbuseStore } from './abuse/store.js';
 import type { AuthGrant } from './options.js';
 import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
 import { throttle } from './throttle.js';
@@ -30,9 +31,19 @@ export interface SessionHost {
   readonly limits: ConnectionLimits;
   /** Failed-login delays and bans; undefined when turned off. */
   readonly loginGuard: LoginGuard | undefined;
+  /** Bans and per-user session counts shared with other servers, if configured. */
+  readonly abuseStore: AbuseStore | undefined;
   /** Gives each AUTH TLS its own TLS binding, when FTPS is configured. */
   readonly tls: TlsBindings | undefined;
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
+}
+
+/** Who is really on the other end when the control connection came through a trusted proxy. */
+export interface SessionOrigin {
+  /** The client's address, from the PROXY header. */
+  remoteAddress: string;
+  /** The proxy's address (the socket's peer): passive data connections may come from it too. */
+  proxyAddress: string;
 }
 
 /** Commands parsed and waiting; past this, received bytes stay unparsed and the socket is paused. */
@@ -104,14 +115,15 @@ export class Session {
   #resolveClosed!: () => void;
   #pacer: CommandPacer | undefined;
 
-  constructor(socket: Socket, host: SessionHost, log: Logger) {
+  constructor(socket: Socket, host: SessionHost, log: Logger, origin?: SessionOrigin) {
     this.socket = socket;
     this.host = host;
-    this.remoteAddress = normalizeIp(socket.remoteAddress ?? '');
+    this.remoteAddress = normalizeIp(origin?.remoteAddress ?? socket.remoteAddress ?? '');
     this.localAddress = normalizeIp(socket.localAddress ?? host.options.host);
     this.log = log.child({ session: this.id, remote: this.remoteAddress });
     this.data = new DataChannel({
       remoteAddress: this.remoteAddress,
+      ...(origin ? { proxyAddress: normalizeIp(origin.proxyAddress) } : {}),
       localAddress: this.localAddress,
       ports: host.ports,
       timeout: host.options.timeouts.data,
@@ -366,6 +378,7 @@ export class Session {
     this.account = undefined;
     account.sessions--;
     this.host.limits.release(account.name);
+    void this.host.abuseStore?.leaveSession(account.name, this.id).catch(() => {});
   }
 
   /** A revoked user (removed or disabled, e.g. by a users-file reload) is let go at once. */

@@ -7,7 +7,7 @@ import { createAsciiDecoder } from '../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
-import { exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
+import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
@@ -236,7 +236,7 @@ class DirectUpload implements Upload {
   }
 
   run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    return receive(source, this.sink, signal, ascii, reads);
+    return receive(source, this.sink, fence(signal, this.lock), ascii, reads);
   }
 
   async dispose(): Promise<void> {
@@ -274,17 +274,19 @@ class AtomicUpload implements Upload {
   }
 
   async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    const { session, path, temp, target, sink, prefix } = this.#p;
+    const { session, path, temp, target, sink, prefix, lock } = this.#p;
     const storage = session.storage!;
+    const fenced = fence(signal, lock);
     try {
-      if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
-      await receive(source, sink, signal, ascii, reads);
+      if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, fenced);
+      await receive(source, sink, fenced, ascii, reads);
       await closed(sink); // flushed to disk
       // Every event that reached us while the data was flushed has run by now; one more turn of
       // the loop (its poll phase) takes in a control-connection close that is already queued.
       await new Promise((resolve) => setImmediate(resolve));
       checkCommit(session, signal);
       if (target?.type === 'file') await storage.chmod(temp, target.mode).catch(() => {});
+      await lock.verify?.(); // fencing: rename only while the lock is surely still ours
       checkCommit(session, signal); // the commit point: nothing asynchronous between this and rename
       await storage.rename(temp, path);
       partialOwners(storage).delete(temp);
@@ -293,6 +295,11 @@ class AtomicUpload implements Upload {
       this.#settled = true;
       sink.destroy();
       await closed(sink).catch(() => {});
+      if (lock.lost?.aborted || err instanceof LockLostError) {
+        // The lease ran out (a shared lock manager): another upload may own the temporary now. Touch nothing.
+        session.log.warn({ path }, 'upload not committed: its lock was lost');
+        throw lock.lost?.reason ?? err;
+      }
       const code = (err as NodeJS.ErrnoException).code ?? '';
       const interrupted = signal.aborted || INTERRUPTIONS.has(code);
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
@@ -366,6 +373,11 @@ async function receive(source: Socket, sink: Writable, signal: AbortSignal, asci
   } finally {
     loan.pool.giveBack(blocks.length, idle);
   }
+}
+
+/** The transfer's signal, also aborted when a lease-based lock is lost (RedisLockManager). */
+function fence(signal: AbortSignal, lock: LockHandle): AbortSignal {
+  return lock.lost ? AbortSignal.any([signal, lock.lost]) : signal;
 }
 
 /** Copies a read stream into `sink` without ending it (the upload's data follows). */

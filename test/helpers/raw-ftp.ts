@@ -14,6 +14,8 @@ export class RawFtp {
   readonly #replies: FtpReply[] = [];
   #waiters: Array<(r: FtpReply) => void> = [];
   closed = false;
+  /** The 220 this connection was greeted with. */
+  greeting: FtpReply | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -79,6 +81,7 @@ export class RawFtp {
     const client = new RawFtp(socket);
     const greeting = await client.read();
     if (greeting.code !== 220) throw new Error(`greeting ${greeting.code} ${greeting.text}`);
+    client.greeting = greeting;
     return client;
   }
 

@@ -197,6 +197,27 @@ export class LoginGuard {
     return lifted;
   }
 
+  /**
+   * Takes a shared store's word on `address` (see AbuseStore): banned for `left` ms, or not
+   * banned at all (a ban lifted on another node is lifted here too). Waiters are refused at
+   * once when it is banned.
+   */
+  syncBan(address: string, left: number, now = Date.now()): void {
+    let record = this.#records.get(address);
+    if (left <= 0) {
+      if (record && record.bannedUntil > now) record.bannedUntil = 0;
+      return;
+    }
+    if (!record) {
+      record = { failures: [], bannedUntil: 0 };
+      this.#records.set(address, record);
+      this.#prune();
+    }
+    record.bannedUntil = now + left;
+    const flight = this.#inFlight.get(address);
+    if (flight) this.#pump(address, flight, now);
+  }
+
   /** Milliseconds the address stays banned, 0 when it is not. */
   bannedFor(address: string, now = Date.now()): number {
     const record = this.#records.get(address);

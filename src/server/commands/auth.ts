@@ -7,6 +7,7 @@ import type { CommandSpec } from '../command.js';
 import { FtpError, checkInteger } from '../../errors.js';
 import type { AccountState } from '../abuse/limits.js';
 import type { LoginAttempt } from '../abuse/login-guard.js';
+import { shareFailure } from '../abuse/store.js';
 import { grantPermissions, storageForRoot, type AuthGrant } from '../options.js';
 import type { Permissions } from '../permissions.js';
 import type { Session } from '../session.js';
@@ -97,7 +98,7 @@ async function verifyLogin(
     session.log.info({ user }, 'login refused: this user requires TLS');
     return session.reply(530, 'This account requires TLS: send AUTH TLS first');
   }
-  const account = joinAccount(session, username, grant);
+  const account = await joinAccount(session, username, grant);
   if (!account) return;
   session.login(username, checked.storage, checked.permissions, grant, account);
   session.log.info('login');
@@ -141,7 +142,10 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
   session.host.emit('login-failed', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
   const guard = session.host.loginGuard;
   session.loginFailures++;
-  const verdict = attempt?.fail();
+  const local = attempt?.fail();
+  // Counted on every node too (abuseStore): the ban and the delay follow the cluster's count.
+  const store = session.host.abuseStore;
+  const verdict = local && guard && store ? await shareFailure(guard, store, session.remoteAddress, local) : local;
   session.log.info({ user, failures: verdict?.failures }, 'login failed');
   if (verdict && verdict.delay > 0) await sleep(verdict.delay);
   if (guard && verdict?.banned) {
@@ -234,18 +238,37 @@ async function rootReady(session: Session, user: string, grant: AuthGrant): Prom
   return false;
 }
 
-/** Counts the session on its user's account; past the grant's maxSessions: 421. */
-function joinAccount(session: Session, username: string, grant: AuthGrant): AccountState | undefined {
+/**
+ * Counts the session on its user's account; past the grant's maxSessions: 421. With an
+ * abuseStore, maxSessions counts the user's sessions on every node.
+ */
+async function joinAccount(session: Session, username: string, grant: AuthGrant): Promise<AccountState | undefined> {
   const name = ANONYMOUS_NAMES.has(username.toLowerCase()) && grant === session.host.options.anonymous ? 'anonymous' : username;
   const limits = session.host.limits;
-  const account = limits.account(name);
   const max = grant.maxSessions ?? 0;
-  if (max > 0 && account.sessions >= max) {
-    limits.release(name);
+  const tooMany = (): undefined => {
     session.log.info({ user: printableName(username), limit: max }, 'too many sessions for one user');
     session.hangUp(421, `Too many sessions for this user (at most ${max}), try again later`);
     return undefined;
+  };
+  if (max > 0 && (limits.peek(name)?.sessions ?? 0) >= max) return tooMany();
+  const store = session.host.abuseStore;
+  if (store && max > 0) {
+    let joined: boolean;
+    try {
+      joined = await store.joinSession(name, session.id, max);
+    } catch {
+      session.log.debug({ user: printableName(username) }, 'login refused: shared store unreachable');
+      session.hangUp(421, 'Service temporarily unavailable, try again later');
+      return undefined;
+    }
+    if (!joined) return tooMany();
+    if (session.socket.destroyed) {
+      await store.leaveSession(name, session.id).catch(() => {});
+      return undefined;
+    }
   }
+  const account = limits.account(name);
   account.sessions++;
   account.setRates(grant.uploadRate, grant.downloadRate);
   return account;

@@ -1,6 +1,7 @@
 export { InMemoryLockManager } from './memory.js';
 export {
   LockConflictError,
+  LockLostError,
   lockKey,
   overlaps,
   splitLockKey,

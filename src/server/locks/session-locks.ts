@@ -33,6 +33,10 @@ export async function lockFor(session: Session, verb: string, requests: LockRequ
       session.log.info({ verb, path, heldBy }, 'lock conflict');
       session.host.emit('lock-conflict', { sessionId: session.id, remoteAddress: session.remoteAddress, command: verb, path, heldBy });
       session.reply(450, `${path}: file busy`);
+    } else if ((err as { code?: string } | undefined)?.code === 'FTPKIT_ERR_REDIS_UNREACHABLE') {
+      // Logged once per outage by the Redis connection, not per command.
+      session.log.debug({ verb }, 'lock refused: redis unreachable');
+      session.reply(451, 'Lock service unavailable, try again later');
     } else if (!controller.signal.aborted) {
       session.log.warn({ err, verb }, 'lock manager failed');
       session.reply(451, 'Local error in processing');

@@ -11,8 +11,8 @@
  * on `/a`, `/a/b`, `/a/b/c`..., and a lock on `/a/b` conflicts with an exclusive lock on `/a`.
  * Shared locks never conflict with each other.
  *
- * The interface is async so that a lock manager shared by several processes or hosts (a lock
- * file, Redis, a database) can implement it later; InMemoryLockManager is the one ftpkit ships.
+ * The interface is async so that a lock manager shared by several processes or hosts can
+ * implement it: InMemoryLockManager serves one process, RedisLockManager several hosts.
  */
 
 export type LockMode = 'shared' | 'exclusive';
@@ -40,6 +40,17 @@ export interface AcquireOptions {
 /** A granted set of locks. `release()` is idempotent. */
 export interface LockHandle {
   release(): Promise<void>;
+  /**
+   * Lease-based managers (RedisLockManager): aborts, with a LockLostError, when the locks can
+   * no longer be counted on (their lease ran out unrenewed, or another holder has them). A
+   * writer stops writing then. Absent for managers whose locks cannot be lost.
+   */
+  readonly lost?: AbortSignal;
+  /**
+   * Fencing before an irreversible step (an upload's commit rename): resolves when the locks
+   * are still this handle's, renewing their lease; rejects with a LockLostError otherwise.
+   */
+  verify?(): Promise<void>;
 }
 
 /** One lock currently held (for `held()`, conflicts and tests). */
@@ -82,6 +93,12 @@ export class LockConflictError extends Error {
     this.path = path;
     this.conflicts = conflicts;
   }
+}
+
+/** The locks of a handle were lost (lease expired, or taken over after it did). */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError';
+  readonly code = 'FTPKIT_ERR_LOCK_LOST';
 }
 
 /**
