@@ -1,8 +1,5 @@
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-// typed-emitter ships CommonJS types; under NodeNext its default export sits on `.default`.
-import type TypedEmitterModule from 'typed-emitter';
 import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
 import { ControlConnection } from './control.js';
@@ -18,6 +15,7 @@ import { writeToFile } from './file-sink.js';
 import { runTransfer } from './transfer.js';
 import { makeDirectories, removeDirectory } from './remote-tree.js';
 import { remoteHash, type HashAlgorithm } from './hash.js';
+import { typedEmitter } from '../util/typed-emitter.js';
 
 /** Events a FileClient emits; none of them is 'error' (failures reject the operation). */
 export type FileClientEvents = {
@@ -75,7 +73,7 @@ function tlsRefused(command: string, reply: FtpReply): FtpError {
  * An FTP client for one connection. Operations run one at a time in call
  * order; every one takes an AbortSignal.
  */
-export class FileClient extends (EventEmitter as unknown as new () => TypedEmitterModule.default<FileClientEvents>) {
+export class FileClient extends typedEmitter<FileClientEvents>() {
   readonly options: Readonly<ResolvedOptions>;
   #session: Session | undefined;
   #queue = new OperationQueue();
