@@ -8,12 +8,12 @@ import { resolveOptions, type FileClientOptions, type ResolvedOptions } from './
 import { ProgressTracker, type TransferProgress } from './progress.js';
 import { linkSignal, OperationQueue } from './queue.js';
 import { assertSafeArgument } from './safety.js';
-import { expect, parseFeatures, protocolError, replyError, type Session } from './session.js';
+import { expect, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
 import { receiveInto, sendFile, sendFrom } from './stream-io.js';
 import { fdReader, type FdReader } from '../util/fd-reader.js';
 import { writeToFile } from './file-sink.js';
 import { runTransfer } from './transfer.js';
-import { makeDirectories, removeDirectory } from './remote-tree.js';
+import { makeDirectories, removeDirectory } from './remote-folders.js';
 import { remoteHash, type HashAlgorithm } from './hash.js';
 import { typedEmitter } from '../util/typed-emitter.js';
 
@@ -65,8 +65,7 @@ const NEVER = new AbortController().signal;
 
 /** A server that will not go (fully) secure is a TLS failure, whatever its reply code. */
 function tlsRefused(command: string, reply: FtpReply): FtpError {
-  const text = reply.text.split('\n').join(' ').trim();
-  return new FtpError('FTPKIT_ERR_TLS', `TLS: the server refused ${command}: ${reply.code} ${text}`, { replyCode: reply.code });
+  return new FtpError('FTPKIT_ERR_TLS', `TLS: the server refused ${command}: ${reply.code} ${replyText(reply)}`, { replyCode: reply.code });
 }
 
 /**
@@ -75,7 +74,7 @@ function tlsRefused(command: string, reply: FtpReply): FtpError {
  */
 export class FileClient extends typedEmitter<FileClientEvents>() {
   readonly options: Readonly<ResolvedOptions>;
-  #session: Session | undefined;
+  #session: ControlSession | undefined;
   #queue = new OperationQueue();
   #keepAlive: NodeJS.Timeout | undefined;
   #closing = false;
@@ -119,7 +118,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
         },
       },
     });
-    const session: Session = {
+    const session: ControlSession = {
       control,
       options: this.options as ResolvedOptions,
       features: new Map(),
@@ -153,7 +152,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       for (const [k, v] of parseFeatures(feat)) session.features.set(k, v);
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
-      await this.#setType(session, 'I');
+      await setType(session, 'I');
       if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();
@@ -245,7 +244,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
     if (opts.length !== undefined) checkInteger('length', opts.length, 1);
     return this.#run(async (s, signal) => {
-      await this.#setType(s, opts.ascii ? 'A' : 'I');
+      await setType(s, opts.ascii ? 'A' : 'I');
       const total = opts.total ?? (this.listenerCount('progress') > 0 && !opts.ascii ? await this.#size(s, remotePath).catch(() => undefined) : undefined);
       const tracker = new ProgressTracker((p) => this.emit('progress', p), s.options.progressInterval, { name: remotePath, direction: 'download', total, startAt });
       const receive = { ascii: opts.ascii ?? false, length: opts.length, tracker };
@@ -323,7 +322,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
     checkInteger('localStart', opts.localStart ?? 0, 0);
     return this.#run(async (s, signal) => {
-      await this.#setType(s, opts.ascii ? 'A' : 'I');
+      await setType(s, opts.ascii ? 'A' : 'I');
       const ascii = opts.ascii ?? false;
       const from = verb === 'APPE' ? (opts.localStart ?? 0) : startAt;
       const local = typeof source === 'string' ? await openUploadFile(source, from, ascii) : { stream: source, size: undefined };
@@ -350,22 +349,16 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     }, opts, [remotePath]);
   }
 
-  async #size(s: Session, path: string): Promise<number> {
-    await this.#setType(s, 'I'); // SIZE in TYPE A is refused or wrong on several servers
+  async #size(s: ControlSession, path: string): Promise<number> {
+    await setType(s, 'I'); // SIZE in TYPE A is refused or wrong on several servers
     const reply = await expect(s, `SIZE ${path}`, [213]);
     const n = Number(reply.text.trim());
     if (!Number.isSafeInteger(n) || n < 0) throw protocolError('malformed SIZE reply', reply);
     return n;
   }
 
-  async #setType(s: Session, type: 'I' | 'A'): Promise<void> {
-    if (s.type === type) return;
-    await expect(s, `TYPE ${type}`);
-    s.type = type;
-  }
-
   /** Queues `task`; `args` (paths, raw commands) are checked for CR/LF/NUL before anything is queued. */
-  #run<T>(task: (s: Session, signal: AbortSignal) => Promise<T>, opts: OperationOptions = {}, args: string[] = []): Promise<T> {
+  #run<T>(task: (s: ControlSession, signal: AbortSignal) => Promise<T>, opts: OperationOptions = {}, args: string[] = []): Promise<T> {
     try {
       for (const a of args) assertSafeArgument(a, 'path');
     } catch (err) {

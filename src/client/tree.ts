@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import type { FileClient, OperationOptions } from './client.js';
-import { MAX_TREE_DEPTH } from './remote-tree.js';
+import { MAX_TREE_DEPTH } from './remote-folders.js';
 import { runPool } from './pool.js';
 import { linkSignal } from './queue.js';
 import { isSafeEntryName, joinInside, joinRemote } from './safety.js';
