@@ -108,7 +108,10 @@ async function openPassive(session: ControlSession): Promise<PendingDataConnecti
   conn.readable.on('error', ignore);
   return {
     socket: () => Promise.resolve(conn),
-    destroy: (error) => void conn.readable.destroy(error),
+    destroy: (error) => {
+      if (error) reset(conn.socket);
+      conn.readable.destroy(error);
+    },
   };
 }
 
@@ -153,7 +156,7 @@ async function openActive(session: ControlSession): Promise<PendingDataConnectio
   const fail = (err: Error): void => {
     failure ??= err;
     server.close();
-    accepted?.destroy(err);
+    if (accepted) reset(accepted, err);
     settle?.reject(err);
   };
   server.on('error', (err) => fail(new FtpError('FTPKIT_ERR_DATA_CONNECTION', `active data listener failed: ${err.message}`, { cause: err })));
@@ -191,7 +194,10 @@ async function openActive(session: ControlSession): Promise<PendingDataConnectio
         };
       });
     },
-    destroy: (error) => fail(error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed')),
+    destroy: (error) => {
+      if (!error) accepted?.destroy(); // a deliberate early stop (a segment): a plain close
+      fail(error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed'));
+    },
   };
 }
 
@@ -213,6 +219,22 @@ function armDataTimeout(socket: net.Socket, ms: number): void {
   socket.setTimeout(ms, () => {
     socket.destroy(new FtpError('FTPKIT_ERR_TIMEOUT', `the data connection was idle for ${ms} ms`));
   });
+}
+
+/**
+ * Closes a data socket after a failure or an abort with a TCP reset, not a
+ * FIN. In stream mode the FIN is the end of the file (RFC 959 section 3.4.1),
+ * so a failed or aborted upload closed with one looks complete to the server,
+ * which may then keep a truncated file under the final name; a reset says the
+ * transfer broke.
+ */
+export function reset(socket: net.Socket, error?: Error): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(error); // not a TCP handle after all
+  }
 }
 
 function ignore(): void {}
