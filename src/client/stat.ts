@@ -22,7 +22,8 @@ export async function statPath(s: ControlSession, path: string, signal: AbortSig
       const line = reply.lines.slice(1, -1).find((l) => l.trim() !== '');
       const entry = line === undefined ? null : parseMlsxLine(line);
       if (entry === null) throw protocolError('malformed MLST reply', reply);
-      return entry;
+      // MLST names the whole path; the other ways give the last segment, as listings do.
+      return { ...entry, name: baseName(entry.name) || entry.name };
     }
     // 500/502: offered but not implemented after all; anything else is the answer.
     if (reply.code !== 500 && reply.code !== 502) throw replyError(reply);

@@ -130,5 +130,6 @@ export function clientOptionsFromUrl(input: string | URL, options: unknown): { c
     ...(url.password !== undefined ? { password: url.password } : {}),
     tls: url.tls || rest.tls || false,
   };
-  return { clientOptions, folder: url.path === '/' ? undefined : url.path, signal };
+  const folder = url.path.replace(/\/+$/, '');
+  return { clientOptions, folder: folder === '' ? undefined : folder, signal };
 }
