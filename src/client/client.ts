@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
 import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
@@ -16,10 +16,20 @@ import { makeDirectories, removeDirectory } from './remote-folders.js';
 import { assertSafeArgument } from './safety.js';
 import { statPath } from './stat.js';
 import { downloadTree, uploadTree, type TreeOptions, type TreeResult } from './tree.js';
+import type {
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  UploadArgs, UploadOptions, UploadSource,
+} from './method-options.js';
+
+export type {
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  UploadArgs, UploadOptions, UploadSource,
+};
 import { clientOptionsFromUrl } from './url.js';
 import {
-  checkBoolean, checkLocalPath, checkOptions, checkRemotePath, describe, DOWNLOAD_ALIASES, isPlainObject,
-  isReadableLike, isWritableLike, unknownName, UPLOAD_ALIASES,
+  APPEND_OPTIONS, checkBoolean, checkLocalPath, checkOptions, checkRemotePath, checkSource, checkTreeOptions, commonUpload,
+  describe, DOWNLOAD_ALIASES, DOWNLOAD_OPTIONS, isWritableLike, RECURSIVE, SIGNAL_ONLY, transferArgs, TREE_OPTIONS, unknownName,
+  UPLOAD_ALIASES, UPLOAD_OPTIONS,
 } from './validate.js';
 
 /** Events a FileClient emits; none of them is 'error' (failures reject the operation). */
@@ -35,71 +45,6 @@ export type FileClientEvents = {
   /** The control connection closed; `error` says why when it was not `close()`. */
   close: (error: FtpError | undefined) => void;
 };
-
-export interface OperationOptions {
-  signal?: AbortSignal;
-}
-
-export interface DownloadOptions extends OperationOptions {
-  /** Resume: REST to this byte; a path destination must hold at least this many bytes and is cut to it, then written from there. */
-  startAt?: number;
-  /** Read only this many bytes, then stop (a segment of a parallel download). */
-  length?: number;
-  /** TYPE A: CRLF becomes LF. */
-  ascii?: boolean;
-  /** Size for progress events; when omitted and someone listens for progress, SIZE is asked. */
-  total?: number;
-}
-
-/** `download({ from, to })`: the remote file, then where it goes (a local path or a Writable, which is ended). */
-export interface DownloadArgs extends DownloadOptions {
-  from: string;
-  to: string | Writable;
-}
-
-/** What an upload reads: a local file's path, bytes in memory, or a Readable. */
-export type UploadSource = string | Uint8Array | Readable;
-
-export interface UploadOptions extends OperationOptions {
-  /** REST + STOR from this offset; a path or Buffer source is read from this byte too. */
-  startAt?: number;
-  /** TYPE A: LF becomes CRLF. */
-  ascii?: boolean;
-  /** Size for progress events (a path or Buffer source is measured). */
-  total?: number;
-}
-
-/** `upload({ from, to })`: the local source, then the remote path. */
-export interface UploadArgs extends UploadOptions {
-  from: UploadSource;
-  to: string;
-}
-
-export interface AppendOptions extends Omit<UploadOptions, 'startAt'> {
-  /** Where reading a path or Buffer source starts (the remote size, to resume). Default 0. */
-  localStart?: number;
-}
-
-/** `append({ from, to })`: the local source, then the remote file it is added to. */
-export interface AppendArgs extends AppendOptions {
-  from: UploadSource;
-  to: string;
-}
-
-/** Options of FileClient.connect(url, options): the client's options except what the URL says, plus `signal`. */
-export interface ConnectUrlOptions extends Omit<FileClientOptions, 'host' | 'port'>, OperationOptions {}
-
-/** A folder transfer as a method: the folders, then the TreeOptions. */
-export interface TreeArgs extends TreeOptions {
-  from: string;
-  to: string;
-}
-
-export interface TransferResult {
-  /** Bytes moved over the data connection. */
-  bytes: number;
-  reply: FtpReply;
-}
 
 const NEVER = new AbortController().signal;
 
@@ -508,47 +453,4 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     }, s.options.keepAlive);
     this.#keepAlive.unref();
   }
-}
-
-const SIGNAL_ONLY = ['signal'] as const;
-const RECURSIVE = ['signal', 'recursive'] as const;
-const DOWNLOAD_OPTIONS = ['signal', 'startAt', 'length', 'ascii', 'total'] as const;
-const UPLOAD_OPTIONS = ['signal', 'startAt', 'ascii', 'total'] as const;
-const APPEND_OPTIONS = ['signal', 'localStart', 'ascii', 'total'] as const;
-const TREE_OPTIONS = ['signal', 'resume', 'ascii', 'onFile', 'parallel'] as const;
-
-/**
- * The two call forms of a transfer: `(from, to, opts)` or `({ from, to, ...opts })`.
- * Returns the options without from/to, held to `known`.
- */
-function transferArgs<F, T, O>(method: string, a: unknown, b: unknown, c: unknown, known: readonly string[], aliases: Record<string, string>): { from: F; to: T; opts: O } {
-  if (isPlainObject(a)) {
-    if (b !== undefined || c !== undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}({ from, to, ...options }) takes one argument`);
-    checkOptions(a, ['from', 'to', ...known], `${method}()`, aliases);
-    const { from, to, ...opts } = a;
-    if (from === undefined || to === undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}() needs both 'from' and 'to'`);
-    return { from: from as F, to: to as T, opts: opts as O };
-  }
-  checkOptions(c, known, `${method}()`, aliases);
-  return { from: a as F, to: b as T, opts: (c ?? {}) as O };
-}
-
-function checkSource(from: unknown, method: string): void {
-  if (typeof from === 'string') checkLocalPath(from, 'from');
-  else if (!(from instanceof Uint8Array) && !isReadableLike(from)) {
-    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}(): from must be a local path, a Buffer or Uint8Array, or a Readable, got ${describe(from)}`);
-  }
-}
-
-function commonUpload(opts: UploadOptions | AppendOptions): { ascii: boolean; total: number | undefined } {
-  checkBoolean(opts.ascii, 'ascii');
-  if (opts.total !== undefined) checkInteger('total', opts.total, 0);
-  return { ascii: opts.ascii ?? false, total: opts.total };
-}
-
-function checkTreeOptions(opts: TreeOptions): TreeOptions {
-  checkBoolean(opts.resume, 'resume');
-  checkBoolean(opts.ascii, 'ascii');
-  if (opts.onFile !== undefined && typeof opts.onFile !== 'function') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'onFile must be a function');
-  return opts;
 }

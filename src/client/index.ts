@@ -1,10 +1,11 @@
 // The FTP client: FileClient, tree and segmented transfers, URL and .netrc helpers.
 export { FileClient } from './client.js';
 export { HASH_ALGORITHMS, localHash, type HashAlgorithm } from './hash.js';
+export type { FileClientEvents } from './client.js';
 export type {
-  FileClientEvents, OperationOptions, DownloadOptions, DownloadArgs, UploadOptions, UploadArgs, UploadSource,
+  OperationOptions, DownloadOptions, DownloadArgs, UploadOptions, UploadArgs, UploadSource,
   AppendOptions, AppendArgs, ConnectUrlOptions, TreeArgs, TransferResult,
-} from './client.js';
+} from './method-options.js';
 export type { FileClientOptions } from './options.js';
 export type { TransferProgress } from './progress.js';
 export { downloadTree, uploadTree, TreeTransferError } from './tree.js';

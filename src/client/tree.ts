@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FtpError } from '../errors.js';
-import type { FileClient, OperationOptions } from './client.js';
+import type { FileClient } from './client.js';
+import type { OperationOptions } from './method-options.js';
 import { localFileError, NO_FOLLOW } from './local-file.js';
 import { runPool } from './pool.js';
 import { linkSignal } from './queue.js';

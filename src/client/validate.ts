@@ -1,4 +1,4 @@
-import { FtpError } from '../errors.js';
+import { checkInteger, FtpError } from '../errors.js';
 import { assertSafeArgument } from './safety.js';
 
 /**
@@ -135,4 +135,49 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
   if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 64))}`;
   return `${typeof value} ${String(value).slice(0, 64)}`;
+}
+
+// Option names per FileClient method, and the two call forms of transfers.
+
+export const SIGNAL_ONLY = ['signal'] as const;
+export const RECURSIVE = ['signal', 'recursive'] as const;
+export const DOWNLOAD_OPTIONS = ['signal', 'startAt', 'length', 'ascii', 'total'] as const;
+export const UPLOAD_OPTIONS = ['signal', 'startAt', 'ascii', 'total'] as const;
+export const APPEND_OPTIONS = ['signal', 'localStart', 'ascii', 'total'] as const;
+export const TREE_OPTIONS = ['signal', 'resume', 'ascii', 'onFile', 'parallel'] as const;
+
+/**
+ * The two call forms of a transfer: `(from, to, opts)` or `({ from, to, ...opts })`.
+ * Returns the options without from/to, held to `known`.
+ */
+export function transferArgs<F, T, O>(method: string, a: unknown, b: unknown, c: unknown, known: readonly string[], aliases: Record<string, string>): { from: F; to: T; opts: O } {
+  if (isPlainObject(a)) {
+    if (b !== undefined || c !== undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}({ from, to, ...options }) takes one argument`);
+    checkOptions(a, ['from', 'to', ...known], `${method}()`, aliases);
+    const { from, to, ...opts } = a;
+    if (from === undefined || to === undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}() needs both 'from' and 'to'`);
+    return { from: from as F, to: to as T, opts: opts as O };
+  }
+  checkOptions(c, known, `${method}()`, aliases);
+  return { from: a as F, to: b as T, opts: (c ?? {}) as O };
+}
+
+export function checkSource(from: unknown, method: string): void {
+  if (typeof from === 'string') checkLocalPath(from, 'from');
+  else if (!(from instanceof Uint8Array) && !isReadableLike(from)) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${method}(): from must be a local path, a Buffer or Uint8Array, or a Readable, got ${describe(from)}`);
+  }
+}
+
+export function commonUpload(opts: { ascii?: boolean | undefined; total?: number | undefined }): { ascii: boolean; total: number | undefined } {
+  checkBoolean(opts.ascii, 'ascii');
+  if (opts.total !== undefined) checkInteger('total', opts.total, 0);
+  return { ascii: opts.ascii ?? false, total: opts.total };
+}
+
+export function checkTreeOptions<T extends { resume?: boolean | undefined; ascii?: boolean | undefined; onFile?: unknown }>(opts: T): T {
+  checkBoolean(opts.resume, 'resume');
+  checkBoolean(opts.ascii, 'ascii');
+  if (opts.onFile !== undefined && typeof opts.onFile !== 'function') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'onFile must be a function');
+  return opts;
 }
