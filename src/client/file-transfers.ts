@@ -96,7 +96,7 @@ export async function downloadFile(s: ControlSession, job: DownloadJob, signal: 
       restart: job.startAt,
       handle: (conn, sig) => conn.attach && !job.ascii
         ? writeToFile({ socket: conn.socket, attach: conn.attach }, handle, { position, length: job.length, tracker }, sig)
-        : receiveInto(handle.createWriteStream({ start: job.startAt, autoClose: false }), receive)(conn, sig),
+        : receiveInto(handle.createWriteStream({ start: job.startAt }), receive)(conn, sig),
     }, signal);
   } catch (err) {
     await handle.close().catch(() => undefined);

@@ -76,6 +76,17 @@ describe('download to a path', () => {
     expect(sha256Buffer(await readFile(dest))).toBe(sha256Buffer(body));
   });
 
+  it('streams an ASCII download into a path (CRLF becomes LF) and closes the file', async () => {
+    const { client } = await start({ handlers: serve(Buffer.from('one\r\ntwo\r\n'.repeat(50_000))) });
+    await client.connect();
+    const dest = join(tmp.path, 'ascii.txt');
+    const before = countFds();
+    const r = await client.download({ from: '/f', to: dest, ascii: true });
+    expect(r.bytes).toBe(500_000);
+    expect(await readFile(dest, 'utf8')).toBe('one\ntwo\n'.repeat(50_000));
+    expect(countFds()).toBeLessThanOrEqual(before);
+  });
+
   it('writes in order into a pipe, which has no positions', async () => {
     const body = randomBytes(4 * 1024 * 1024);
     const { client } = await start({ handlers: serve(body) });
