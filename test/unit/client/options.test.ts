@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FileClient } from '../../../src/index.js';
+import { FileClient, downloadSegmented } from '../../../src/index.js';
 import { resolveOptions } from '../../../src/client/options.js';
 
 describe('FileClient options', () => {
@@ -99,6 +99,7 @@ describe('FileClient options', () => {
       [() => c.downloadTree('/r', '/tmp/t', { resum: true } as never), "unknown option 'resum' (did you mean 'resume'?)"],
       [() => c.downloadTree('/r', '/tmp/t', { parallel: [{}] } as never), 'parallel must be an array of FileClients'],
       [() => c.connect({ sginal: undefined } as never), "unknown option 'sginal' (did you mean 'signal'?)"],
+      [() => downloadSegmented([c], '/f', '/tmp/x', { size: 10, minSegmant: 2 } as never), "unknown option 'minSegmant' (did you mean 'minSegment'?)"],
     ];
     for (const [call, message] of cases) {
       let promise: Promise<unknown> | undefined;
