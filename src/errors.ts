@@ -3,7 +3,7 @@
  * The table of codes lives in the README ("Errors").
  */
 export type FtpErrorCode =
-  | 'FTPKIT_ERR_INVALID_ARGUMENT' // a programmer mistake: bad option or argument (thrown synchronously)
+  | 'FTPKIT_ERR_INVALID_ARGUMENT' // a programmer mistake: bad or unknown option, bad argument (thrown by constructors, a rejection from methods that return a promise)
   | 'FTPKIT_ERR_PROTOCOL' // the peer broke the protocol (malformed reply, garbage)
   | 'FTPKIT_ERR_REPLY_TOO_LARGE' // a reply exceeded maxReplyBytes
   | 'FTPKIT_ERR_LISTING_TOO_LARGE' // a listing exceeded maxListingBytes
@@ -16,6 +16,8 @@ export type FtpErrorCode =
   | 'FTPKIT_ERR_INTEGRITY' // a file's hash differs between client and server (--verify), or cannot be compared
   | 'FTPKIT_ERR_TLS' // the TLS handshake failed or the server's certificate was refused (expired, untrusted, wrong host, pin mismatch)
   | 'FTPKIT_ERR_BUSY' // a bounded queue is full (password verifications waiting for the thread pool): try again later
+  | 'FTPKIT_ERR_LOCAL_FILE' // a local file (or the stream given in its place) could not be opened, read or written; `cause` has the errno error
+  | 'FTPKIT_ERR_INCOMPLETE' // a folder transfer finished with some files failed (the error's `result` lists them)
   | 'FTPKIT_ERR_CLOSED'; // the client or server was already closed
 
 export class FtpError extends Error {

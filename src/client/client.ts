@@ -1,23 +1,36 @@
-import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
-// typed-emitter ships CommonJS types; under NodeNext its default export sits on `.default`.
-import type TypedEmitterModule from 'typed-emitter';
+import type { Writable } from 'node:stream';
 import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
+import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
+import { typedEmitter } from '../util/typed-emitter.js';
 import { ControlConnection } from './control.js';
+import { expect, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
+import { downloadFile, uploadFile } from './file-transfers.js';
+import { remoteHash } from './hash.js';
 import { readListing } from './listing.js';
+import { NO_FOLLOW } from './local-file.js';
 import { resolveOptions, type FileClientOptions, type ResolvedOptions } from './options.js';
-import { ProgressTracker, type TransferProgress } from './progress.js';
+import type { TransferProgress } from './progress.js';
 import { linkSignal, OperationQueue } from './queue.js';
+import { makeDirectories, removeDirectory } from './remote-folders.js';
 import { assertSafeArgument } from './safety.js';
-import { expect, parseFeatures, protocolError, replyError, type Session } from './session.js';
-import { receiveInto, sendFile, sendFrom } from './stream-io.js';
-import { fdReader, type FdReader } from '../util/fd-reader.js';
-import { writeToFile } from './file-sink.js';
-import { runTransfer } from './transfer.js';
-import { makeDirectories, removeDirectory } from './remote-tree.js';
-import { remoteHash, type HashAlgorithm } from './hash.js';
+import { statPath } from './stat.js';
+import { downloadTree, uploadTree, type TreeOptions, type TreeResult } from './tree.js';
+import type {
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  UploadArgs, UploadOptions, UploadSource,
+} from './method-options.js';
+
+export type {
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  UploadArgs, UploadOptions, UploadSource,
+};
+import { clientOptionsFromUrl } from './url.js';
+import {
+  APPEND_OPTIONS, checkBoolean, checkLocalPath, checkOptions, checkRemotePath, checkSource, checkTreeOptions, commonUpload,
+  describe, DOWNLOAD_ALIASES, DOWNLOAD_OPTIONS, isWritableLike, RECURSIVE, SIGNAL_ONLY, transferArgs, TREE_OPTIONS, unknownName,
+  UPLOAD_ALIASES, UPLOAD_OPTIONS,
+} from './validate.js';
 
 /** Events a FileClient emits; none of them is 'error' (failures reject the operation). */
 export type FileClientEvents = {
@@ -33,60 +46,55 @@ export type FileClientEvents = {
   close: (error: FtpError | undefined) => void;
 };
 
-export interface OperationOptions {
-  signal?: AbortSignal;
-}
-
-export interface DownloadOptions extends OperationOptions {
-  /** Resume: REST to this byte; a path destination is truncated to it and written from there. */
-  startAt?: number;
-  /** Read only this many bytes, then stop (a segment of a parallel download). */
-  length?: number;
-  /** TYPE A: CRLF becomes LF. */
-  ascii?: boolean;
-  /** Size for progress events; when omitted and someone listens for progress, SIZE is asked. */
-  total?: number;
-}
-
-export interface UploadOptions extends OperationOptions {
-  /** REST + STOR from this offset; a path source is read from this byte too. */
-  startAt?: number;
-  /** TYPE A: LF becomes CRLF. */
-  ascii?: boolean;
-  /** Size for progress events (a path source is measured). */
-  total?: number;
-}
-
-export interface TransferResult {
-  /** Bytes moved over the data connection. */
-  bytes: number;
-  reply: FtpReply;
-}
-
 const NEVER = new AbortController().signal;
 
 /** A server that will not go (fully) secure is a TLS failure, whatever its reply code. */
 function tlsRefused(command: string, reply: FtpReply): FtpError {
-  const text = reply.text.split('\n').join(' ').trim();
-  return new FtpError('FTPKIT_ERR_TLS', `TLS: the server refused ${command}: ${reply.code} ${text}`, { replyCode: reply.code });
+  return new FtpError('FTPKIT_ERR_TLS', `TLS: the server refused ${command}: ${reply.code} ${replyText(reply)}`, { replyCode: reply.code });
 }
 
 /**
  * An FTP client for one connection. Operations run one at a time in call
- * order; every one takes an AbortSignal.
+ * order; every one takes an AbortSignal. Every method checks its arguments
+ * and option names and reports any failure as a rejected FtpError.
+ *
+ * Transfers name their source first and their destination second, always:
+ * `download(remote, local)`, `upload(local, remote)`, or with argument objects
+ * `download({ from, to })`. (basic-ftp's `downloadTo(local, remote)` has the
+ * opposite order: the objects make a mix-up impossible.)
  */
-export class FileClient extends (EventEmitter as unknown as new () => TypedEmitterModule.default<FileClientEvents>) {
+export class FileClient extends typedEmitter<FileClientEvents>() {
   readonly options: Readonly<ResolvedOptions>;
-  #session: Session | undefined;
+  #session: ControlSession | undefined;
   #queue = new OperationQueue();
   #keepAlive: NodeJS.Timeout | undefined;
   #closing = false;
 
+  /** Checks the options (throws FTPKIT_ERR_INVALID_ARGUMENT naming the bad one); connect() opens the connection. */
   constructor(options: FileClientOptions) {
     super();
     this.options = resolveOptions(options);
     assertSafeArgument(this.options.user, 'user');
     assertSafeArgument(this.options.password, 'password');
+  }
+
+  /**
+   * A connected, logged-in client from an `ftp://`, `ftps://` (implicit TLS) or
+   * `ftpes://` (explicit TLS) URL: `FileClient.connect('ftp://alice:pw@host/')`.
+   * Credentials come from the URL (percent-decoded) or from `options`, not both;
+   * a folder path (`ftp://host/pub/`) becomes the working folder.
+   */
+  static async connect(url: string | URL, options: ConnectUrlOptions = {}): Promise<FileClient> {
+    const { clientOptions, folder, signal } = clientOptionsFromUrl(url, options);
+    const client = new FileClient(clientOptions);
+    try {
+      await client.connect(signal ? { signal } : {});
+      if (folder !== undefined) await client.cd(folder, signal ? { signal } : {});
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+    return client;
   }
 
   /** FEAT as parsed at login (upper-case names). Empty before connect(). */
@@ -105,6 +113,7 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
 
   /** Connects, logs in, negotiates FEAT / UTF8 and binary type. Resolves with the login reply. */
   async connect(opts: OperationOptions = {}): Promise<FtpReply> {
+    checkOptions(opts, SIGNAL_ONLY, 'connect()');
     if (this.#session || this.#closing) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'connect() may be called once per client');
     const o = this.options;
     const { control, greeting } = await ControlConnection.connect(o.host, o.port, {
@@ -121,7 +130,7 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
         },
       },
     });
-    const session: Session = {
+    const session: ControlSession = {
       control,
       options: this.options as ResolvedOptions,
       features: new Map(),
@@ -155,7 +164,7 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
       for (const [k, v] of parseFeatures(feat)) session.features.set(k, v);
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
-      await this.#setType(session, 'I');
+      await setType(session, 'I');
       if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();
@@ -166,7 +175,8 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     }
   }
 
-  pwd(opts?: OperationOptions): Promise<string> {
+  async pwd(opts?: OperationOptions): Promise<string> {
+    checkOptions(opts, SIGNAL_ONLY, 'pwd()');
     return this.#run(async (s) => {
       const reply = await expect(s, 'PWD', [257]);
       const path = parseQuotedPath(reply.text);
@@ -175,123 +185,200 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     }, opts);
   }
 
-  cd(path: string, opts?: OperationOptions): Promise<FtpReply> {
-    return this.#run((s) => expect(s, `CWD ${path}`), opts, [path]);
+  async cd(path: string, opts?: OperationOptions): Promise<FtpReply> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'cd()');
+    return this.#run((s) => expect(s, `CWD ${path}`), opts);
   }
 
   /** Entries of a folder (MLSD when offered, else LIST parsed as Unix or DOS); '.' and '..' left out. */
-  list(path = '', opts?: OperationOptions): Promise<ListEntry[]> {
-    return this.#run((s, signal) => readListing(s, path, signal, (p) => this.emit('progress', p)), opts, [path]);
+  async list(path = '', opts?: OperationOptions): Promise<ListEntry[]> {
+    if (path !== '') checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'list()');
+    return this.#run((s, signal) => readListing(s, path, signal, (p) => this.emit('progress', p)), opts);
   }
 
-  size(path: string, opts?: OperationOptions): Promise<number> {
-    return this.#run(async (s) => this.#size(s, path), opts, [path]);
+  /**
+   * What `path` is: its type, size and modification time (MLST when offered,
+   * else SIZE and MDTM, else the parent's listing). A missing path rejects
+   * with FTPKIT_ERR_REPLY, replyCode 550.
+   */
+  async stat(path: string, opts?: OperationOptions): Promise<ListEntry> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'stat()');
+    return this.#run((s, signal) => statPath(s, path, signal), opts);
+  }
+
+  /** True when `path` exists (file, folder or link); false on 550; other failures reject. */
+  async exists(path: string, opts?: OperationOptions): Promise<boolean> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'exists()');
+    return this.#run((s, signal) => statPath(s, path, signal).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof FtpError && err.code === 'FTPKIT_ERR_REPLY' && err.replyCode === 550) return false;
+        throw err;
+      },
+    ), opts);
+  }
+
+  async size(path: string, opts?: OperationOptions): Promise<number> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'size()');
+    return this.#run(async (s) => this.#size(s, path), opts);
   }
 
   /** The server's hash of a file, lower-case hex: HASH when FEAT offers it, else XCRC/XMD5/XSHA1/XSHA256/XSHA512. */
-  hash(path: string, algorithm: HashAlgorithm = 'SHA-256', opts?: OperationOptions): Promise<string> {
-    return this.#run((s) => remoteHash(s, path, algorithm), opts, [path]);
+  async hash(path: string, algorithm: HashAlgorithm = 'SHA-256', opts?: OperationOptions): Promise<string> {
+    checkRemotePath(path);
+    if (!isHashAlgorithm(algorithm)) throw unknownName('hash algorithm', String(algorithm), HASH_ALGORITHMS);
+    checkOptions(opts, SIGNAL_ONLY, 'hash()');
+    return this.#run((s) => remoteHash(s, path, algorithm), opts);
   }
 
-  lastModified(path: string, opts?: OperationOptions): Promise<Date> {
+  async lastModified(path: string, opts?: OperationOptions): Promise<Date> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'lastModified()');
     return this.#run(async (s) => {
       const reply = await expect(s, `MDTM ${path}`, [213]);
       const date = parseMlsdTime(reply.text.trim());
       if (date === null) throw protocolError('malformed MDTM reply', reply);
       return date;
-    }, opts, [path]);
+    }, opts);
   }
 
   /** MFMT (draft-somers-ftp-mfxx): sets the modification time. */
-  setLastModified(path: string, date: Date, opts?: OperationOptions): Promise<FtpReply> {
-    return this.#run((s) => expect(s, `MFMT ${formatMlsdTime(date)} ${path}`, [213, 250]), opts, [path]);
+  async setLastModified(path: string, date: Date, opts?: OperationOptions): Promise<FtpReply> {
+    checkRemotePath(path);
+    if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `setLastModified(): date must be a valid Date, got ${describe(date)}`);
+    checkOptions(opts, SIGNAL_ONLY, 'setLastModified()');
+    return this.#run((s) => expect(s, `MFMT ${formatMlsdTime(date)} ${path}`, [213, 250]), opts);
   }
 
-  mkdir(path: string, opts: OperationOptions & { recursive?: boolean } = {}): Promise<void> {
+  async mkdir(path: string, opts: OperationOptions & { recursive?: boolean } = {}): Promise<void> {
+    checkRemotePath(path);
+    checkOptions(opts, RECURSIVE, 'mkdir()');
+    checkBoolean(opts.recursive, 'recursive');
     return this.#run(async (s) => {
       if (opts.recursive) await makeDirectories(s, path);
       else await expect(s, `MKD ${path}`, [257, 250]);
-    }, opts, [path]);
+    }, opts);
   }
 
   /** RMD; with `recursive`, empties the folder first (hostile names in its listing are skipped). */
-  rmdir(path: string, opts: OperationOptions & { recursive?: boolean } = {}): Promise<void> {
+  async rmdir(path: string, opts: OperationOptions & { recursive?: boolean } = {}): Promise<void> {
+    checkRemotePath(path);
+    checkOptions(opts, RECURSIVE, 'rmdir()');
+    checkBoolean(opts.recursive, 'recursive');
     return this.#run(async (s, signal) => {
       if (opts.recursive) await removeDirectory(s, path, signal, 0);
       else await expect(s, `RMD ${path}`, [250, 257]);
-    }, opts, [path]);
+    }, opts);
   }
 
-  remove(path: string, opts?: OperationOptions): Promise<FtpReply> {
-    return this.#run((s) => expect(s, `DELE ${path}`, [250, 200]), opts, [path]);
+  async remove(path: string, opts?: OperationOptions): Promise<FtpReply> {
+    checkRemotePath(path);
+    checkOptions(opts, SIGNAL_ONLY, 'remove()');
+    return this.#run((s) => expect(s, `DELE ${path}`, [250, 200]), opts);
   }
 
-  rename(from: string, to: string, opts?: OperationOptions): Promise<FtpReply> {
+  async rename(from: string, to: string, opts?: OperationOptions): Promise<FtpReply> {
+    checkRemotePath(from, 'from');
+    checkRemotePath(to, 'to');
+    checkOptions(opts, SIGNAL_ONLY, 'rename()');
     return this.#run(async (s) => {
       await expect(s, `RNFR ${from}`, [350]);
       return expect(s, `RNTO ${to}`, [250, 200]);
-    }, opts, [from, to]);
+    }, opts);
   }
 
   /** Sends one raw command and returns its final reply; 4xx/5xx reject unless `allowNegative`. */
-  send(command: string, opts: OperationOptions & { allowNegative?: boolean } = {}): Promise<FtpReply> {
+  async send(command: string, opts: OperationOptions & { allowNegative?: boolean } = {}): Promise<FtpReply> {
+    checkRemotePath(command, 'command');
+    checkOptions(opts, ['signal', 'allowNegative'], 'send()');
+    checkBoolean(opts.allowNegative, 'allowNegative');
     return this.#run(async (s) => {
       const reply = await s.control.request(command, s.options.timeout);
       if (isNegative(reply.code) && !opts.allowNegative) throw replyError(reply);
       return reply;
-    }, opts, [command]);
+    }, opts);
   }
 
-  /** RETR into a local path or a Writable (which is ended). */
-  download(remotePath: string, dest: string | Writable, opts: DownloadOptions = {}): Promise<TransferResult> {
+  /**
+   * RETR: the remote file `from`, into a local path or a Writable (which is
+   * ended). `download('/pub/a.iso', 'a.iso')` or `download({ from: '/pub/a.iso', to: 'a.iso' })`.
+   */
+  download(args: DownloadArgs): Promise<TransferResult>;
+  download(from: string, to: string | Writable, opts?: DownloadOptions): Promise<TransferResult>;
+  async download(a: string | DownloadArgs, b?: string | Writable, c?: DownloadOptions): Promise<TransferResult> {
+    const { from, to, opts } = transferArgs<string, string | Writable, DownloadOptions>('download', a, b, c, DOWNLOAD_OPTIONS, DOWNLOAD_ALIASES);
+    checkRemotePath(from, 'from');
+    if (typeof to === 'string') checkLocalPath(to, 'to');
+    else if (!isWritableLike(to)) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `download(): to must be a local path or a Writable, got ${describe(to)}`);
     const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
-    if (opts.length !== undefined) checkInteger('length', opts.length, 1);
+    const length = opts.length === undefined ? undefined : checkInteger('length', opts.length, 1);
+    if (opts.total !== undefined) checkInteger('total', opts.total, 0);
+    checkBoolean(opts.ascii, 'ascii');
+    const ascii = opts.ascii ?? false;
+    const noFollow = (opts as { [NO_FOLLOW]?: boolean })[NO_FOLLOW] === true;
     return this.#run(async (s, signal) => {
-      await this.#setType(s, opts.ascii ? 'A' : 'I');
-      const total = opts.total ?? (this.listenerCount('progress') > 0 && !opts.ascii ? await this.#size(s, remotePath).catch(() => undefined) : undefined);
-      const tracker = new ProgressTracker((p) => this.emit('progress', p), s.options.progressInterval, { name: remotePath, direction: 'download', total, startAt });
-      const receive = { ascii: opts.ascii ?? false, length: opts.length, tracker };
-      if (typeof dest !== 'string') {
-        const reply = await runTransfer(s, { command: `RETR ${remotePath}`, restart: startAt, handle: receiveInto(dest, receive) }, signal)
-          .catch((err: unknown) => {
-            dest.destroy();
-            throw err;
-          });
-        tracker.finish();
-        return { bytes: tracker.moved, reply };
-      }
-      // Opened before RETR goes out, so a read-only or missing folder fails cleanly here.
-      const handle = await fs.promises.open(dest, startAt > 0 ? 'r+' : 'w');
-      let reply: FtpReply;
-      try {
-        if (startAt > 0) await handle.truncate(startAt);
-        // Pipes and devices have no positions: their writes go in order at the descriptor's.
-        const position = (await handle.stat()).isFile() ? startAt : null;
-        reply = await runTransfer(s, {
-          command: `RETR ${remotePath}`,
-          restart: startAt,
-          handle: (conn, sig) => conn.attach && !receive.ascii
-            ? writeToFile({ socket: conn.socket, attach: conn.attach }, handle, { position, length: opts.length, tracker }, sig)
-            : receiveInto(handle.createWriteStream({ start: startAt }), receive)(conn, sig),
-        }, signal);
-      } catch (err) {
-        await handle.close().catch(() => undefined);
-        throw err;
-      }
-      await handle.close();
-      tracker.finish();
-      return { bytes: tracker.moved, reply };
-    }, opts, [remotePath]);
+      const total = opts.total ?? (this.listenerCount('progress') > 0 && !ascii ? await this.#size(s, from).catch(() => undefined) : undefined);
+      return downloadFile(s, { remote: from, to: to as string | Writable, startAt, length, ascii, total, noFollow }, signal, (p) => this.emit('progress', p), total);
+    }, opts);
   }
 
-  /** STOR from a local path or a Readable; `startAt` resumes with REST (a path source is read from there). */
-  upload(source: string | Readable, remotePath: string, opts: UploadOptions = {}): Promise<TransferResult> {
-    return this.#store('STOR', source, remotePath, opts);
+  /**
+   * STOR: a local path, bytes (Buffer, Uint8Array) or a Readable, to the remote
+   * path `to`. `upload('report.pdf', '/in/report.pdf')` or
+   * `upload({ from: Buffer.from('hi'), to: '/hi.txt' })`. A string is always a
+   * local path: pass `Buffer.from(text)` to upload text.
+   */
+  upload(args: UploadArgs): Promise<TransferResult>;
+  upload(from: UploadSource, to: string, opts?: UploadOptions): Promise<TransferResult>;
+  async upload(a: UploadSource | UploadArgs, b?: string, c?: UploadOptions): Promise<TransferResult> {
+    const { from, to, opts } = transferArgs<UploadSource, string, UploadOptions>('upload', a, b, c, UPLOAD_OPTIONS, UPLOAD_ALIASES);
+    checkSource(from, 'upload');
+    checkRemotePath(to, 'to');
+    const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
+    const job = { verb: 'STOR' as const, from, remote: to, restart: startAt, localStart: startAt, ...commonUpload(opts) };
+    return this.#run((s, signal) => uploadFile(s, job, signal, (p) => this.emit('progress', p)), opts);
   }
 
-  /** APPE: adds to the end of the remote file (ftp-put -c resumes this way). */
-  append(source: string | Readable, remotePath: string, opts: Omit<UploadOptions, 'startAt'> & { localStart?: number } = {}): Promise<TransferResult> {
-    return this.#store('APPE', source, remotePath, { ...opts, localStart: opts.localStart ?? 0 });
+  /** APPE: adds the source to the end of the remote file (ftp-put -c resumes this way). */
+  append(args: AppendArgs): Promise<TransferResult>;
+  append(from: UploadSource, to: string, opts?: AppendOptions): Promise<TransferResult>;
+  async append(a: UploadSource | AppendArgs, b?: string, c?: AppendOptions): Promise<TransferResult> {
+    const { from, to, opts } = transferArgs<UploadSource, string, AppendOptions>('append', a, b, c, APPEND_OPTIONS, UPLOAD_ALIASES);
+    checkSource(from, 'append');
+    checkRemotePath(to, 'to');
+    const localStart = checkInteger('localStart', opts.localStart ?? 0, 0);
+    const job = { verb: 'APPE' as const, from, remote: to, restart: 0, localStart, ...commonUpload(opts) };
+    return this.#run((s, signal) => uploadFile(s, job, signal, (p) => this.emit('progress', p)), opts);
+  }
+
+  /**
+   * Downloads the remote folder `from` into the local folder `to`: each file
+   * under `name.part`, renamed when complete. Files that fail are listed in
+   * the FTPKIT_ERR_INCOMPLETE error's `result`; the others still arrive.
+   * `parallel` adds connected clients to move files at the same time.
+   */
+  downloadTree(args: TreeArgs): Promise<TreeResult>;
+  downloadTree(from: string, to: string, opts?: TreeOptions): Promise<TreeResult>;
+  async downloadTree(a: string | TreeArgs, b?: string, c?: TreeOptions): Promise<TreeResult> {
+    const { from, to, opts } = transferArgs<string, string, TreeOptions>('downloadTree', a, b, c, TREE_OPTIONS, DOWNLOAD_ALIASES);
+    checkRemotePath(from, 'from');
+    checkLocalPath(to, 'to');
+    return downloadTree(this.#treeClients(opts), from, to, checkTreeOptions(opts));
+  }
+
+  /** Uploads the local folder `from` as the remote folder `to` (created, with parents). */
+  uploadTree(args: TreeArgs): Promise<TreeResult>;
+  uploadTree(from: string, to: string, opts?: TreeOptions): Promise<TreeResult>;
+  async uploadTree(a: string | TreeArgs, b?: string, c?: TreeOptions): Promise<TreeResult> {
+    const { from, to, opts } = transferArgs<string, string, TreeOptions>('uploadTree', a, b, c, TREE_OPTIONS, UPLOAD_ALIASES);
+    checkLocalPath(from, 'from');
+    checkRemotePath(to, 'to');
+    return uploadTree(this.#treeClients(opts), from, to, checkTreeOptions(opts));
   }
 
   /** QUIT after the queued operations, then closes. Idempotent. */
@@ -318,61 +405,27 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
   destroy(error?: FtpError): void {
     this.#closing = true;
     clearTimeout(this.#keepAlive);
-    this.#session?.control.destroy(error);
+    this.#session?.control.destroy(error instanceof FtpError ? error : undefined);
   }
 
-  #store(verb: 'STOR' | 'APPE', source: string | Readable, remotePath: string, opts: UploadOptions & { localStart?: number }): Promise<TransferResult> {
-    const startAt = checkInteger('startAt', opts.startAt ?? 0, 0);
-    checkInteger('localStart', opts.localStart ?? 0, 0);
-    return this.#run(async (s, signal) => {
-      await this.#setType(s, opts.ascii ? 'A' : 'I');
-      const ascii = opts.ascii ?? false;
-      const from = verb === 'APPE' ? (opts.localStart ?? 0) : startAt;
-      const local = typeof source === 'string' ? await openUploadFile(source, from, ascii) : { stream: source, size: undefined };
-      const tracker = new ProgressTracker((p) => this.emit('progress', p), s.options.progressInterval, {
-        name: remotePath, direction: 'upload', total: opts.total ?? local.size, startAt: from,
-      });
-      const reply = await runTransfer(s, {
-        command: `${verb} ${remotePath}`,
-        restart: verb === 'STOR' ? startAt : 0,
-        handle: 'reader' in local ? sendFile(local.reader, local.size - from, tracker) : sendFrom(local.stream, { ascii, tracker }),
-      }, signal).then(
-        async (r) => {
-          if ('reader' in local) await local.reader.close();
-          return r;
-        },
-        async (err: unknown) => {
-          if ('reader' in local) await local.reader.close();
-          else local.stream.destroy();
-          throw err;
-        },
-      );
-      tracker.finish();
-      return { bytes: tracker.moved, reply };
-    }, opts, [remotePath]);
+  #treeClients(opts: TreeOptions): FileClient[] {
+    const extra = opts.parallel ?? [];
+    if (!Array.isArray(extra) || !extra.every((c) => c instanceof FileClient)) {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'parallel must be an array of FileClients');
+    }
+    return [this, ...extra.filter((c) => c !== this)];
   }
 
-  async #size(s: Session, path: string): Promise<number> {
-    await this.#setType(s, 'I'); // SIZE in TYPE A is refused or wrong on several servers
+  async #size(s: ControlSession, path: string): Promise<number> {
+    await setType(s, 'I'); // SIZE in TYPE A is refused or wrong on several servers
     const reply = await expect(s, `SIZE ${path}`, [213]);
     const n = Number(reply.text.trim());
     if (!Number.isSafeInteger(n) || n < 0) throw protocolError('malformed SIZE reply', reply);
     return n;
   }
 
-  async #setType(s: Session, type: 'I' | 'A'): Promise<void> {
-    if (s.type === type) return;
-    await expect(s, `TYPE ${type}`);
-    s.type = type;
-  }
-
-  /** Queues `task`; `args` (paths, raw commands) are checked for CR/LF/NUL before anything is queued. */
-  #run<T>(task: (s: Session, signal: AbortSignal) => Promise<T>, opts: OperationOptions = {}, args: string[] = []): Promise<T> {
-    try {
-      for (const a of args) assertSafeArgument(a, 'path');
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  /** Queues `task` (the caller checked its arguments); rejects at once when closed or not connected. */
+  #run<T>(task: (s: ControlSession, signal: AbortSignal) => Promise<T>, opts: OperationOptions = {}): Promise<T> {
     const s = this.#session;
     if (this.#closing) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'the client is closed'));
     if (!s) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'not connected: call connect() first'));
@@ -400,17 +453,4 @@ export class FileClient extends (EventEmitter as unknown as new () => TypedEmitt
     }, s.options.keepAlive);
     this.#keepAlive.unref();
   }
-}
-
-/**
- * A local file to upload: binary from a regular file is read into reused
- * blocks (block-pump.ts); ASCII, pipes and devices stream. Sizes are taken at
- * open, like a download's: a file growing meanwhile is sent as it was.
- */
-async function openUploadFile(path: string, from: number, ascii: boolean): Promise<{ reader: FdReader; size: number } | { stream: Readable; size: number }> {
-  const handle = await fs.promises.open(path, 'r');
-  const stat = await handle.stat().catch(async (err: unknown) => { await handle.close(); throw err; });
-  if (stat.isFile() && !ascii) return { reader: fdReader(handle.fd, from, stat.size, { release: () => handle.close() }), size: stat.size };
-  // A pipe cannot seek: only ask for a position when resuming (which then fails with ESPIPE).
-  return { stream: handle.createReadStream({ ...(from > 0 ? { start: from } : {}), highWaterMark: 1024 * 1024 }), size: stat.size };
 }

@@ -12,7 +12,7 @@ import {
   type HostPort,
 } from '../protocol/index.js';
 import { connectWithLargeReads, type ReadTarget } from './data-reader.js';
-import { expect, protocolError, replyError, type Session } from './session.js';
+import { expect, protocolError, replyError, type ControlSession } from './control-session.js';
 import { handshake, secureData, type ControlTls } from './tls.js';
 
 /** A connected data connection: write to `socket`, read from `readable` (the socket itself, or a large-read view of it). */
@@ -24,7 +24,7 @@ export interface DataConnection {
 }
 
 /** A data connection being set up: connected already (passive) or awaiting the server (active). */
-export interface DataChannel {
+export interface PendingDataConnection {
   /** The connection; for active mode this waits for the server to connect. */
   socket(): Promise<DataConnection>;
   /** Idempotent; `error` (if given) becomes the reason a pending `socket()` rejects. */
@@ -34,10 +34,10 @@ export interface DataChannel {
 /** Deeper buffers on accepted (active mode) sockets: the data path is where throughput is won or lost. */
 const DATA_HIGH_WATER_MARK = 1024 * 1024;
 
-export async function openDataChannel(session: Session): Promise<DataChannel> {
+export async function openDataConnection(session: ControlSession): Promise<PendingDataConnection> {
   const channel = session.options.active ? await openActive(session) : await openPassive(session);
   const control = session.control.tls;
-  return control ? protectChannel(channel, control, session.options.timeout) : channel;
+  return control ? protectPending(channel, control, session.options.timeout) : channel;
 }
 
 /**
@@ -46,7 +46,7 @@ export async function openDataChannel(session: Session): Promise<DataChannel> {
  * server answers it once the transfer command arrives) and `socket()`
  * resolves only when it is secure, so the transfer never moves clear bytes.
  */
-function protectChannel(channel: DataChannel, control: ControlTls, timeout: number): DataChannel {
+function protectPending(channel: PendingDataConnection, control: ControlTls, timeout: number): PendingDataConnection {
   let secure: tls.TLSSocket | undefined;
   let destroyed: Error | undefined;
   const ready = channel.socket().then(async ({ socket }) => {
@@ -73,7 +73,7 @@ function protectChannel(channel: DataChannel, control: ControlTls, timeout: numb
  * its proxy (RFC 2577 bounce), so unless the caller opts in we keep the port
  * and use the control connection's host.
  */
-async function openPassive(session: Session): Promise<DataChannel> {
+async function openPassive(session: ControlSession): Promise<PendingDataConnection> {
   let target: HostPort | null = null;
   if (!session.epsvRefused) {
     const reply = await session.control.request('EPSV', session.options.timeout);
@@ -108,7 +108,10 @@ async function openPassive(session: Session): Promise<DataChannel> {
   conn.readable.on('error', ignore);
   return {
     socket: () => Promise.resolve(conn),
-    destroy: (error) => void conn.readable.destroy(error),
+    destroy: (error) => {
+      if (error) reset(conn.socket);
+      conn.readable.destroy(error);
+    },
   };
 }
 
@@ -144,7 +147,7 @@ function plainConnect(target: HostPort): DataConnection {
  * address is accepted; anyone else racing for the port is dropped (RFC 2577
  * port stealing).
  */
-async function openActive(session: Session): Promise<DataChannel> {
+async function openActive(session: ControlSession): Promise<PendingDataConnection> {
   const local = normalizeIp(session.control.localAddress ?? '127.0.0.1');
   const server = net.createServer({ highWaterMark: DATA_HIGH_WATER_MARK } as net.ServerOpts);
   let accepted: net.Socket | undefined;
@@ -153,7 +156,7 @@ async function openActive(session: Session): Promise<DataChannel> {
   const fail = (err: Error): void => {
     failure ??= err;
     server.close();
-    accepted?.destroy(err);
+    if (accepted) reset(accepted, err);
     settle?.reject(err);
   };
   server.on('error', (err) => fail(new FtpError('FTPKIT_ERR_DATA_CONNECTION', `active data listener failed: ${err.message}`, { cause: err })));
@@ -191,11 +194,14 @@ async function openActive(session: Session): Promise<DataChannel> {
         };
       });
     },
-    destroy: (error) => fail(error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed')),
+    destroy: (error) => {
+      if (!error) accepted?.destroy(); // a deliberate early stop (a segment): a plain close
+      fail(error ?? new FtpError('FTPKIT_ERR_DATA_CONNECTION', 'data connection closed'));
+    },
   };
 }
 
-async function sendPortCommand(session: Session, local: string, port: number): Promise<void> {
+async function sendPortCommand(session: ControlSession, local: string, port: number): Promise<void> {
   const ipv6 = net.isIPv6(local);
   if (!session.eprtRefused || ipv6) {
     const reply = await session.control.request(`EPRT ${formatEprtArg(local, port)}`, session.options.timeout);
@@ -213,6 +219,22 @@ function armDataTimeout(socket: net.Socket, ms: number): void {
   socket.setTimeout(ms, () => {
     socket.destroy(new FtpError('FTPKIT_ERR_TIMEOUT', `the data connection was idle for ${ms} ms`));
   });
+}
+
+/**
+ * Closes a data socket after a failure or an abort with a TCP reset, not a
+ * FIN. In stream mode the FIN is the end of the file (RFC 959 section 3.4.1),
+ * so a failed or aborted upload closed with one looks complete to the server,
+ * which may then keep a truncated file under the final name; a reset says the
+ * transfer broke.
+ */
+export function reset(socket: net.Socket, error?: Error): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy(error); // not a TCP handle after all
+  }
 }
 
 function ignore(): void {}

@@ -1,25 +1,19 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Crc32Hash } from '../util/crc32.js';
-import { expect, protocolError, type Session } from './session.js';
+import { HASH_ALGORITHMS, HASH_HEX_LENGTH, LEGACY_HASH_VERB, type HashAlgorithm } from '../protocol/hash.js';
+import { createHasher } from '../util/hasher.js';
+import { expect, protocolError, type ControlSession } from './control-session.js';
 
-/** Algorithms of draft-bryan-ftp-hash that ftpkit's client and server both know. */
-export type HashAlgorithm = 'SHA-256' | 'SHA-512' | 'SHA-1' | 'MD5' | 'CRC32';
-export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['SHA-256', 'SHA-512', 'SHA-1', 'MD5', 'CRC32'];
-
-const HEX_LENGTH: Record<HashAlgorithm, number> = { 'SHA-256': 64, 'SHA-512': 128, 'SHA-1': 40, MD5: 32, CRC32: 8 };
-const LEGACY_VERB: Record<HashAlgorithm, string> = { 'SHA-256': 'XSHA256', 'SHA-512': 'XSHA512', 'SHA-1': 'XSHA1', MD5: 'XMD5', CRC32: 'XCRC' };
-const NODE_NAME: Record<Exclude<HashAlgorithm, 'CRC32'>, string> = { 'SHA-256': 'sha256', 'SHA-512': 'sha512', 'SHA-1': 'sha1', MD5: 'md5' };
+export { HASH_ALGORITHMS, type HashAlgorithm };
 
 /** The algorithm OPTS HASH last selected, per session (FEAT's star only tells the first). */
-const selected = new WeakMap<Session, string>();
+const selected = new WeakMap<ControlSession, string>();
 
 /**
  * The server's hash of `path`, lower-case hex: HASH (after OPTS HASH when another algorithm is
  * selected) when FEAT offers the algorithm, else the legacy XCRC/XMD5/XSHA1/XSHA256/XSHA512.
  * Replies are read as ProFTPD's mod_digest and ftpkit write them, multi-line or not.
  */
-export async function remoteHash(s: Session, path: string, algorithm: HashAlgorithm): Promise<string> {
+export async function remoteHash(s: ControlSession, path: string, algorithm: HashAlgorithm): Promise<string> {
   const offered = (s.features.get('HASH') ?? '').split(';').map((a) => a.trim()).filter(Boolean);
   const names = offered.map((a) => a.replace(/\*$/, '').toUpperCase());
   let hex: string | undefined;
@@ -36,21 +30,21 @@ export async function remoteHash(s: Session, path: string, algorithm: HashAlgori
     hex = words[2];
     if (!hex || !isHex(hex, algorithm)) throw protocolError('malformed HASH reply', reply);
   } else {
-    const reply = await expect(s, `${LEGACY_VERB[algorithm]} ${path}`, [250, 213]);
+    const reply = await expect(s, `${LEGACY_HASH_VERB[algorithm]} ${path}`, [250, 213]);
     const words = (reply.lines[reply.lines.length - 1] ?? '').replace(/^2\d\d[ -]/, '').trim().split(' ');
     hex = words.find((w) => isHex(w, algorithm));
-    if (!hex) throw protocolError(`malformed ${LEGACY_VERB[algorithm]} reply`, reply);
+    if (!hex) throw protocolError(`malformed ${LEGACY_HASH_VERB[algorithm]} reply`, reply);
   }
   return hex.toLowerCase();
 }
 
 function isHex(word: string, algorithm: HashAlgorithm): boolean {
-  return word.length === HEX_LENGTH[algorithm] && /^[0-9a-fA-F]+$/.test(word);
+  return word.length === HASH_HEX_LENGTH[algorithm] && /^[0-9a-fA-F]+$/.test(word);
 }
 
 /** The same hash of a local file, streamed, lower-case hex. */
 export async function localHash(file: string, algorithm: HashAlgorithm): Promise<string> {
-  const h: { update(data: Buffer): unknown; digest(encoding: 'hex'): string } = algorithm === 'CRC32' ? new Crc32Hash() : createHash(NODE_NAME[algorithm]);
+  const h = createHasher(algorithm);
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
   return h.digest('hex');
 }
@@ -58,5 +52,5 @@ export async function localHash(file: string, algorithm: HashAlgorithm): Promise
 /** The best algorithm both sides have: the first of SHA-256, SHA-512, SHA-1, MD5, CRC32 offered. */
 export function pickHashAlgorithm(features: ReadonlyMap<string, string>): HashAlgorithm | undefined {
   const offered = (features.get('HASH') ?? '').split(';').map((a) => a.trim().replace(/\*$/, '').toUpperCase());
-  return HASH_ALGORITHMS.find((a) => offered.includes(a)) ?? HASH_ALGORITHMS.find((a) => features.has(LEGACY_VERB[a]));
+  return HASH_ALGORITHMS.find((a) => offered.includes(a)) ?? HASH_ALGORITHMS.find((a) => features.has(LEGACY_HASH_VERB[a]));
 }

@@ -1,7 +1,7 @@
 import { parseListing, type ListEntry } from '../protocol/index.js';
 import { FtpError } from '../errors.js';
 import { ProgressTracker, type TransferProgress } from './progress.js';
-import type { Session } from './session.js';
+import { setType, type ControlSession } from './control-session.js';
 import { collectListing } from './stream-io.js';
 import { runTransfer } from './transfer.js';
 
@@ -10,11 +10,8 @@ import { runTransfer } from './transfer.js';
  * facts), else LIST parsed as Unix `ls -l` or DOS lines. The data is capped
  * at maxListingBytes before it is buffered.
  */
-export async function readListing(session: Session, path: string, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<ListEntry[]> {
-  if (session.type !== 'I') {
-    await session.control.request('TYPE I', session.options.timeout);
-    session.type = 'I';
-  }
+export async function readListing(session: ControlSession, path: string, signal: AbortSignal, onProgress: (p: TransferProgress) => void): Promise<ListEntry[]> {
+  await setType(session, 'I');
   const mlsd = session.features.has('MLST') || session.features.has('MLSD');
   // Servers that parse LIST arguments like `ls` would read "-x" as flags.
   const listArg = path.startsWith('-') ? `./${path}` : path;

@@ -1,5 +1,6 @@
 import type { SecureVersion } from 'node:tls';
 import { checkInteger, FtpError } from '../errors.js';
+import { checkBoolean, checkOptions, describe } from './validate.js';
 
 export interface FileClientOptions {
   host: string;
@@ -83,13 +84,34 @@ export interface ResolvedOptions {
 
 const HOUR = 3_600_000;
 
+/** Every FileClientOptions name; anything else is refused with the nearest of these named. */
+export const FILE_CLIENT_OPTIONS = [
+  'host', 'port', 'user', 'password', 'timeout', 'dataTimeout', 'active', 'allowPasvHostChange', 'maxReplyBytes',
+  'maxListingBytes', 'progressInterval', 'keepAlive', 'abortTimeout', 'tls', 'ca', 'rejectUnauthorized',
+  'fingerprint256', 'servername', 'minVersion', 'maxVersion',
+] as const satisfies readonly (keyof FileClientOptions)[];
+// Compile-time: the list above names every option (a new option must be added there).
+const everyOption: Exclude<keyof FileClientOptions, (typeof FILE_CLIENT_OPTIONS)[number]> extends never ? true : never = true;
+void everyOption;
+
 /** Validates at construction so a bad option fails loudly, naming itself (undici style). */
 export function resolveOptions(o: FileClientOptions): ResolvedOptions {
   if (o === null || typeof o !== 'object') {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'options must be an object');
   }
+  checkOptions(o, FILE_CLIENT_OPTIONS, 'FileClient');
   if (typeof o.host !== 'string' || o.host === '') {
     throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'host must be a non-empty string');
+  }
+  for (const name of ['user', 'password', 'servername'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'string') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${name} must be a string, got ${describe(o[name])}`);
+  }
+  checkBoolean(o.active, 'active');
+  checkBoolean(o.allowPasvHostChange, 'allowPasvHostChange');
+  if (o.tls === undefined || o.tls === false) {
+    // Certificate options without TLS would be silently unused: say so.
+    const stray = (['ca', 'rejectUnauthorized', 'fingerprint256', 'servername', 'minVersion', 'maxVersion'] as const).find((k) => o[k] !== undefined);
+    if (stray !== undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${stray} applies to FTPS only: set tls to 'explicit' or 'implicit'`);
   }
   const user = o.user ?? 'anonymous';
   const anonymous = user === 'anonymous' || user === 'ftp';

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
 import { pumpBlocks, type BlockSource } from '../util/block-pump.js';
+import { reset } from './data-connection.js';
 import type { ProgressTracker } from './progress.js';
 import type { DataHandler } from './transfer.js';
 
@@ -49,15 +50,28 @@ async function receiveBounded(socket: Readable, dest: Writable, length: number, 
   return remaining === 0 ? 'stopped' : 'complete';
 }
 
-/** Source -> (ASCII encoder) -> socket; the socket's end is the end of the file (MODE S). */
+/**
+ * Source -> (ASCII encoder) -> socket; the socket's end is the end of the file (MODE S).
+ * A source that fails, or an abort, resets the connection first: pipeline() would close it
+ * with a FIN, which the server reads as a complete file (see reset() in data-connection.ts).
+ */
 export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: ProgressTracker }): DataHandler {
   return async ({ socket }, signal) => {
-    const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
-    if (opts.ascii) stages.push(createAsciiEncoder());
-    const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
-    source.on('data', opts.tracker.add);
-    await done;
-    return 'complete';
+    const broken = (): void => reset(socket);
+    // Registered before pipeline's own listeners, so they run first.
+    source.once('error', broken);
+    signal.addEventListener('abort', broken, { once: true });
+    try {
+      const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
+      if (opts.ascii) stages.push(createAsciiEncoder());
+      const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
+      source.on('data', opts.tracker.add);
+      await done;
+      return 'complete';
+    } finally {
+      source.off('error', broken);
+      signal.removeEventListener('abort', broken);
+    }
   };
 }
 

@@ -1,8 +1,8 @@
 import { FtpError } from '../errors.js';
 import { isNegative, isPositivePreliminary, type FtpReply } from '../protocol/index.js';
-import { openDataChannel, type DataChannel, type DataConnection } from './data-connection.js';
+import { openDataConnection, type PendingDataConnection, type DataConnection } from './data-connection.js';
 import { raceAbort, withTimeout } from './queue.js';
-import { expect, protocolError, replyError, type Session } from './session.js';
+import { expect, protocolError, replyError, type ControlSession } from './control-session.js';
 
 /**
  * What moves the bytes once the data connection is up. Resolves 'complete'
@@ -40,11 +40,11 @@ export interface TransferSpec {
  *
  * Two finals in all, which we drain so the connection stays usable.
  */
-export async function runTransfer(session: Session, spec: TransferSpec, signal: AbortSignal): Promise<FtpReply> {
+export async function runTransfer(session: ControlSession, spec: TransferSpec, signal: AbortSignal): Promise<FtpReply> {
   if (spec.restart !== undefined && spec.restart > 0) {
     await expect(session, `REST ${spec.restart}`, [350]);
   }
-  const channel = await openDataChannel(session);
+  const channel = await openDataConnection(session);
   const { control, options } = session;
   let sent = false;
   let transferFinal: FtpReply | undefined;
@@ -121,7 +121,7 @@ const ABOR_GRACE_MS = 500;
  * server will not settle within abortTimeout the connection is closed rather
  * than left to pair later replies wrongly.
  */
-async function settleAfterAbort(session: Session, finalSeen: boolean, outstanding: Promise<unknown> | undefined): Promise<void> {
+async function settleAfterAbort(session: ControlSession, finalSeen: boolean, outstanding: Promise<unknown> | undefined): Promise<void> {
   const { control, options } = session;
   try {
     control.send('ABOR');
@@ -150,4 +150,3 @@ async function settleAfterAbort(session: Session, finalSeen: boolean, outstandin
   }
 }
 
-export type { DataChannel };

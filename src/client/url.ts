@@ -1,5 +1,7 @@
 import { FtpError } from '../errors.js';
+import { FILE_CLIENT_OPTIONS, type FileClientOptions } from './options.js';
 import { assertSafeArgument } from './safety.js';
+import { checkOptions, describe } from './validate.js';
 
 export interface FtpUrl {
   host: string;
@@ -31,17 +33,18 @@ const SCHEMES: Record<string, { tls: FtpUrl['tls']; port: number }> = {
  * Decoded CR/LF/NUL are refused here, before they can reach a command line.
  */
 export function parseFtpUrl(input: string): FtpUrl {
+  if (typeof input !== 'string') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `the URL must be a string, got ${describe(input)}`);
   let url: URL;
   try {
     url = new URL(input);
   } catch {
-    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not a URL: ${input}`);
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not a URL: ${redactUrl(input)}`);
   }
   const scheme = SCHEMES[url.protocol];
   if (scheme === undefined) {
-    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not an ftp://, ftps:// or ftpes:// URL: ${input}`);
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `not an ftp://, ftps:// or ftpes:// URL: ${redactUrl(input)}`);
   }
-  if (url.hostname === '') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `no host in URL: ${input}`);
+  if (url.hostname === '') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `no host in URL: ${redactUrl(input)}`);
   const decode = (s: string, what: string): string => {
     let out: string;
     try {
@@ -85,4 +88,48 @@ function hasPasswordSeparator(input: string): boolean {
   const authority = slash === -1 ? afterScheme : afterScheme.slice(0, slash);
   const at = authority.lastIndexOf('@');
   return at !== -1 && authority.slice(0, at).includes(':');
+}
+
+/** The URL with its password replaced by '***', for messages. */
+export function redactUrl(input: string): string {
+  return input.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
+}
+
+/** FileClient.connect(url, options): options for the constructor, the folder to enter, the signal. */
+export function clientOptionsFromUrl(input: string | URL, options: unknown): { clientOptions: FileClientOptions; folder: string | undefined; signal: AbortSignal | undefined } {
+  const known = [...FILE_CLIENT_OPTIONS.filter((k) => k !== 'host' && k !== 'port'), 'signal'];
+  if (options !== undefined && options !== null && typeof options === 'object') {
+    for (const key of ['host', 'port'] as const) {
+      if (Object.hasOwn(options, key)) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `FileClient.connect(): ${key} comes from the URL, not the options`);
+    }
+  }
+  checkOptions(options, known, 'FileClient.connect()');
+  const o = (options ?? {}) as Omit<FileClientOptions, 'host' | 'port'> & { signal?: AbortSignal };
+  const url = parseFtpUrl(input instanceof URL ? input.href : input);
+  for (const [key, fromUrl] of [['user', url.user], ['password', url.password]] as const) {
+    if (fromUrl !== undefined && o[key] !== undefined && o[key] !== fromUrl) {
+      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `FileClient.connect(): the URL and the options both give a ${key}; give it once`);
+    }
+  }
+  // ftp:// may be upgraded to explicit TLS by the options (as --tls does); ftps:// and ftpes:// say it already.
+  if (url.tls !== false && o.tls !== undefined && o.tls !== url.tls) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `FileClient.connect(): the URL asks for ${url.tls} TLS but the options say tls: ${String(o.tls)}`);
+  }
+  if (url.tls === false && o.tls === 'implicit') {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', "FileClient.connect(): implicit TLS is an ftps:// URL (port 990); tls: 'explicit' upgrades an ftp:// one");
+  }
+  if (url.path !== '/' && !url.isFolder) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `FileClient.connect() wants a server or folder URL, and ${redactUrl(String(input))} names a file: end it with '/' for a folder`);
+  }
+  const { signal, ...rest } = o;
+  const clientOptions: FileClientOptions = {
+    ...rest,
+    host: url.host,
+    port: url.port,
+    ...(url.user !== undefined ? { user: url.user } : {}),
+    ...(url.password !== undefined ? { password: url.password } : {}),
+    tls: url.tls || rest.tls || false,
+  };
+  const folder = url.path.replace(/\/+$/, '');
+  return { clientOptions, folder: folder === '' ? undefined : folder, signal };
 }

@@ -81,6 +81,13 @@ function isDigitAt(s: string, i: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+/**
+ * The MLST/MLSD facts ftpkit knows (RFC 3659 section 7.5), in the order
+ * formatMlsxFacts writes them and FEAT lists them; OPTS MLST matches names
+ * case-insensitively (`unix.mode` in a MlsxFactsOptions set).
+ */
+export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'UNIX.mode'] as const;
+
 export interface MlsxFactsOptions {
   /** Lower-case names of the enabled facts: type, size, modify, perm, unix.mode. */
   facts: ReadonlySet<string>;

@@ -1,5 +1,5 @@
 // FileClient against real third-party servers: every peer gets the same suite.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,39 @@ for (const name of TARGETS) {
       expect(await sha256File(join(back, 'a.bin'))).toBe(h1);
       expect(await sha256File(join(back, 'sub', 'b.bin'))).toBe(h2);
       expect(await sha256File(join(back, 'sub', 'inner', 'c.bin'))).toBe(h3);
+    });
+
+    it('connects from a URL, answers stat and exists, moves trees with the methods', async () => {
+      const url = `ftp://${encodeURIComponent(peer.user)}:${encodeURIComponent(peer.password)}@${peer.host}:${peer.port}/`;
+      const c = await FileClient.connect(url, { timeout: 10_000 });
+      clients.push(c);
+      expect(await c.pwd()).toBe('/');
+      await c.mkdir('/st/sub', { recursive: true });
+      await c.upload({ from: Buffer.from('twelve bytes'), to: '/st/f.txt' });
+      await c.upload({ from: Buffer.from('x'), to: '/st/sub/g.txt' });
+      const file = await c.stat('/st/f.txt');
+      expect(file).toMatchObject({ name: 'f.txt', type: 'file', size: 12 });
+      expect(Math.abs(file.modified!.getTime() - Date.now())).toBeLessThan(10 * 60_000);
+      expect(await c.stat('/st/sub')).toMatchObject({ name: 'sub', type: 'dir' });
+      expect(await c.exists('/st/f.txt')).toBe(true);
+      expect(await c.exists('/st/sub')).toBe(true);
+      expect(await c.exists('/st/none.txt')).toBe(false);
+      expect(await c.exists('/nowhere/none.txt')).toBe(false);
+      await expect(c.stat('/st/none.txt')).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 550 });
+
+      const back = join(tmp.path, `${name}-st-back`);
+      const down = await c.downloadTree({ from: '/st', to: back });
+      expect(down).toEqual({ files: 2, folders: 1, bytes: 13, skipped: [], failures: [] });
+      expect(await readFile(join(back, 'f.txt'), 'utf8')).toBe('twelve bytes');
+      expect((await readdir(back)).sort()).toEqual(['f.txt', 'sub']);
+      const helper = await connect();
+      const up = await c.uploadTree({ from: back, to: '/st-copy', parallel: [helper] });
+      expect(up).toEqual({ files: 2, folders: 1, bytes: 13, skipped: [], failures: [] });
+      expect(await c.size('/st-copy/sub/g.txt')).toBe(1);
+      // direction-explicit argument objects for single files too
+      const dest = join(tmp.path, `${name}-st-f.txt`);
+      await c.download({ from: '/st-copy/f.txt', to: dest });
+      expect(await readFile(dest, 'utf8')).toBe('twelve bytes');
     });
 
     it('rejects a wrong password with the server reply', async () => {

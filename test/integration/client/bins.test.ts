@@ -139,7 +139,7 @@ describe('ftp-get against a hostile server', () => {
       child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
       const code = await new Promise<number | null>((r) => child.once('close', r));
       expect(code).toBe(1);
-      expect(stderr).toBe('ftp-get: ENOSPC: no space left on device, write\n');
+      expect(stderr).toBe('ftp-get: the destination stream failed: ENOSPC: no space left on device, write\n');
     } finally {
       closeSync(full);
     }
@@ -166,6 +166,6 @@ describe('ftp-get against a hostile server', () => {
     const { tmp, url } = await fake({ handlers: { SIZE: (_a, s) => s.reply(213, '2') } });
     const m = await ftpGet([url('/f'), join(tmp.path, 'no', 'such', 'f')]);
     expect(m.code).toBe(1);
-    expect(m.stderr).toMatch(/^ftp-get: ENOENT: no such file or directory, open .*f\.part'\n$/);
+    expect(m.stderr).toMatch(/^ftp-get: cannot open local file .*f\.part: no such file or directory \(ENOENT\)\n$/);
   });
 });

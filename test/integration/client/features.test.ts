@@ -264,3 +264,69 @@ describe('resources', () => {
     expect(countFds()).toBeLessThan(before);
   });
 });
+
+describe('stat and exists', () => {
+  it('asks MLST when FEAT offers it', async () => {
+    const { client, server } = await setup({
+      features: ['MLST type*;size*;modify*;'],
+      handlers: {
+        MLST: (arg, s) => (arg === '/pub/notes.txt'
+          ? s.write('250-Listing /pub/notes.txt\r\n type=file;size=12;modify=20240102030405; /pub/notes.txt\r\n250 End\r\n')
+          : s.reply(550, `${arg}: No such file or directory`)),
+      },
+    });
+    expect(await client.stat('/pub/notes.txt')).toMatchObject({ name: 'notes.txt', type: 'file', size: 12, modified: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) });
+    expect(await client.exists('/pub/notes.txt')).toBe(true);
+    expect(await client.exists('/pub/gone.txt')).toBe(false);
+    await expect(client.stat('/pub/gone.txt')).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 550, message: '550 /pub/gone.txt: No such file or directory' });
+    expect(server.commands.filter((c) => /^(MLST|SIZE|LIST)/.test(c))).toEqual(['MLST /pub/notes.txt', 'MLST /pub/notes.txt', 'MLST /pub/gone.txt', 'MLST /pub/gone.txt']);
+  });
+
+  it('falls back to SIZE + MDTM for files, and to the parent listing for folders', async () => {
+    const { client, server } = await setup({
+      handlers: {
+        SIZE: (arg, s) => (arg === '/pub/a.txt' ? s.reply(213, '42') : s.reply(550, `${arg}: not a regular file`)),
+        MDTM: (_a, s) => s.reply(213, '20240102030405'),
+        LIST: listingHandler(['drwxr-xr-x 1 u g 0 Jan 01 00:00 sub', '-rw-r--r-- 1 u g 42 Jan 01 00:00 a.txt']),
+      },
+    });
+    expect(await client.stat('/pub/a.txt')).toEqual({ name: 'a.txt', type: 'file', size: 42, modified: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)) });
+    expect(await client.stat('/pub/sub')).toMatchObject({ name: 'sub', type: 'dir' });
+    expect(await client.exists('/pub/nothing')).toBe(false);
+    await expect(client.stat('/pub/nothing')).rejects.toMatchObject({ code: 'FTPKIT_ERR_REPLY', replyCode: 550, message: '550 /pub/nothing: not in the listing of /pub' });
+    expect(await client.stat('/')).toEqual({ name: '/', type: 'dir' });
+    expect(server.commands.filter((c) => /^(SIZE|MDTM|LIST|CWD)/.test(c))).toEqual([
+      'SIZE /pub/a.txt', 'MDTM /pub/a.txt',
+      'SIZE /pub/sub', 'LIST /pub',
+      'SIZE /pub/nothing', 'LIST /pub',
+      'SIZE /pub/nothing', 'LIST /pub',
+      'CWD /', 'CWD /',
+    ]);
+  });
+});
+
+describe('FileClient.connect(url)', () => {
+  it('logs in with the URL credentials (percent-decoded) and enters its folder', async () => {
+    const { server } = await start({ handlers: { CWD: (arg, s) => (arg === '/pub/in box' ? s.reply(250, 'ok') : s.reply(550, 'no')) } });
+    const client = await FileClient.connect(`ftp://al%40ice:p%3Ass@127.0.0.1:${server.port}/pub/in%20box/`, { timeout: 3000 });
+    try {
+      expect(client.connected).toBe(true);
+      expect(client.options).toMatchObject({ host: '127.0.0.1', port: server.port, user: 'al@ice', password: 'p:ss', timeout: 3000, tls: undefined });
+      expect(server.commands.slice(0, 2)).toEqual(['USER al@ice', 'PASS p:ss']);
+      expect(server.commands).toContain('CWD /pub/in box');
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('takes the password from the options when the URL has none, and closes the connection when the folder is refused', async () => {
+    const { server } = await start({ handlers: { CWD: (_a, s) => s.reply(550, 'No such folder') } });
+    const fds = countFds();
+    await expect(FileClient.connect(`ftp://bob@127.0.0.1:${server.port}/nope/`, { password: 'pw' })).rejects.toMatchObject({
+      code: 'FTPKIT_ERR_REPLY', replyCode: 550, message: '550 No such folder',
+    });
+    expect(server.commands.slice(0, 2)).toEqual(['USER bob', 'PASS pw']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(countFds()).toBeLessThanOrEqual(fds);
+  });
+});

@@ -1,16 +1,22 @@
 // FileClient against a scripted hostile server: every case is a clear error, no crash,
 // and (where it makes sense) a connection that is still in step afterwards.
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FileClient, downloadTree, type FileClientOptions } from '../../../src/index.js';
+import { FileClient, FtpError, downloadTree, type FileClientOptions } from '../../../src/index.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { fakeServerHarness, listingHandler } from './fake-server.js';
 
 const setup = fakeServerHarness();
+
+/** What a local file failure looks like: FTPKIT_ERR_LOCAL_FILE naming the path, the errno error as cause. */
+function localFile(message: string, errno: string): object {
+  return { name: 'FtpError', code: 'FTPKIT_ERR_LOCAL_FILE', message, cause: expect.objectContaining({ code: errno }) };
+}
 
 describe('hostile server', () => {
   it('rejects a greeting that is not FTP', async () => {
@@ -139,6 +145,8 @@ describe('hostile server', () => {
             '-rw-r--r-- 1 u g 5 Jan 01 00:00 ok.txt',
           ]),
           SIZE: (_a, s) => s.reply(213, '5'),
+          DELE: (_a, s) => s.reply(250, 'deleted'),
+          RMD: (_a, s) => s.reply(550, 'Directory not empty'),
           RETR: async (arg, s) => {
             s.reply(150, 'sending');
             const data = await s.dataSocket();
@@ -150,17 +158,26 @@ describe('hostile server', () => {
       await client.connect();
       const warnings: string[] = [];
       client.on('warning', (m) => warnings.push(m));
-      const result = await downloadTree(client, '/', dest);
-      expect(result.files).toBe(1);
-      expect(result.skipped).toHaveLength(3);
-      expect(warnings).toHaveLength(3);
+      const result = await client.downloadTree({ from: '/', to: dest });
+      expect(result).toMatchObject({ files: 1, folders: 0, bytes: 5, failures: [] });
+      expect(result.skipped).toEqual(['/../x', '/a/b', '/..\\win']);
+      expect(warnings).toEqual([
+        'skipped "/../x": not a plain file name',
+        'skipped "/a/b": not a plain file name',
+        'skipped "/..\\\\win": not a plain file name',
+      ]);
       expect(await readdir(dest)).toEqual(['ok.txt']);
       expect(await readdir(tmp.path)).toEqual(['dest']);
       expect(existsSync(join(tmp.path, 'x'))).toBe(false);
       expect(server.commands.filter((c) => c.startsWith('RETR'))).toEqual(['RETR /ok.txt']);
-      // rmdir -r must not DELE through a hostile name either
-      await expect(client.rmdir('/', { recursive: true })).rejects.toBeDefined();
-      expect(server.commands.filter((c) => c.startsWith('DELE'))).toEqual(['DELE /ok.txt']);
+      // rmdir -r must not DELE through a hostile name either: the names stay, so RMD is refused
+      await expect(client.rmdir('/', { recursive: true })).rejects.toMatchObject({
+        name: 'FtpError', code: 'FTPKIT_ERR_REPLY', replyCode: 550, message: '550 Directory not empty',
+      });
+      expect(server.commands.filter((c) => c.startsWith('DELE') || c.startsWith('RMD'))).toEqual(['DELE /ok.txt', 'RMD /']);
+      // the deprecated free function still works the same way
+      const again = await downloadTree(client, '/', join(tmp.path, 'again'));
+      expect(again).toMatchObject({ files: 1, bytes: 5, failures: [] });
     } finally {
       await tmp.cleanup();
     }
@@ -220,9 +237,13 @@ describe('hostile server', () => {
       },
     });
     await client.connect();
-    await client.send('NOOP').catch(() => {});
-    await new Promise((r) => setTimeout(r, 100));
+    const closed = once(client, 'close');
+    // The first reply answers NOOP; 32 more nobody asked for close the connection.
+    await expect(client.send('NOOP')).resolves.toMatchObject({ code: 200, text: 'extra 0' });
+    const [error] = (await closed) as [FtpError];
+    expect(error).toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_PROTOCOL', message: 'the server sent replies nobody asked for' });
     expect(client.connected).toBe(false);
+    await expect(client.pwd()).rejects.toMatchObject({ code: 'FTPKIT_ERR_PROTOCOL', message: 'the server sent replies nobody asked for' });
   });
 
   it('survives listeners that throw inside socket callbacks', async () => {
@@ -294,12 +315,13 @@ describe('hostile server', () => {
     await client.connect();
     const tmp = await makeTempDir();
     try {
-      await expect(client.download('/f', tmp.path)).rejects.toMatchObject({ code: 'EISDIR' });
-      await expect(client.download('/f', join(tmp.path, 'no/such/folder/f'))).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(client.download('/f', tmp.path)).rejects.toMatchObject(localFile(`cannot open local file ${tmp.path}: is a folder (EISDIR)`, 'EISDIR'));
+      const missing = join(tmp.path, 'no/such/folder/f');
+      await expect(client.download('/f', missing)).rejects.toMatchObject(localFile(`cannot open local file ${missing}: no such file or directory (ENOENT)`, 'ENOENT'));
       if (process.getuid?.() !== 0) {
         // root ignores permission bits, so the read-only case only means something for other users
         await chmod(tmp.path, 0o500);
-        await expect(client.download('/f', join(tmp.path, 'f'))).rejects.toMatchObject({ code: 'EACCES' });
+        await expect(client.download('/f', join(tmp.path, 'f'))).rejects.toMatchObject(localFile(`cannot open local file ${join(tmp.path, 'f')}: permission denied (EACCES)`, 'EACCES'));
       }
     } finally {
       await chmod(tmp.path, 0o700);
@@ -308,7 +330,7 @@ describe('hostile server', () => {
     // all of these failed before RETR went out
     expect(server.commands.some((c) => c.startsWith('RETR'))).toBe(false);
     if (existsSync('/dev/full')) {
-      await expect(client.download('/f', '/dev/full')).rejects.toMatchObject({ code: 'ENOSPC' });
+      await expect(client.download('/f', '/dev/full')).rejects.toMatchObject(localFile('cannot write local file /dev/full: no space left on the device (ENOSPC)', 'ENOSPC'));
     }
     expect(await client.pwd()).toBe('/');
   });

@@ -7,9 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransferProgress } from '../../../src/index.js';
 import { countFds, makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
+import { PYTHON } from '../../helpers/tools.js';
 import { fakeServerHarness, startSending, type FakeSession } from './fake-server.js';
 
 const start = fakeServerHarness();
@@ -104,7 +107,15 @@ describe('upload from a path', () => {
   it('refuses a missing local file before sending STOR', async () => {
     const { client, server } = await start({ handlers: collect().handlers });
     await client.connect();
-    await expect(client.upload(join(tmp.path, 'missing.bin'), '/m')).rejects.toMatchObject({ code: 'ENOENT' });
+    const missing = join(tmp.path, 'missing.bin');
+    await expect(client.upload(missing, '/m')).rejects.toMatchObject({
+      name: 'FtpError', code: 'FTPKIT_ERR_LOCAL_FILE',
+      message: `cannot open local file ${missing}: no such file or directory (ENOENT)`,
+      cause: expect.objectContaining({ code: 'ENOENT', path: missing }),
+    });
+    await expect(client.upload({ from: tmp.path, to: '/d' })).rejects.toMatchObject({
+      code: 'FTPKIT_ERR_LOCAL_FILE', message: `cannot read local file ${tmp.path}: is a folder (EISDIR)`,
+    });
     expect(server.commands.some((c) => c.startsWith('STOR'))).toBe(false);
     expect(await client.pwd()).toBe('/');
   });
@@ -163,3 +174,72 @@ describe('upload from a path', () => {
     expect(countFds()).toBeLessThanOrEqual(before);
   });
 });
+
+describe('upload from memory and streams', () => {
+  it('sends a Buffer or Uint8Array as the file content (it used to crash the process)', async () => {
+    const { uploads, handlers } = collect();
+    const { client, server } = await start({ handlers });
+    await client.connect();
+    await expect(client.upload(Buffer.from('hi'), '/x')).resolves.toMatchObject({ bytes: 2, reply: { code: 226 } });
+    const body = randomBytes(300_000);
+    const r = await client.upload({ from: new Uint8Array(body.buffer, body.byteOffset, body.length), to: '/u8.bin' });
+    expect(r.bytes).toBe(body.length);
+    // startAt resumes a Buffer too: REST, then the bytes from there
+    await client.upload(body, '/u8.bin', { startAt: 100_000 });
+    await client.append({ from: Buffer.from('tail'), to: '/u8.bin', localStart: 2 });
+    await client.upload(Buffer.from('a\nb\n'), '/t.txt', { ascii: true });
+    expect(uploads.map((u) => sha256Buffer(u))).toEqual([
+      sha256Buffer(Buffer.from('hi')), sha256Buffer(body), sha256Buffer(body.subarray(100_000)), sha256Buffer(Buffer.from('il')), sha256Buffer(Buffer.from('a\r\nb\r\n')),
+    ]);
+    expect(server.commands.filter((c) => /^(STOR|APPE|REST)/.test(c))).toEqual(['STOR /x', 'STOR /u8.bin', 'REST 100000', 'STOR /u8.bin', 'APPE /u8.bin', 'STOR /t.txt']);
+  });
+
+  it('rejects with FTPKIT_ERR_LOCAL_FILE when the source stream fails, resets the data connection and stays usable', async () => {
+    // A FIN would be the end of the file (stream mode): the receiver must see a reset instead.
+    // Python reads with a plain recv(), which reports a reset as ECONNRESET every time.
+    const receiver = await pythonReceiver();
+    const { client } = await start({
+      handlers: {
+        EPSV: (_a, s) => s.reply(229, `Entering Extended Passive Mode (|||${receiver.port}|)`),
+        STOR: (_a, s) => {
+          s.reply(150, 'send it');
+          s.transferring = true;
+        },
+      },
+    });
+    await client.connect();
+    const failure = Object.assign(new Error('disk on fire'), { code: 'EIO' });
+    let sent = 0;
+    const source = new Readable({
+      read() {
+        if ((sent += 64 * 1024) <= 4 * 1024 * 1024) this.push(Buffer.alloc(64 * 1024, 1));
+        else this.destroy(failure);
+      },
+    });
+    await expect(client.upload(source, '/s.bin')).rejects.toMatchObject({
+      name: 'FtpError', code: 'FTPKIT_ERR_LOCAL_FILE', message: 'the source stream failed: disk on fire', cause: failure,
+    });
+    expect(await receiver.outcome).toBe('reset');
+    expect(await client.pwd()).toBe('/');
+  });
+});
+
+/** A one-connection TCP receiver in Python: resolves 'reset' or 'eof', as recv() saw the end. */
+async function pythonReceiver(): Promise<{ port: number; outcome: Promise<string> }> {
+  const child = spawn(PYTHON, ['-c', [
+    'import socket',
+    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(20)',
+    'print(s.getsockname()[1], flush=True)',
+    'c, _ = s.accept(); c.settimeout(20)',
+    'try:',
+    '    while c.recv(65536): pass',
+    '    print("eof", flush=True)',
+    'except ConnectionResetError:',
+    '    print("reset", flush=True)',
+  ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const port = Number(first.value);
+  if (first.done || !Number.isInteger(port) || port <= 0) throw new Error(`the Python receiver did not start (${PYTHON})`);
+  return { port, outcome: lines.next().then((r) => String(r.value)) };
+}

@@ -2,7 +2,7 @@ import { FtpError } from '../errors.js';
 import { isNegative, parseQuotedPath } from '../protocol/index.js';
 import { readListing } from './listing.js';
 import { isSafeEntryName, joinRemote } from './safety.js';
-import { expect, replyError, type Session } from './session.js';
+import { expect, replyError, type ControlSession } from './control-session.js';
 
 /** Bounds recursion through remote folders (a symlink loop shows up as endless depth). */
 export const MAX_TREE_DEPTH = 64;
@@ -12,7 +12,7 @@ export const MAX_TREE_DEPTH = 64;
  * already is a folder (checked with CWD and back), so existing trees work on
  * servers that answer 550 for "exists".
  */
-export async function makeDirectories(session: Session, path: string): Promise<void> {
+export async function makeDirectories(session: ControlSession, path: string): Promise<void> {
   const absolute = path.startsWith('/');
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let prefix = absolute ? '/' : '';
@@ -29,7 +29,7 @@ export async function makeDirectories(session: Session, path: string): Promise<v
   }
 }
 
-async function currentFolder(session: Session): Promise<string> {
+async function currentFolder(session: ControlSession): Promise<string> {
   const reply = await expect(session, 'PWD', [257]);
   const path = parseQuotedPath(reply.text);
   if (path === null) throw new FtpError('FTPKIT_ERR_PROTOCOL', 'malformed PWD reply');
@@ -41,7 +41,7 @@ async function currentFolder(session: Session): Promise<string> {
  * outside the folder, so only plain names are followed; others are skipped
  * with a warning and RMD then fails on the non-empty folder, as it should.
  */
-export async function removeDirectory(session: Session, path: string, signal: AbortSignal, depth: number): Promise<void> {
+export async function removeDirectory(session: ControlSession, path: string, signal: AbortSignal, depth: number): Promise<void> {
   if (depth > MAX_TREE_DEPTH) throw new FtpError('FTPKIT_ERR_PROTOCOL', `folder nesting deeper than ${MAX_TREE_DEPTH} at ${path}`);
   const entries = await readListing(session, path, signal, () => {});
   for (const entry of entries) {
