@@ -33,7 +33,7 @@ export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, 
   -R, --recursive         whole folder trees (the old -r still works, with a warning)
   -c, --continue          resume partial files
       --parallel N        connections at once (1 to 32)
-  -q, --quiet             no progress bar, no warnings
+  -q, --quiet             no progress bar, warnings or -R summary
   -v, --verbose           print the control dialogue on stderr (password masked)
       --active            active mode (EPRT/PORT) instead of passive
       --ascii             TYPE A: convert line endings
