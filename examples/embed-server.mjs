@@ -10,7 +10,7 @@ const home = mkdtempSync(join(tmpdir(), 'ftpkit-example-'));
 const server = new FileServer({
   port: Number(process.env.PORT ?? 0),
   logger: pino({ level: 'info' }, pino.destination(2)),
-  // A real server would check a password hash; see the users issue for the built-in users file.
+  // A real server checks a password hash: the built-in users file does (README, "Users"; `ftp-serve users add`).
   authenticate: ({ username, password }) =>
     username === 'demo' && password === 'demo' ? { root: home, write: true } : false,
   anonymous: { storage: new MemoryStorage({ '/welcome.txt': 'Hello from ftpkit\n' }), write: false },

@@ -8,6 +8,10 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 if (process.platform !== 'linux' || process.env.FTPKIT_NATIVE === '0') process.exit(0);
+// `npx ftp-serve` in the repository installs it into npx's cache as a link and runs this again
+// (npm_command=exec, see prepare.mjs): an addon already built is kept.
+const built = join(dirname(dirname(new URL(import.meta.url).pathname)), 'build', 'Release', 'ftpkit_sendfile.node');
+if (process.env.npm_command === 'exec' && existsSync(built)) process.exit(0);
 
 function findNodeGyp() {
   const candidates = [];

@@ -4,12 +4,15 @@ import { FileClient, FtpError, type FileClientOptions, type FtpUrl } from '../in
 import { STANDARD_OPTIONS } from './args.js';
 import { parseCount, parseDuration } from './numbers.js';
 import type { ProgressBar } from './progress-bar.js';
+import { CliError, errnoOf, EXIT } from './exit.js';
 import { UsageError } from './usage-error.js';
 
 /** Flags both bins share (node:util parseArgs shape). */
 export const COMMON_OPTIONS = {
   user: { type: 'string', short: 'u' },
-  recursive: { type: 'boolean', short: 'r', default: false },
+  recursive: { type: 'boolean', short: 'R', default: false },
+  // -r: the old spelling of -R, kept one release with a warning (client-main.ts); not in --help.
+  'deprecated-r': { type: 'boolean', short: 'r', default: false },
   continue: { type: 'boolean', short: 'c', default: false },
   parallel: { type: 'string', default: '1' },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -25,11 +28,12 @@ export const COMMON_OPTIONS = {
   ...STANDARD_OPTIONS,
 } as const;
 
-export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, ~/.netrc, a prompt, or anonymous)
-  -r, --recursive         whole folder trees
+export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, ~/.netrc); a password missing is taken from
+                          $FTPKIT_PASSWORD, a prompt on a terminal, or the first line of stdin
+  -R, --recursive         whole folder trees (the old -r still works, with a warning)
   -c, --continue          resume partial files
       --parallel N        connections at once (1 to 32)
-  -q, --quiet             no progress bar, no warnings
+  -q, --quiet             no progress bar, warnings or -R summary
   -v, --verbose           print the control dialogue on stderr (password masked)
       --active            active mode (EPRT/PORT) instead of passive
       --ascii             TYPE A: convert line endings
@@ -73,7 +77,7 @@ export interface CommonFlags {
 export function readCommonFlags(values: Record<string, string | boolean | undefined>): CommonFlags {
   const parallel = parseCount(String(values.parallel ?? '1'), '--parallel', { min: 1, max: 32 });
   const timeoutMs = parseDuration(String(values.timeout ?? '30'), '--timeout', { minMs: 1, maxMs: 86_400_000 });
-  if (values.verify === true && (values.ascii === true || values.recursive === true)) throw new UsageError('--verify works on single binary files (not with --ascii or -r)');
+  if (values.verify === true && (values.ascii === true || values.recursive === true || values['deprecated-r'] === true)) throw new UsageError('--verify works on single binary files (not with --ascii or -R)');
   let fingerprint: string | undefined;
   if (values.fingerprint !== undefined) {
     fingerprint = normalizeFingerprint(String(values.fingerprint));
@@ -81,7 +85,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
   }
   return {
     user: values.user as string | undefined,
-    recursive: values.recursive === true,
+    recursive: values.recursive === true || values['deprecated-r'] === true,
     resume: values.continue === true,
     parallel,
     quiet: values.quiet === true,
@@ -129,6 +133,8 @@ export class ClientGroup {
   #prog: string;
   #flags: CommonFlags;
   #bar: ProgressBar | undefined;
+  #moved = 0;
+  #filesDone = 0;
 
   constructor(prog: string, flags: CommonFlags) {
     this.#prog = prog;
@@ -144,9 +150,23 @@ export class ClientGroup {
     return this.#bar;
   }
 
+  /** Bytes moved over data connections by this run (what a resume found already there not counted). */
+  get moved(): number {
+    return this.#moved;
+  }
+
+  /** Transfers that completed (a file, or a segment of one). */
+  get filesDone(): number {
+    return this.#filesDone;
+  }
+
+  /** Connects and logs in `count` clients; a host that cannot be reached is named in the error. */
   async open(options: FileClientOptions, count: number): Promise<FileClient[]> {
-    const opened = await Promise.all(Array.from({ length: count }, (_, i) => this.#connect(options, count > 1 ? `[${i + 1}] ` : '')));
+    const settled = await Promise.allSettled(Array.from({ length: count }, (_, i) => this.#connect(options, count > 1 ? `[${i + 1}] ` : '')));
+    const opened = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     this.clients.push(...opened);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw connectFailure(failed.reason, options.host, options.port ?? 21);
     return opened;
   }
 
@@ -173,9 +193,17 @@ export class ClientGroup {
     let last = 0;
     client.on('progress', (p) => {
       if (p.direction === 'list') return;
-      const delta = p.transferred - last;
+      // A transfer that failed sends no final event: the next one starts below `last`.
+      const delta = p.transferred >= last ? p.transferred - last : p.transferred;
       last = p.done ? 0 : p.transferred;
-      if (delta > 0) this.#bar?.add(delta);
+      if (delta > 0) {
+        this.#moved += delta;
+        this.#bar?.add(delta);
+      }
+      if (p.done) {
+        this.#filesDone++;
+        this.#bar?.fileDone();
+      }
     });
     try {
       await client.connect(this.#flags.signal ? { signal: this.#flags.signal } : {});
@@ -184,6 +212,35 @@ export class ClientGroup {
       throw e;
     }
     return client;
+  }
+}
+
+/**
+ * A connection that could not be made, in the words of the URL typed: `cannot resolve host
+ * ftp.example.org`, `cannot connect to 127.0.0.1:2121: connection refused`.
+ */
+export function connectFailure(err: unknown, host: string, port: number): unknown {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (errnoOf(err)) {
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_NODATA':
+    case 'EAI_FAIL':
+      return new CliError(`cannot resolve host ${host}`, EXIT.COULD_NOT_RESOLVE, { cause: err });
+    case 'EAI_AGAIN':
+      return new CliError(`cannot resolve host ${host} (the name server did not answer)`, EXIT.COULD_NOT_RESOLVE, { cause: err });
+    case 'ECONNREFUSED':
+      return new CliError(`cannot connect to ${where}: connection refused`, EXIT.COULD_NOT_CONNECT, { cause: err });
+    case 'EHOSTUNREACH':
+    case 'EHOSTDOWN':
+      return new CliError(`cannot connect to ${where}: no route to host`, EXIT.COULD_NOT_CONNECT, { cause: err });
+    case 'ENETUNREACH':
+    case 'ENETDOWN':
+      return new CliError(`cannot connect to ${where}: network unreachable`, EXIT.COULD_NOT_CONNECT, { cause: err });
+    case 'ETIMEDOUT':
+      return new CliError(`cannot connect to ${where}: timed out`, EXIT.TIMEOUT, { cause: err });
+    default:
+      return err;
   }
 }
 

@@ -2,11 +2,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { FtpError, downloadSegmented, downloadTree, parseFtpUrl, type FileClientOptions, type ListEntry } from '../index.js';
+import { FtpError, downloadSegmented, downloadTree, parseFtpUrl, type FileClient, type FileClientOptions, type ListEntry, type TreeResult } from '../index.js';
 import { COMMON_HELP, ClientGroup, connectionOptions, withPath, type CommonFlags } from './client-flags.js';
-import { runClientCli } from './client-main.js';
+import { isStdoutClosed, runClientCli } from './client-main.js';
 import { resolveCredentials } from './credentials.js';
-import { ProgressBar } from './progress-bar.js';
+import { CliError, EXIT, EXIT_HELP, InterruptedError } from './exit.js';
+import { localError, looksLikeUrl, redactUrl, writableDest } from './local-paths.js';
+import { printable, ProgressBar, treeSummary } from './progress-bar.js';
+import { countRemoteTree, failuresOf } from './trees.js';
 import { UsageError } from './usage-error.js';
 import { verifyFile } from './verify.js';
 
@@ -14,17 +17,22 @@ const PROG = 'ftp-get';
 const HELP = `Usage: ftp-get [options] URL [DEST]
 
 Download ftp://[user[:password]@]host[:port]/path to DEST (default: its base
-name here; '-' writes to stdout). A URL ending in '/' lists the folder;
-with -r the folder is downloaded as a tree into DEST. ftps:// is implicit
-FTPS (port 990), ftpes:// (or --tls) explicit FTPS; certificates are verified.
+name here; '-' writes to stdout). A URL ending in '/' lists the folder on
+stdout; with -R the folder is downloaded as a tree into DEST. ftps:// is
+implicit FTPS (port 990), ftpes:// (or --tls) explicit FTPS; certificates
+are verified. A progress bar is drawn on stderr when it is a terminal.
 
 Options:
-${COMMON_HELP}`;
+${COMMON_HELP}
+${EXIT_HELP}`;
 
 /** The ftp-get bin. */
 export function main(argv: string[] = process.argv.slice(2)): void {
-  runClientCli(PROG, HELP, runGet, argv);
+  runClientCli(PROG, HELP, 'download', runGet, argv);
 }
+
+/** Added to a 550 about a path that turns out to be a folder. */
+export const FOLDER_HINT = '(a folder: add a trailing / to list it, or use -R to download it)';
 
 /**
  * ftp-get URL [DEST]. A file lands under a temporary name (DEST.part) and is
@@ -33,7 +41,15 @@ export function main(argv: string[] = process.argv.slice(2)): void {
  */
 export async function runGet(flags: CommonFlags, positionals: string[]): Promise<void> {
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('expected URL [DEST]');
-  const url = parseFtpUrl(positionals[0]!);
+  const [urlArg, destArg] = positionals as [string, string | undefined];
+  if (destArg !== undefined && looksLikeUrl(destArg)) throw new UsageError(`DEST must be a local path (or - for stdout), not a URL: ${redactUrl(destArg)}`);
+  const url = parseFtpUrl(urlArg);
+  if (url.isFolder && !flags.recursive && destArg !== undefined && destArg !== '-') {
+    throw new UsageError(`${redactUrl(urlArg)} is a folder: its listing goes to stdout (drop DEST), or use -R to download it into ${destArg}`);
+  }
+  if (flags.recursive && destArg === '-') throw new UsageError('-R writes a folder tree, not stdout: give DEST, a local folder');
+  // Local mistakes are reported before connecting.
+  const dest = !flags.recursive && !url.isFolder && destArg !== '-' ? await writableDest(destArg, path.posix.basename(url.path)) : undefined;
   const creds = await resolveCredentials(url, flags.user, { netrcFile: flags.netrcFile });
   const login = connectionOptions(url, creds, flags);
   const group = new ClientGroup(PROG, flags);
@@ -45,22 +61,11 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
       process.stdout.write(entries.map(formatEntry).join(''));
       return;
     }
-    const count = flags.recursive || positionals[1] !== '-' ? flags.parallel : 1;
     if (flags.recursive) {
-      const dest = positionals[1] ?? (path.posix.basename(url.path.replace(/\/+$/, '')) || '.');
-      const clients = await group.open(login, count);
-      if (tty) group.bar = new ProgressBar(process.stderr, path.basename(dest) || dest, undefined);
-      const result = await downloadTree(clients, url.path, dest, {
-        signal: flags.signal,
-        resume: flags.resume,
-        ascii: flags.ascii,
-        onFile: (f) => { if (group.bar) group.bar.label = path.basename(f.remote); },
-      });
-      group.bar?.finish();
-      if (!flags.quiet && result.skipped.length > 0) process.stderr.write(`${PROG}: skipped ${result.skipped.length} unsafe or special entries\n`);
+      await getTree(group, flags, url.path, destArg ?? (path.posix.basename(url.path.replace(/\/+$/, '')) || '.'), login, tty);
       return;
     }
-    await getFile(group, flags, url.path, positionals[1], login, count, tty);
+    await getFile(group, flags, url.path, dest, login, tty);
   } catch (err) {
     group.bar?.clear();
     throw withPath(err, url.path);
@@ -69,49 +74,86 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
   }
 }
 
-async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, destArg: string | undefined, login: FileClientOptions, parallel: number, tty: boolean): Promise<void> {
+async function getTree(group: ClientGroup, flags: CommonFlags, remote: string, dest: string, login: FileClientOptions, tty: boolean): Promise<void> {
+  const clients = await group.open(login, flags.parallel);
+  if (tty) {
+    // Listed once more first, on a terminal only, so the bar can show totals.
+    const plan = await countRemoteTree(clients[0]!, remote, dest, flags);
+    group.bar = new ProgressBar(process.stderr, path.basename(dest) || dest, plan.bytes, { files: plan.files });
+    group.bar.skip(plan.completeBytes);
+  }
+  let result: TreeResult | undefined;
+  let failure: unknown;
+  try {
+    result = await downloadTree(clients, remote, dest, {
+      signal: flags.signal,
+      resume: flags.resume,
+      ascii: flags.ascii,
+      onFile: (f) => { if (group.bar) group.bar.label = path.basename(f.remote); },
+    });
+  } catch (err) {
+    failure = err;
+    result = (err as { result?: TreeResult }).result;
+  }
+  if (flags.signal?.aborted) throw new InterruptedError();
+  if (group.bar) {
+    if (result) group.bar.filesDone = result.files;
+    group.bar.finish();
+    group.bar = undefined;
+  }
+  if (!flags.quiet) {
+    const failed = failuresOf(result, failure);
+    process.stderr.write(`${treeSummary(PROG, 'downloaded', { files: result?.files ?? group.filesDone, bytes: group.moved, failed, skipped: result?.skipped.length ?? 0 })}\n`);
+  }
+  // The tree functions name the file in their own errors; a raw errno gets the folder typed.
+  if (failure !== undefined) throw failure instanceof FtpError ? failure : localError(failure, dest, 'write');
+}
+
+async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, dest: string | undefined, login: FileClientOptions, tty: boolean): Promise<void> {
   const base = path.posix.basename(remote);
-  if (destArg === '-') {
-    if (flags.verify) throw new UsageError('--verify needs a file to compare, not stdout');
-    const [client] = await group.open(login, 1);
-    await client!.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii, signal: flags.signal });
+  const toStdout = dest === undefined;
+  if (toStdout && flags.verify) throw new UsageError('--verify needs a file to compare, not stdout');
+  const clients = await group.open(login, toStdout ? 1 : flags.parallel);
+  const first = clients[0]!;
+  const size = await remoteSize(first, remote, flags);
+  if (tty) group.bar = new ProgressBar(process.stderr, base, size);
+  if (toStdout) {
+    try {
+      await first.download(remote, process.stdout as unknown as Writable, { ascii: flags.ascii, signal: flags.signal, ...(size !== undefined ? { total: size } : {}) });
+    } catch (err) {
+      if (isStdoutClosed()) throw err;
+      throw localError(await withFolderHint(err, first, remote), 'stdout', 'write');
+    }
+    group.bar?.finish();
     return;
   }
-  let dest = destArg ?? base;
-  if (dest === '') throw new UsageError('the URL names no file; give DEST or end the URL with / to list');
-  if (await fs.stat(dest).then((s) => s.isDirectory(), () => false)) dest = path.join(dest, base);
   const part = `${dest}.part`;
-  const clients = await group.open(login, parallel);
-  const first = clients[0]!;
-  const size = flags.ascii ? undefined : await first.size(remote, { signal: flags.signal }).catch((err: unknown) => {
-    // 550 here is "no such file": report it now rather than after RETR.
-    if (err instanceof FtpError && err.replyCode === 550) throw err;
-    return undefined;
-  });
-  if (tty) group.bar = new ProgressBar(process.stderr, base, size);
   let ok = false;
   try {
     if (flags.resume && !(await isFile(part)) && (await isFile(dest))) {
       // A partial file under the final name (another tool's, or an older run): continue it.
       const existing = (await fs.stat(dest)).size;
       if (size !== undefined && existing === size) {
+        group.bar?.skip(size);
+        group.bar?.finish();
         ok = true;
         return;
       }
       if (size !== undefined && existing < size) await fs.rename(dest, part);
     }
     const have = flags.resume ? await fs.stat(part).then((s) => s.size, () => 0) : 0;
-    if (size !== undefined && parallel > 1 && have === 0 && size > 0) {
+    if (size !== undefined && have > size) {
+      throw new CliError(`cannot resume ${dest}: ${part} is larger than the remote file; remove it to start over`, EXIT.BAD_RESUME);
+    }
+    group.bar?.skip(have);
+    if (size !== undefined && clients.length > 1 && have === 0 && size > 0) {
       await downloadSegmented(clients, remote, part, { size, signal: flags.signal });
     } else if (size === undefined || have < size) {
-      group.bar?.add(have);
       await first.download(remote, part, { startAt: have, ascii: flags.ascii, signal: flags.signal, ...(size !== undefined ? { total: size } : {}) });
-    } else if (have > size) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `${part} is larger than the remote file; remove it to start over`);
     }
     if (size !== undefined) {
       const got = (await fs.stat(part)).size;
-      if (got !== size) throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete download: ${got} of ${size} bytes`);
+      if (got !== size) throw new CliError(`incomplete download of ${remote}: ${got} of ${size} bytes`, EXIT.PARTIAL_FILE);
     }
     if (flags.verify) {
       // Before the rename: a file that does not match never appears under its final name.
@@ -123,9 +165,31 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
     await fs.rename(part, dest);
     ok = true;
     group.bar?.finish();
+  } catch (err) {
+    throw localError(await withFolderHint(err, first, remote), dest, 'write');
   } finally {
     if (!ok && !flags.resume) await fs.rm(part, { force: true });
   }
+}
+
+/** SIZE, for the progress bar and the final check; a 550 here is "no such file", reported at once. */
+async function remoteSize(client: FileClient, remote: string, flags: CommonFlags): Promise<number | undefined> {
+  if (flags.ascii) return undefined;
+  try {
+    return await client.size(remote, { signal: flags.signal });
+  } catch (err) {
+    if (err instanceof FtpError && err.replyCode === 550) throw await withFolderHint(err, client, remote);
+    return undefined;
+  }
+}
+
+/** A 550 about a path the server lets us enter (CWD) is a folder URL without its '/': say so. */
+async function withFolderHint(err: unknown, client: FileClient, remote: string): Promise<unknown> {
+  if (!(err instanceof FtpError) || err.replyCode !== 550 || !client.connected || err.message.endsWith(FOLDER_HINT)) return err;
+  const folder = await client.cd(remote).then(() => true, () => false);
+  if (!folder) return err;
+  const named = withPath(err, remote) as FtpError;
+  return new FtpError('FTPKIT_ERR_REPLY', `${named.message} ${FOLDER_HINT}`, { replyCode: 550, cause: err });
 }
 
 function isFile(p: string): Promise<boolean> {
@@ -139,10 +203,4 @@ function formatEntry(e: ListEntry): string {
   const when = e.modified ? e.modified.toISOString().slice(0, 16).replace('T', ' ') : '-';
   const target = e.target ? ` -> ${e.target}` : '';
   return `${type} ${size.padStart(12)} ${when.padEnd(16)} ${printable(e.name)}${printable(target)}\n`;
-}
-
-/** A hostile name must not drive the terminal: control characters print as '?'. */
-function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }

@@ -59,7 +59,9 @@ export function readFirstLine(input: NodeJS.ReadableStream, maxBytes: number): P
       if (err) return reject(err);
       const text = Buffer.concat(chunks).toString('utf8');
       const nl = text.search(/\r?\n/);
-      resolve(nl < 0 ? text : text.slice(0, nl));
+      const line = nl < 0 ? text : text.slice(0, nl);
+      if (Buffer.byteLength(line) > maxBytes) reject(new Error(`password must be at most ${maxBytes} bytes`));
+      else resolve(line);
     };
     const onData = (chunk: Buffer | string): void => {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEERS, REPO_ROOT, requirePeer } from '../helpers/peers.js';
 import { startTarget, type Target, type TargetName } from '../helpers/targets.js';
-import { makeTempDir, randomFile, sha256File, type TempDir } from '../helpers/tmp.js';
+import { makeTempDir, randomFile, sha256Buffer, sha256File, type TempDir } from '../helpers/tmp.js';
 import { ftpUrl, runTool, type ToolResult } from '../helpers/tools.js';
 
 const GET = join(REPO_ROOT, 'dist/bin/ftp-get.js');
 const PUT = join(REPO_ROOT, 'dist/bin/ftp-put.js');
 
-function bin(path: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
+function bin(path: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<ToolResult> {
   if (!existsSync(path)) throw new Error(`${path} is missing: run npm run build first`);
-  return runTool(process.execPath, [path, ...args], { timeoutMs: 60_000, cwd: opts.cwd, env: { ...process.env, NETRC: '/nonexistent', ...opts.env } });
+  return runTool(process.execPath, [path, ...args], { timeoutMs: 60_000, cwd: opts.cwd, input: opts.input, env: { ...process.env, NETRC: '/nonexistent', FTPKIT_PASSWORD: undefined, ...opts.env } });
 }
 
 describe('ftp-get / ftp-put basics', () => {
@@ -36,7 +36,7 @@ describe('ftp-get / ftp-put basics', () => {
     const u = await bin(PUT, ['ftp://127.0.0.1/x']);
     expect(u).toMatchObject({ code: 2, stderr: 'ftp-put: expected SOURCE... URL (see --help)\n' });
     const bad = await bin(GET, ['http://example.com/x']);
-    expect(bad).toMatchObject({ code: 1, stderr: 'ftp-get: not an ftp://, ftps:// or ftpes:// URL: http://example.com/x\n' });
+    expect(bad).toMatchObject({ code: 2, stderr: 'ftp-get: not an ftp://, ftps:// or ftpes:// URL: http://example.com/x\n' });
   });
 });
 
@@ -81,15 +81,32 @@ for (const name of [...PEERS, 'ftpkit'] as TargetName[]) {
       expect(await readdir(join(tmp.path, 'cwd'))).toEqual(['hello.txt']);
     });
 
-    it('fails with one clear line and leaves nothing behind', async () => {
+    it('fails with one clear line, a curl exit status, and leaves nothing behind', async () => {
       const dest = join(tmp.path, 'missing.txt');
       const r = await bin(GET, [url('/pub/missing.txt'), dest]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^ftp-get: 55\d .+\n$/);
+      expect(r.code).toBe(78);
+      expect(r.stderr).toMatch(/^ftp-get: 55\d .*\/pub\/missing\.txt.*\n$/);
       expect(existsSync(dest) || existsSync(`${dest}.part`)).toBe(false);
       const wrong = await bin(GET, [ftpUrl({ ...peer, password: 'nope' }, '/pub/hello.txt'), join(tmp.path, 'w.txt')]);
-      expect(wrong.code).toBe(1);
+      expect(wrong.code).toBe(67);
       expect(wrong.stderr).toMatch(/^ftp-get: 530 .+\n$/);
+      // a folder named without its '/': the server's 550, and the hint
+      const folder = await bin(GET, [url('/pub/sub'), join(tmp.path, 'sub')]);
+      expect(folder.code).toBe(78);
+      expect(folder.stderr).toMatch(/^ftp-get: 550 .+ \(a folder: add a trailing \/ to list it, or use -R to download it\)\n$/);
+      expect(await readdir(tmp.path)).not.toContain('sub');
+    });
+
+    it('stops quietly with 0 when the reader closes stdout, and uploads stdin', async () => {
+      const r = await runTool('bash', ['-c', `set -o pipefail; "${process.execPath}" "${GET}" "${url('/pub/big.bin')}" - | head -c 100 | wc -c`], { env: { ...process.env, NETRC: '/nonexistent' }, timeoutMs: 60_000 });
+      expect(r).toMatchObject({ code: 0, stdout: '100\n', stderr: '' });
+      const data = await readFile(join(peer.root, 'pub', 'sub', 'one.bin'));
+      const put = await bin(PUT, ['-', url('/from-stdin.bin')], { input: data });
+      expect(put).toMatchObject({ code: 0, stderr: '' });
+      expect(await sha256File(join(peer.root, 'from-stdin.bin'))).toBe(sha256Buffer(data));
+      // and the password from stdin when the URL names only the user
+      const user = ftpUrl(peer, '/pub/hello.txt').replace(/:[^:@/]*@/, '@');
+      expect(await bin(GET, [user, '-'], { input: `${peer.password}\n` })).toMatchObject({ code: 0, stdout: 'hello\nworld\n' });
     });
 
     it('gets a large file in parallel segments, equal by SHA-256', async () => {
@@ -123,11 +140,12 @@ for (const name of [...PEERS, 'ftpkit'] as TargetName[]) {
       expect(done.stderr).not.toMatch(/> RETR/);
     });
 
-    it('gets a tree with -r (and in parallel)', async () => {
+    it('gets a tree with -R (and in parallel), ending with a summary line', async () => {
       for (const extra of [[], ['--parallel', '3']]) {
         const dest = join(tmp.path, `tree${extra.length}`);
-        const r = await bin(GET, ['-r', ...extra, url('/pub/'), dest]);
+        const r = await bin(GET, ['-R', ...extra, url('/pub/'), dest]);
         expect(r).toMatchObject({ code: 0 });
+        expect(r.stderr).toMatch(/^ftp-get: 3 files downloaded \(24\.\d MiB\), 0 failed\n$/);
         expect((await readdir(dest)).sort()).toEqual(['big.bin', 'hello.txt', 'sub']);
         expect((await stat(join(dest, 'sub', 'one.bin'))).size).toBe(100_000);
         expect(await sha256File(join(dest, 'big.bin'))).toBe(bigHash);
@@ -142,7 +160,7 @@ for (const name of [...PEERS, 'ftpkit'] as TargetName[]) {
       await writeFile(join(src, 'tree', 'y.txt'), 'y\n');
       expect(await bin(PUT, ['-q', join(src, 'file.bin'), url('/up/')])).toMatchObject({ code: 0, stderr: '' });
       expect(await sha256File(join(peer.root, 'up', 'file.bin'))).toBe(h1);
-      expect(await bin(PUT, ['-r', '--parallel', '2', join(src, 'tree'), url('/up/')])).toMatchObject({ code: 0 });
+      expect(await bin(PUT, ['-R', '--parallel', '2', join(src, 'tree'), url('/up/')])).toMatchObject({ code: 0, stderr: 'ftp-put: 2 files uploaded (48.8 KiB), 0 failed\n' });
       expect(await sha256File(join(peer.root, 'up', 'tree', 'deeper', 'x.bin'))).toBe(h2);
       expect(await readFile(join(peer.root, 'up', 'tree', 'y.txt'), 'utf8')).toBe('y\n');
       // resume: cut the remote copy short, then -c appends the rest

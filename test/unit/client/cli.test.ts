@@ -24,7 +24,7 @@ describe('ProgressBar', () => {
     await new Promise((r) => setImmediate(r));
     const lines = tty.text().split('\r').filter(Boolean);
     const last = lines.at(-1)!.replace('\x1b[K', '').replace('\n', '');
-    expect(last).toMatch(/^file\.bin \[=+>? *\]  50% 500 B  .*\/s  ETA \d\d:\d\d$/);
+    expect(last).toMatch(/^file\.bin \[=+>? *\]  50% 500 B .*\/s ETA \d\d:\d\d$/);
     expect(last.length).toBeLessThan(70);
   });
 
@@ -43,7 +43,7 @@ describe('ProgressBar', () => {
     bar.add(2048);
     bar.finish();
     await new Promise((r) => setImmediate(r));
-    expect(tty.text()).toMatch(/tree 2\.0 KiB {2}.*\/s/);
+    expect(tty.text()).toMatch(/tree 2\.0 KiB .*\/s/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { findNetrcEntry, parseNetrc, readNetrc } from '../../../src/index.js';
 import { resolveCredentials } from '../../../src/cli/credentials.js';
@@ -81,8 +82,9 @@ describe('resolveCredentials (ftp-get / ftp-put)', () => {
     const file = await netrc('machine h login n password np\n');
     try {
       expect(await resolveCredentials(parseFtpUrl('ftp://n@h/x'), undefined, { netrcFile: file })).toEqual({ user: 'n', password: 'np' });
-      // another user: netrc does not apply; not interactive, so an empty password
-      expect(await resolveCredentials(parseFtpUrl('ftp://z@h/x'), undefined, { netrcFile: file, interactive: false })).toEqual({ user: 'z', password: '' });
+      // another user: netrc does not apply; stdin is not a terminal and empty, so an empty password
+      const stdin = Readable.from([]) as unknown as NodeJS.ReadStream;
+      expect(await resolveCredentials(parseFtpUrl('ftp://z@h/x'), undefined, { netrcFile: file, stdin, env: {} })).toEqual({ user: 'z', password: '' });
     } finally {
       await rm(dir, { recursive: true });
     }
