@@ -17,6 +17,7 @@ import { sweepAfterCrash } from './upload.js';
 import type { LockManager } from './locks/index.js';
 import type { Storage } from '../storage/types.js';
 import { refuseInTls, TlsBindings } from './tls-bindings.js';
+import { zeroCopy } from '../data/zero-copy.js';
 import type { AbuseStore } from './abuse/store.js';
 import { closeOnUntrustedHeader, isTrustedProxy, readProxyHeader } from './proxy-protocol.js';
 import { RedisLockManager } from './redis/lock-manager.js';
@@ -66,6 +67,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     }
     this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
     if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
+    // Loaded now, not at the first download: its thread and epoll descriptor live as long as the process.
+    if (this.options.zeroCopy) zeroCopy();
   }
 
   /**
