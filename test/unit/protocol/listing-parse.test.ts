@@ -242,17 +242,19 @@ describe('linear time on pathological input', () => {
     ['mlst indent', ' ' + 'a;'.repeat(50_000) + ' x'],
   ];
 
-  it.each(cases)('%s (100 KB) parses or is rejected in well under 100 ms', (_name, line) => {
+  // Linear parses take about a millisecond here; a quadratic one on 100 KB takes seconds to
+  // minutes. The bounds are loose so a loaded machine cannot fail them, tight enough to catch that.
+  it.each(cases)('%s (100 KB) parses or is rejected in linear time', (_name, line) => {
     expect(line.length).toBeGreaterThan(90_000);
     for (const parse of [(l: string) => parseUnixListLine(l, NOW), parseDosListLine, parseMlsxLine]) {
       parse(line); // warm up
       const t0 = performance.now();
       parse(line);
-      expect(performance.now() - t0).toBeLessThan(50);
+      expect(performance.now() - t0).toBeLessThan(1000);
     }
     const t0 = performance.now();
     parseListing(line);
     parseListing((line + '\n').repeat(10));
-    expect(performance.now() - t0).toBeLessThan(200);
+    expect(performance.now() - t0).toBeLessThan(3000);
   });
 });
