@@ -4,6 +4,7 @@ import { constants, realpathSync } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pino, type Logger } from 'pino';
 import {
@@ -44,6 +45,12 @@ export const SERVE_OPTIONS = {
   'require-tls': { type: 'boolean', default: false },
   'implicit-port': { type: 'string' },
   'tls-session-reuse': { type: 'string' },
+  workers: { type: 'string' },
+  redis: { type: 'string' },
+  'proxy-protocol': { type: 'boolean', default: false },
+  'trusted-proxy': { type: 'string', multiple: true, default: [] as string[] },
+  'compress-at-rest': { type: 'boolean', default: false },
+  'no-zero-copy': { type: 'boolean', default: false },
   ...STANDARD_OPTIONS,
 } as const;
 
@@ -80,16 +87,26 @@ Options:
   --tls-session-reuse required|optional
                          whether PROT P data connections must resume the control connection's
                          TLS session (default required; optional for Python's ftplib.FTP_TLS)
+  --workers N|auto       processes serving the port (default 1; auto: one per core); locks,
+                         bans and session counts are shared through the first process
+  --redis URL            share locks, bans and session counts with other ftp-serve nodes
+                         through Redis (redis://HOST:PORT)
+  --proxy-protocol       expect a PROXY protocol v1/v2 header from the --trusted-proxy addresses
+  --trusted-proxy ADDR   a load balancer's address or CIDR block (repeatable; needs --proxy-protocol)
+  --compress-at-rest     keep stored files gzip-compressed on disk (served uncompressed)
+  --no-zero-copy         never send downloads with sendfile(2) (always the JavaScript path)
   --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
   -v, --verbose          the same as --log-level debug
   -h, --help             show this help
   -V, --version          show the version
 
 Signals: SIGINT/SIGTERM stop (running transfers may finish; a second one stops at once),
-SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban.
+SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban (with --workers,
+send them to the first process: it passes them on to every worker).
 `;
 
-type Values = ParsedFlags<typeof SERVE_OPTIONS>['values'];
+export type ServeValues = ParsedFlags<typeof SERVE_OPTIONS>['values'];
+type Values = ServeValues;
 
 
 export interface LoadedTls {
@@ -113,6 +130,8 @@ export interface ServePlan {
   access: string;
   /** Lines printed after the startup line. */
   notes: string[];
+  /** Worker processes (--workers): 1 serves in this process. */
+  workers: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -170,6 +189,17 @@ export async function planServer(values: Values, positionals: string[]): Promise
     if (note) notes.push(note);
   }
 
+  if (values.redis !== undefined) options.redis = redisUrl(values.redis);
+  const trusted = values['trusted-proxy'];
+  if (trusted.length > 0 && !values['proxy-protocol']) throw new UsageError('--trusted-proxy needs --proxy-protocol');
+  if (values['proxy-protocol']) {
+    if (trusted.length === 0) throw new UsageError('--proxy-protocol needs at least one --trusted-proxy ADDR|CIDR');
+    options.proxyProtocol = { trusted };
+  }
+  if (values['compress-at-rest']) options.compressAtRest = true;
+  if (values['no-zero-copy']) options.zeroCopy = false;
+  const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
+
   const tls = await loadTls(values);
   if (tls) {
     options.tls = { cert: tls.cert, key: tls.key };
@@ -195,7 +225,30 @@ export async function planServer(values: Values, positionals: string[]): Promise
     users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
     anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}${upload}` : '',
   ].filter(Boolean).join(', ');
-  return { options, logger, root, usersFile, store, tls, access, notes };
+  return { options, logger, root, usersFile, store, tls, access, notes, workers };
+}
+
+/** Worker processes at most: more than this is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
+/** --workers N or auto (one per core the process may use). */
+function parseWorkers(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  return parseCount(text, '--workers', { min: 1, max: MAX_WORKERS });
+}
+
+/** --redis: a redis:// or rediss:// URL with a host (checked again by the library). */
+function redisUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new UsageError(`--redis takes a URL such as redis://127.0.0.1:6379, got '${text}'`);
+  }
+  return text;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -336,6 +389,8 @@ const FLAG_FOR_OPTION: Array<[RegExp, string]> = [
   [/^tlsSessionReuse/, '--tls-session-reuse'],
   [/^requireTls and implicitTlsPort/, '--require-tls and --implicit-port'],
   [/^port\b/, '--port'],
+  [/^proxyProtocol\.trusted/, '--trusted-proxy'],
+  [/^redis(\.url)?/, '--redis'],
   [/^tls:/, '--tls-cert/--tls-key:'],
 ];
 
