@@ -17,6 +17,8 @@ import { sweepAfterCrash } from './upload.js';
 import type { LockManager } from './locks/index.js';
 import type { Storage } from '../storage/types.js';
 import { refuseInTls, TlsBindings } from './tls-bindings.js';
+import { attachAuditLog } from './logging/audit.js';
+import { StatsCollector, type ServerStats } from './logging/stats.js';
 
 
 /**
@@ -44,6 +46,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   readonly tls: TlsBindings | undefined;
   /** Implicit-FTPS refusals whose 421 is still being sent inside TLS. */
   #refusing = 0;
+  readonly #stats = new StatsCollector(this);
 
   constructor(options: FileServerOptions = {}) {
     super();
@@ -51,6 +54,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     this.ports = new PassivePortPool(this.options.pasvPortRange);
     this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
+    if (options.audit !== undefined && typeof options.audit !== 'boolean') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'audit must be a boolean');
+    if (options.logger && options.audit !== false) attachAuditLog(this, options.logger);
     this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
     if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
   }
@@ -78,6 +83,15 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    */
   unban(address?: string): number {
     return this.loginGuard?.unban(address === undefined ? undefined : normalizeIp(address)) ?? 0;
+  }
+
+  /**
+   * Counters since the server was created: sessions, logins, failed logins, bans, transfers
+   * (running, done, failed), bytes in and out, final replies by class, security events.
+   * ftp-serve's `--metrics` serves them to Prometheus (see serveMetrics).
+   */
+  stats(): ServerStats {
+    return this.#stats.snapshot();
   }
 
   /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
@@ -202,7 +216,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       session.tls?.release();
     });
     session.log.debug('connect');
-    this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
+    this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress, secure: implicitTls });
     if (implicitTls) session.startTls(this.tls!.acquire());
     session.start();
   }

@@ -1,6 +1,6 @@
 export { FileServer } from './file-server.js';
 export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTimeouts } from './options.js';
-export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
+export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo, CommandEndInfo, SecurityInfo, SessionTotals } from './events.js';
 export type { CommandSpec } from './command.js';
 export { createStaticAuthenticator, type StaticUser } from './static-users.js';
 export type { AnonymousGrant } from './options.js';
@@ -12,3 +12,4 @@ export { ensureDevCertificate, devCertificateFolder, type DevCertificate } from 
 export { InMemoryLockManager, LockConflictError, sortLockRequests, type LockManager, type LockRequest, type LockMode, type LockHandle, type HeldLock, type AcquireOptions } from './locks/index.js';
 export { sweepUploadTemporaries, isUploadTemporary } from './upload.js';
 export type { LockConflictInfo } from './events.js';
+export * from './logging/index.js';
