@@ -4,13 +4,14 @@
 //                     10 s); a second signal stops at once (exit 130 after Ctrl-C)
 //   SIGHUP            re-read the users file and the certificate
 //   SIGUSR2           lift every ban (FileServer.unban)
-//   SIGUSR1           reserved (log reopening)
+//   SIGUSR1           reopen --log-file and --xferlog (logrotate's postrotate)
 import { DEFAULT_USERS_FILE, FileServer } from '../index.js';
 import { parseFlags, printedHelpOrVersion } from './args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, runMain } from './exit.js';
 import { SERVE_HELP, SERVE_OPTIONS, loadTls, planServer, settingError, type ServePlan } from './serve-options.js';
 import { USERS_HELP, runUsersCommand } from './users.js';
 import { UsageError } from './usage-error.js';
+import { startLogging } from './serve-logging.js';
 
 const PROG = 'ftp-serve';
 
@@ -49,6 +50,7 @@ async function serve(argv: string[]): Promise<void> {
   const security = plan.tls ? (values['require-tls'] ? ', TLS required' : ', TLS available') : '';
   process.stdout.write(`${PROG}: serving ${plan.root} at ${urls} (${plan.access}${security})\n`);
   for (const note of plan.notes) process.stdout.write(`${note}\n`);
+  for (const note of await startLogging(server, plan.logging)) process.stdout.write(`${note}\n`);
 }
 
 /** Strips --users FILE anywhere in argv; returns the file and the rest. */
@@ -108,6 +110,16 @@ function handleSignals(server: FileServer, plan: ServePlan, values: Parameters<t
     loadTls(values)
       .then((fresh) => fresh && server.setTls({ cert: fresh.cert, key: fresh.key }))
       .catch((err: Error) => logger.error({ reason: err.message }, 'certificate not reloaded, keeping the previous one'));
+  });
+
+  // SIGUSR1 reopens the log files: logrotate moved them (postrotate: kill -USR1).
+  process.on('SIGUSR1', () => {
+    try {
+      plan.logging.reopen();
+      logger.info('log files reopened (SIGUSR1)');
+    } catch (err) {
+      process.stderr.write(`${PROG}: cannot reopen the log files: ${(err as Error).message}\n`);
+    }
   });
 
   // SIGUSR2 lifts every ban: after testing with wrong passwords, no restart needed.

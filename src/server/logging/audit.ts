@@ -34,6 +34,7 @@ const FILE_EVENTS: Record<string, string> = {
   MFMT: 'mtime',
 };
 
+const LOGIN_VERBS = new Set(['USER', 'PASS', 'ACCT']);
 const TRANSFER_VERBS = new Set(['RETR', 'STOR', 'STOU', 'APPE', 'LIST', 'NLST', 'MLSD']);
 
 /** The `msg` of security records, by kind. */
@@ -48,8 +49,8 @@ const SECURITY_MESSAGES: Record<SecurityInfo['kind'], string> = {
 const DISCONNECT_WAIT = 5000;
 
 /** Why a command was refused, from its reply; undefined when it was not a refusal. */
-export function refusal(code: number, reply: string): string | undefined {
-  if (code === 530) return 'not-logged-in';
+export function refusal(code: number, reply: string, verb = ''): string | undefined {
+  if (code === 530) return LOGIN_VERBS.has(verb) ? undefined : 'not-logged-in'; // a failed login has its own record
   if (code === 450) return 'busy';
   if (code === 452 || code === 552) return 'quota';
   if (code === 521 || code === 522) return 'tls';
@@ -171,7 +172,7 @@ export class AuditLog {
   #record(e: CommandEndInfo, transfer: TransferEndInfo | undefined, lock: LockConflictInfo | undefined): void {
     let event = FILE_EVENTS[e.verb];
     if (e.verb === 'SITE' && /^CHMOD\s/i.test(e.arg)) event = 'chmod';
-    const why = refusal(e.code, e.reply);
+    const why = refusal(e.code, e.reply, e.verb);
     // RNFR alone is half a rename: recorded only when refused (RNTO records the rename).
     if (e.verb === 'RNFR' && !why && e.code < 400) return;
     if (!event) {

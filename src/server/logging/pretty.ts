@@ -78,8 +78,11 @@ function describeEvent(r: Record_): string {
 function fieldText(value: unknown): string {
   if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' ? JSON.stringify(value) : value;
   if (typeof value === 'object' && value !== null) {
-    const err = value as { message?: unknown; type?: unknown };
+    const err = value as { message?: unknown; address?: unknown; port?: unknown };
     if (typeof err.message === 'string') return JSON.stringify(err.message);
+    if (typeof err.address === 'string' && typeof err.port === 'number') {
+      return err.address.includes(':') ? `[${err.address}]:${err.port}` : `${err.address}:${err.port}`; // an AddressInfo
+    }
     return JSON.stringify(value);
   }
   return String(value);
