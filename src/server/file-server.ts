@@ -215,6 +215,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       await session.transfer?.done; // its data connection is over before the TLS binding is re-keyed and reused
       session.tls?.release();
     });
+    session.log.debug('connect');
     this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress, secure: implicitTls });
     if (implicitTls) session.startTls(this.tls!.acquire());
     session.start();

@@ -471,6 +471,37 @@ describe('ftp-serve --log-file, --xferlog, --metrics', () => {
   });
 });
 
+describe('examples/audit-trail.mjs', () => {
+  it('writes the audit trail and the xferlog of a session to its files', async () => {
+    const dir = await makeTempDir('ftpkit-audit-example-');
+    try {
+      const trail = join(dir.path, 'audit.jsonl');
+      const child = spawn(process.execPath, [join(repo, 'examples/audit-trail.mjs'), trail], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      await expect.poll(() => /ftp:\/\/127\.0\.0\.1:\d+/.test(out), { timeout: 10_000 }).toBe(true);
+      const c = await RawFtp.connect(Number(/ftp:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]));
+      await c.login('demo', 'demo');
+      expect((await c.store('STOR note.txt', 'hello')).final.code).toBe(226);
+      expect((await c.send('DELE note.txt')).code).toBe(250);
+      await c.send('QUIT');
+      await expect.poll(async () => (await readLines(trail).catch(() => [])).some((l) => l.includes('"event":"disconnect"')), { timeout: 10_000 }).toBe(true);
+      const events = (await readLines(trail)).map((l) => (JSON.parse(l) as { event: string }).event);
+      expect(events).toEqual(['connect', 'login', 'upload', 'delete', 'disconnect']);
+      expect(await readLines(`${trail}.xferlog`)).toEqual([expect.stringMatching(/ 127\.0\.0\.1 5 \/note\.txt a _ i r demo ftp 0 \* c$/)]);
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+      expect(err).toContain('demo deleted /note.txt');
+      expect(JSON.parse(err.trim().split('\n').at(-1)!)).toMatchObject({ logins: 1, transfers: { ok: 1, failed: 0 }, bytesIn: 5 });
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
+
 // Last: this file's whole output, every level, every event, the xferlog, the bins' output.
 describe('secrets', () => {
   it('no password, ACCT or anonymous email appears in anything this file produced', () => {
