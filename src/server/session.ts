@@ -389,7 +389,7 @@ export class Session {
     this.host.emit('disconnect', {
       sessionId: this.id,
       remoteAddress: this.remoteAddress,
-      username: this.loggedIn ? this.username : undefined,
+      username: this.username,
       durationMs: Date.now() - this.connectedAt,
       secure: this.secure,
       ...this.totals,
