@@ -14,7 +14,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { IpcAbuseStore, IpcAbuseStoreHost, IpcLockHost, IpcLockManager, type IpcPort } from '../index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, errorLine } from './exit.js';
-import { PROG, countTransfers, createServer, listen, reload, startupLine, unbanAll, waitingLine } from './serve.js';
+import { PROG, countTransfers, createServer, listen, reload, reopenLogs, startupLine, unbanAll, waitingLine } from './serve.js';
+import { startLogging } from './serve-logging.js';
 import type { ServePlan, ServeValues } from './serve-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,7 +28,7 @@ const CRASH_WINDOW = 10_000;
 
 type StopSignal = 'SIGINT' | 'SIGTERM';
 
-type Command = { ftpkit: 'serve'; cmd: 'reload' | 'unban' | 'stop' | 'stop-now' };
+type Command = { ftpkit: 'serve'; cmd: 'reload' | 'reopen' | 'unban' | 'stop' | 'stop-now' };
 type Report =
   | { ftpkit: 'serve'; event: 'listening'; address: AddressInfo; implicit: AddressInfo | undefined }
   | { ftpkit: 'serve'; event: 'fatal'; line: string; exitCode: number }
@@ -186,6 +187,7 @@ export function runPrimary(plan: ServePlan, values: ServeValues): Promise<void> 
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', () => broadcast('reload'));
     process.on('SIGUSR2', () => broadcast('unban'));
+    process.on('SIGUSR1', () => broadcast('reopen'));
 
     for (let i = 0; i < plan.workers; i++) fork();
   });
@@ -197,7 +199,7 @@ export function runPrimary(plan: ServePlan, values: ServeValues): Promise<void> 
  */
 export async function runWorker(makePlan: () => Promise<ServePlan>, values: ServeValues): Promise<void> {
   // A Ctrl-C reaches the whole process group; the primary decides and tells us.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {});
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
   const report = (message: Report): Promise<void> =>
     new Promise((resolve) => {
       if (!process.connected || !process.send) return resolve();
@@ -222,6 +224,9 @@ export async function runWorker(makePlan: () => Promise<ServePlan>, values: Serv
         case 'reload':
           reload(server, plan, values);
           break;
+        case 'reopen':
+          reopenLogs(plan);
+          break;
         case 'unban':
           unbanAll(server, plan);
           break;
@@ -239,6 +244,7 @@ export async function runWorker(makePlan: () => Promise<ServePlan>, values: Serv
       }
     });
     const address = await listen(server, values);
+    await startLogging(server, plan.logging); // every worker appends to --log-file and --xferlog
     await report({ ftpkit: 'serve', event: 'listening', address, implicit: server.implicitAddress() });
   } catch (err) {
     const hint = err instanceof UsageError && err.seeHelp ? ' (see --help)' : '';

@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import {
   DEFAULT_USERS_FILE,
   FtpError,
@@ -21,6 +21,7 @@ import {
 import { STANDARD_OPTIONS, type ParsedFlags } from './args.js';
 import { parseCount, parseDuration, parsePort } from './numbers.js';
 import { UsageError } from './usage-error.js';
+import { LOG_HELP, LOG_OPTIONS, planLogging, type LogPlan } from './serve-logging.js';
 
 export const SERVE_OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
@@ -38,7 +39,7 @@ export const SERVE_OPTIONS = {
   'ban-time': { type: 'string' },
   'pasv-ports': { type: 'string' },
   'pasv-address': { type: 'string' },
-  'log-level': { type: 'string' },
+  ...LOG_OPTIONS,
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   tls: { type: 'boolean', default: false },
@@ -95,14 +96,14 @@ Options:
   --trusted-proxy ADDR   a load balancer's address or CIDR block (repeatable; needs --proxy-protocol)
   --compress-at-rest     keep stored files gzip-compressed on disk (served uncompressed)
   --no-zero-copy         never send downloads with sendfile(2) (always the JavaScript path)
-  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
-  -v, --verbose          the same as --log-level debug
+${LOG_HELP}  -v, --verbose          the same as --log-level debug
   -h, --help             show this help
   -V, --version          show the version
 
 Signals: SIGINT/SIGTERM stop (running transfers may finish; a second one stops at once),
-SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban (with --workers,
-send them to the first process: it passes them on to every worker).
+SIGHUP re-reads the users file and the certificate, SIGUSR1 reopens the log files,
+SIGUSR2 lifts every ban (with --workers, send them to the first process: it passes them on
+to every worker).
 `;
 
 export type ServeValues = ParsedFlags<typeof SERVE_OPTIONS>['values'];
@@ -122,6 +123,8 @@ export interface LoadedTls {
 export interface ServePlan {
   options: FileServerOptions;
   logger: Logger;
+  /** The log destinations, the xferlog and the metrics address (serve-logging.ts). */
+  logging: LogPlan;
   root: string;
   usersFile: string | undefined;
   store: UserStore | undefined;
@@ -134,8 +137,6 @@ export interface ServePlan {
   workers: number;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /** Turns the flags into options, checking everything that can be checked before listening. */
 export async function planServer(values: Values, positionals: string[]): Promise<ServePlan> {
   if (positionals.length > 1) throw new UsageError('only one ROOT folder may be given');
@@ -147,11 +148,10 @@ export async function planServer(values: Values, positionals: string[]): Promise
     if (colon <= 0) throw new UsageError(`--user takes NAME:PASSWORD, got '${spec}'`);
     return { username: spec.slice(0, colon), password: spec.slice(colon + 1) };
   });
-  const level = values['log-level'] ?? (values.verbose ? 'debug' : 'info');
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
-  const logger = pino({ level }, pino.destination(2));
+  const logging = planLogging(values);
+  const logger = logging.logger; // audit records on (FileServer's default with a logger)
   const options: FileServerOptions = { host: values.host, port: parsePort(values.port, '--port'), logger };
-  const notes: string[] = [];
+  const notes: string[] = [...logging.notes];
 
   const usersFile = values.users ?? ((await exists(DEFAULT_USERS_FILE)) ? DEFAULT_USERS_FILE : undefined);
   let store: UserStore | undefined;
@@ -199,6 +199,8 @@ export async function planServer(values: Values, positionals: string[]): Promise
   if (values['compress-at-rest']) options.compressAtRest = true;
   if (values['no-zero-copy']) options.zeroCopy = false;
   const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
+  // Each worker counts for itself: one endpoint would answer a different process per scrape.
+  if (workers > 1 && logging.metrics) throw new UsageError('--metrics serves one process\'s counters: use it without --workers (or scrape each node)');
 
   const tls = await loadTls(values);
   if (tls) {
@@ -225,7 +227,7 @@ export async function planServer(values: Values, positionals: string[]): Promise
     users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
     anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}${upload}` : '',
   ].filter(Boolean).join(', ');
-  return { options, logger, root, usersFile, store, tls, access, notes, workers };
+  return { options, logger, logging, root, usersFile, store, tls, access, notes, workers };
 }
 
 /** Worker processes at most: more than this is a typo, not a machine. */

@@ -4,7 +4,7 @@
 //                     10 s); a second signal stops at once (exit 130 after Ctrl-C)
 //   SIGHUP            re-read the users file and the certificate
 //   SIGUSR2           lift every ban (FileServer.unban)
-//   SIGUSR1           reserved (log reopening)
+//   SIGUSR1           reopen --log-file and --xferlog (logrotate's postrotate)
 //
 // With --workers N the first process is the primary of a node:cluster (cluster.ts): it takes
 // the signals and passes them on; the workers run serveIn() below.
@@ -17,6 +17,7 @@ import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, runMain } from './exit.js';
 import { SERVE_HELP, SERVE_OPTIONS, loadTls, planServer, settingError, type ServePlan, type ServeValues } from './serve-options.js';
 import { USERS_HELP, runUsersCommand } from './users.js';
 import { UsageError } from './usage-error.js';
+import { startLogging } from './serve-logging.js';
 
 export const PROG = 'ftp-serve';
 
@@ -45,6 +46,7 @@ async function serve(argv: string[]): Promise<void> {
   const address = await listen(server, values);
   process.stdout.write(`${startupLine(plan, values, address, server.implicitAddress())}\n`);
   for (const note of plan.notes) process.stdout.write(`${note}\n`);
+  for (const note of await startLogging(server, plan.logging)) process.stdout.write(`${note}\n`);
 }
 
 /** A FileServer from the plan's options, its errors naming the flags. */
@@ -124,6 +126,16 @@ export function reload(server: FileServer, plan: ServePlan, values: Values): voi
     .catch((err: Error) => logger.error({ reason: err.message }, 'certificate not reloaded, keeping the previous one'));
 }
 
+/** SIGUSR1: reopens --log-file and --xferlog (logrotate moved them). */
+export function reopenLogs(plan: ServePlan): void {
+  try {
+    plan.logging.reopen();
+    plan.logger.info('log files reopened (SIGUSR1)');
+  } catch (err) {
+    process.stderr.write(`${PROG}: cannot reopen the log files: ${(err as Error).message}\n`);
+  }
+}
+
 /** SIGUSR2: lifts every ban; after testing with wrong passwords, no restart needed. */
 export function unbanAll(server: FileServer, plan: ServePlan): void {
   plan.logger.info({ lifted: server.unban() }, 'bans lifted (SIGUSR2)');
@@ -147,4 +159,6 @@ function handleSignals(server: FileServer, plan: ServePlan, values: Values): voi
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => reload(server, plan, values));
   process.on('SIGUSR2', () => unbanAll(server, plan));
+  // SIGUSR1 reopens the log files: logrotate moved them (postrotate: kill -USR1).
+  process.on('SIGUSR1', () => reopenLogs(plan));
 }

@@ -1,6 +1,6 @@
 export { FileServer } from './file-server.js';
 export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTimeouts } from './options.js';
-export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
+export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo, CommandEndInfo, SecurityInfo, SessionTotals } from './events.js';
 export type { CommandSpec } from './command.js';
 export { createStaticAuthenticator, type StaticUser } from './static-users.js';
 export type { AnonymousGrant } from './options.js';
@@ -20,3 +20,4 @@ export type { ProxyProtocolOptions } from './proxy-protocol.js';
 export { IpcLockManager, IpcLockHost } from './locks/ipc.js';
 export { IpcAbuseStore, IpcAbuseStoreHost } from './abuse/ipc-store.js';
 export type { IpcPort } from './ipc-channel.js';
+export * from './logging/index.js';

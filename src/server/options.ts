@@ -110,6 +110,11 @@ export interface FileServerOptions {
   greeting?: string;
   /** A pino logger; a child per session is made from it. Default: silent. */
   logger?: Logger;
+  /**
+   * Write audit records (logins, file commands, refusals, security events: see
+   * logging/audit.ts) to `logger`. Default true when a logger is given.
+   */
+  audit?: boolean;
   /** File locks shared by the sessions (see README "Locking"). Default: a new InMemoryLockManager. */
   locks?: LockManager;
   /** How long a command waits for a busy file before answering 450, in ms. Default 0 (at once). */

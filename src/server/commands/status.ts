@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../command.js';
 import { statListing } from './listing.js';
+import { transferProgress } from '../logging/text.js';
 
 /** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection (listing.ts). */
 export const STAT: CommandSpec = {
@@ -9,7 +10,8 @@ export const STAT: CommandSpec = {
   async handler(session, arg) {
     const transfer = session.transfer;
     if (transfer) {
-      return session.reply(213, `Status: ${transfer.command} ${transfer.path}, ${transfer.bytes()} bytes transferred`);
+      const progress = transferProgress(transfer.bytes(), transfer.total, Date.now() - transfer.startedAt);
+      return session.reply(213, `Status: ${transfer.command} ${transfer.path}, ${progress}`);
     }
     if (arg === '') {
       return session.reply(211, [

@@ -57,6 +57,7 @@ export const RETR: CommandSpec = {
       path,
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
       direction: 'out',
+      size: size - offset,
       pump: (socket, signal) => {
         if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset, { zeroCopy: session.host.options.zeroCopy });
         const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
