@@ -19,6 +19,12 @@ export interface TransferEndInfo extends TransferInfo {
   ok: boolean;
   /** Why it failed: 'aborted', 'data-connection', 'tls', 'storage', 'timeout'. */
   failure?: string;
+  /**
+   * RETR, STOR, APPE, STOU: the file's IANA media type from its name (`video/mp4`,
+   * `image/jpeg`; `application/octet-stream` when unknown), so uploads can be routed
+   * without sniffing their bytes. Absent for listings.
+   */
+  mediaType?: string;
 }
 
 export interface LockConflictInfo extends SessionInfo {
