@@ -337,13 +337,13 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
    */
   createReadStream(path: string, opts: ReadRangeOptions = {}): Readable {
     const range = checkRange(path, opts, 'createReadStream()');
-    return rangeStream((task, o) => this.#run(task, o), path, range, opts);
+    return rangeStream((task, o) => this.#run(task, o), path, range, opts ?? {});
   }
 
   /** A small slice as one Buffer: `read('/clip.mp4', { start: 0, end: 1023 })` (`end` required, at most 64 MiB). */
   async read(path: string, opts: ReadRangeOptions): Promise<Buffer> {
     const range = checkRange(path, opts, 'read()');
-    return readSlice((task, o) => this.#run(task, o), path, range, opts);
+    return readSlice((task, o) => this.#run(task, o), path, range, opts ?? {});
   }
 
   /**

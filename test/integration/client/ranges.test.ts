@@ -65,6 +65,7 @@ describe('createReadStream', () => {
 describe('read', () => {
   it('needs an end and refuses more than 64 MiB', async () => {
     await expect(client.read('movie.mkv', { start: 0 })).rejects.toMatchObject({ code: 'FTPKIT_ERR_INVALID_ARGUMENT' });
+    await expect((client.read as (p: string) => Promise<Buffer>)('movie.mkv')).rejects.toThrow(/end is required/);
     await expect(client.read('movie.mkv', { start: 0, end: 64 * 1024 * 1024 })).rejects.toThrow(/at most 67108864 bytes/);
   });
 
