@@ -8,7 +8,8 @@ import type { TransferEndInfo } from '../../../src/server/events.js';
 import { MemoryStorage } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { sha256Buffer } from '../../helpers/tmp.js';
+import { expectSettled } from '../../helpers/settle.js';
+import { countFds, sha256Buffer } from '../../helpers/tmp.js';
 
 let t: TestServer;
 let ftp: RawFtp;
@@ -142,6 +143,17 @@ describe('RANG', () => {
     expect((await ftp.send('RANG 2 5')).code).toBe(350);
     expect((await ftp.fetch('LIST')).final.code).toBe(226);
     expect((await ftp.fetch('RETR clip.mp4')).data).toEqual(body.subarray(2, 6));
+  });
+
+  it('refusals and ranged transfers leave no lock or descriptor behind', async () => {
+    const fds = countFds();
+    for (const cmd of ['RANG 0 9', `RANG ${body.length} ${body.length}`, 'RANG 99 99']) {
+      expect((await ftp.send(cmd)).code).toBe(350);
+      await ftp.fetch('RETR clip.mp4');
+    }
+    expect((await ftp.send('RANG 0 9')).code).toBe(350);
+    await ftp.fetch('RETR missing.mp4');
+    await expectSettled(t.server, fds);
   });
 
   it('REST + RETR + ABOR still works', async () => {
