@@ -138,14 +138,15 @@ describe.skipIf(!hasTool('curl'))('curl with media-type and ranges', () => {
     });
   }
 
-  it('two ranges in one run: curl ABORs the first after its last byte (426, 226), then REST 10 for the second', async () => {
+  it('two ranges in one run: curl ABORs the first after its last byte, then REST 10 for the second', async () => {
     const [one, two] = [join(fx.local, 'one.bin'), join(fx.local, 'two.bin')];
     const r = await run(['-v', '-r', '0-9', '-o', one, fx.url('/movie.mp4'), '--next', '-r', '10-19', '-o', two, fx.url('/movie.mp4')]);
     expect(r.code, r.stderr).toBe(0);
     // curl drops a connection after a partial download, so the second range logs in again.
+    // The transfer's final is 426, or 226 when the server had already queued the whole file; ABOR's is 226 or 225.
     expect(r.stderr).toContain('> ABOR');
-    expect(r.stderr).toContain('< 426 Transfer aborted');
-    expect(r.stderr).toContain('< 226 ABOR successful');
+    expect(r.stderr).toMatch(/< 426 (Transfer aborted|Connection closed; transfer aborted)|< 226 Transfer complete/);
+    expect(r.stderr).toMatch(/< 226 ABOR successful|< 225 No transfer to abort/);
     expect(r.stderr).toContain('> REST 10');
     expect(await readFile(one)).toEqual(body.subarray(0, 10));
     expect(await readFile(two)).toEqual(body.subarray(10, 20));
