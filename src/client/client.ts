@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
 import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
@@ -8,6 +8,7 @@ import { expect, parseFeatures, protocolError, replyError, replyText, setType, t
 import { downloadFile, uploadFile } from './file-transfers.js';
 import { remoteHash } from './hash.js';
 import { readListing } from './listing.js';
+import { checkRange, rangeStream, readSlice } from './range-read.js';
 import { NO_FOLLOW } from './local-file.js';
 import { resolveOptions, type FileClientOptions, type ResolvedOptions } from './options.js';
 import type { TransferProgress } from './progress.js';
@@ -17,12 +18,12 @@ import { assertSafeArgument } from './safety.js';
 import { statPath } from './stat.js';
 import { downloadTree, uploadTree, type TreeOptions, type TreeResult } from './tree.js';
 import type {
-  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, ReadRangeOptions, TransferResult, TreeArgs,
   UploadArgs, UploadOptions, UploadSource,
 } from './method-options.js';
 
 export type {
-  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, ReadRangeOptions, TransferResult, TreeArgs,
   UploadArgs, UploadOptions, UploadSource,
 };
 import { clientOptionsFromUrl } from './url.js';
@@ -325,6 +326,24 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       const total = opts.total ?? (this.listenerCount('progress') > 0 && !ascii ? await this.#size(s, from).catch(() => undefined) : undefined);
       return downloadFile(s, { remote: from, to: to as string | Writable, startAt, length, ascii, total, noFollow }, signal, (p) => this.emit('progress', p), total);
     }, opts);
+  }
+
+  /**
+   * Bytes `start`..`end` of a remote file (both inclusive, as fs.createReadStream; no `end`
+   * reads to the end) as a Readable with backpressure: a slow reader pauses the data
+   * connection. `RANG` when FEAT offers it, else `REST` and, after `end`, `ABOR`. Destroy the
+   * stream to stop early; the client stays usable either way. Failures destroy the stream
+   * with an FtpError.
+   */
+  createReadStream(path: string, opts: ReadRangeOptions = {}): Readable {
+    const range = checkRange(path, opts, 'createReadStream()');
+    return rangeStream((task, o) => this.#run(task, o), path, range, opts ?? {});
+  }
+
+  /** A small slice as one Buffer: `read('/clip.mp4', { start: 0, end: 1023 })` (`end` required, at most 64 MiB). */
+  async read(path: string, opts: ReadRangeOptions): Promise<Buffer> {
+    const range = checkRange(path, opts, 'read()');
+    return readSlice((task, o) => this.#run(task, o), path, range, opts ?? {});
   }
 
   /**

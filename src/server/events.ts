@@ -27,6 +27,12 @@ export interface TransferEndInfo extends TransferInfo {
   failure?: string;
   /** The transfer's final reply code: 226, or 425, 426, 451, 552... */
   code: number;
+  /**
+   * RETR, STOR, APPE, STOU: the file's IANA media type from its name (`video/mp4`,
+   * `image/jpeg`; `application/octet-stream` when unknown), so uploads can be routed
+   * without sniffing their bytes. Absent for listings.
+   */
+  mediaType?: string;
 }
 
 export interface LockConflictInfo extends SessionInfo {

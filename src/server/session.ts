@@ -102,9 +102,11 @@ export class Session {
   cwd = '/';
   type: 'A' | 'I' = 'A';
   restOffset = 0;
+  /** RANG's last byte (inclusive) for the next RETR; restOffset holds its first (commands/range.ts). */
+  rangeEnd: number | undefined;
   renameFrom: string | undefined;
   epsvAll = false;
-  mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode']);
+  mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode', 'media-type']);
   transfer: ActiveTransfer | undefined;
 
   #parser = new ControlLineParser();
@@ -342,6 +344,7 @@ export class Session {
     this.cwd = '/';
     this.type = 'A';
     this.restOffset = 0;
+    this.rangeEnd = undefined;
     this.renameFrom = undefined;
     this.epsvAll = false;
     if (!this.#loginTimer) {

@@ -46,6 +46,8 @@ export interface TransferPlan {
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
   success?: string;
+  /** File transfers: the file's media type, passed on in the transfer-end event. */
+  mediaType?: string;
 }
 
 /** Failures that mean the peer's side of the data connection went away. */
@@ -184,7 +186,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     }
     const bytes = transfer.bytes();
     countTransfer(session, plan, bytes);
-    session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}), code });
+    session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}), code, ...(plan.mediaType ? { mediaType: plan.mediaType } : {}) });
     resolveDone();
     session.transferEnded();
   }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/index.js';
+import { MLST_FACTS } from '../../protocol/listing.js';
 import type { ListReader, StorageStat } from '../../storage/types.js';
 import { listReaderOf } from '../../storage/list-reader.js';
 import { listingTurn } from '../listing-slots.js';
@@ -211,8 +212,7 @@ export function statListing(session: Session, arg: string): Promise<void> {
 }
 
 function mlstFeature(session: Session): string[] {
-  const facts = ['type', 'size', 'modify', 'perm', 'UNIX.mode'];
-  return [`MLST ${facts.map((f) => `${f}${session.mlstFacts.has(f.toLowerCase()) ? '*' : ''};`).join('')}`];
+  return [`MLST ${MLST_FACTS.map((f) => `${f}${session.mlstFacts.has(f.toLowerCase()) ? '*' : ''};`).join('')}`];
 }
 
 /** MLSD: the folder itself ('cdir'), then its entries. */

@@ -59,6 +59,7 @@ export const REST: CommandSpec = {
     const offset = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(offset)) return session.reply(501, 'REST needs a non-negative integer offset');
     session.restOffset = offset;
+    session.rangeEnd = undefined; // REST replaces a RANG (range.ts)
     session.reply(350, `Restarting at ${offset}. Send STOR or RETR`);
   },
 };

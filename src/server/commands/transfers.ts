@@ -11,6 +11,8 @@ import { refuseReplace } from '../permissions.js';
 import { sendBlocks } from '../send-blocks.js';
 import type { BlockReader } from '../../storage/index.js';
 import { openUpload, refuseTemporary } from '../upload.js';
+import { mediaTypeOf } from '../../protocol/media-types.js';
+import { clearRange, exactReader, lengthCheck } from './range.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -21,8 +23,10 @@ export const RETR: CommandSpec = {
   help: 'RETR <path>',
   async handler(session, arg) {
     const offset = session.restOffset;
-    session.restOffset = 0;
+    const rangeEnd = session.rangeEnd; // RANG's last byte (range.ts)
+    clearRange(session);
     if (arg === '') return session.reply(501, 'RETR needs a path');
+    if (rangeEnd !== undefined && session.type !== 'I') return session.reply(551, 'RANG needs TYPE I');
     if (!session.allowedFor('r', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined || refuseTemporary(session, path)) return;
@@ -38,29 +42,41 @@ export const RETR: CommandSpec = {
     const direct = !ascii && !session.account?.download && session.storage!.openReader !== undefined;
     let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
+    let last: number | undefined;
     try {
       const stat = await session.storage!.stat(path);
       if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
       size = stat.size;
       if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
+      if (rangeEnd !== undefined && offset >= size) return await refuse(554, `Range start ${offset} is beyond the end of the file (${size} bytes)`);
+      // A range ending past the file is cut at its last byte (draft-bryan-ftp-range 4.3).
+      if (rangeEnd !== undefined) last = Math.min(rangeEnd, size - 1);
+      const read = { start: offset, ...(last === undefined ? {} : { end: last }) };
       source = direct
-        ? { reader: await session.storage!.openReader!(path, { start: offset }) }
-        : { stream: await session.storage!.createReadStream(path, { start: offset }) };
+        ? { reader: await session.storage!.openReader!(path, read) }
+        : { stream: await session.storage!.createReadStream(path, read) };
     } catch (err) {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
     const opened = source;
     if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
+    const length = (last === undefined ? size : last + 1) - offset;
     await runTransfer(session, {
       command: 'RETR',
       path,
-      opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
+      opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${length} bytes)`,
       direction: 'out',
       size: size - offset,
+      mediaType: mediaTypeOf(path),
       pump: (socket, signal) => {
-        if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset, { zeroCopy: session.host.options.zeroCopy });
+        // A range must arrive whole: a file shrinking meanwhile answers 451, not 226 over fewer bytes.
+        if ('reader' in opened) {
+          const reader = last === undefined ? opened.reader : exactReader(opened.reader, length);
+          return sendBlocks(reader, socket, signal, length, { zeroCopy: session.host.options.zeroCopy });
+        }
         const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
+        if (last !== undefined) return pipeline(paced, lengthCheck(length), socket, { signal });
         return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
       },
       dispose: async () => {
@@ -76,7 +92,10 @@ export const RETR: CommandSpec = {
 /** STOR, APPE and STOU share this: open the target first, so errors come before any 150. */
 async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
   const offset = session.restOffset;
-  session.restOffset = 0;
+  const ranged = session.rangeEnd !== undefined;
+  clearRange(session);
+  // RANG + STOR would rewrite bytes inside a file (draft 4.3); not offered, so refused like ProFTPD.
+  if (ranged) return session.reply(554, `RANG applies to RETR only; ${mode} not started`);
   if (!session.allowed(mode === 'APPE' ? 'a' : 'w', path)) return;
   if (mode !== 'STOU' && (await refuseReplace(session, path))) return;
   // Locks, the atomic temporary and resume live in upload.ts.
@@ -89,6 +108,8 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
     direction: 'in',
+    // STOU's name is the suggested one plus random hex: its type is the suggested name's.
+    mediaType: mediaTypeOf(mode === 'STOU' ? path.replace(/\.[0-9a-f]{16}$/, '') : path),
     largeReads: () => !ascii && upload.takesBlocks,
     pump: (socket, signal, reads) => upload.run(socket, signal, ascii, reads),
     dispose: () => upload.dispose(),

@@ -258,3 +258,16 @@ describe('linear time on pathological input', () => {
     expect(performance.now() - t0).toBeLessThan(3000);
   });
 });
+
+describe('MLSx media-type', () => {
+  it('becomes mediaType when well-formed, lower-cased; anything else is dropped', async () => {
+    const { parseMlsxLine } = await import('../../../src/protocol/index.js');
+    expect(parseMlsxLine('type=file;size=3;media-type=Video/MP4; a.mp4')?.mediaType).toBe('video/mp4');
+    expect(parseMlsxLine('type=file;media-type=application/vnd.apple.mpegurl; a.m3u8')?.mediaType).toBe('application/vnd.apple.mpegurl');
+    for (const bad of ['video', 'video/', '/mp4', 'a/b/c', `x/${'y'.repeat(300)}`, 'text/html\u001b[31m']) {
+      expect(parseMlsxLine(`type=file;media-type=${bad}; a`)?.mediaType, bad).toBeUndefined();
+    }
+    expect(parseMlsxLine('type=file;size=3; a')?.mediaType).toBeUndefined();
+  });
+});
+
