@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ControlLineParser, parseCommand, formatReply, normalizeIp, type FtpCommand } from '../protocol/index.js';
-import { resolveVirtualPath } from '../storage/path.js';
+import { resolveVirtualPath, virtualDirname } from '../storage/path.js';
 import type { Storage } from '../storage/types.js';
-import type { CommandSpec } from './command.js';
+import { DEFAULT_MISSING, type CommandSpec, type LoggedInContext } from './command.js';
 import { DataChannel } from './data-channel.js';
 import type { PassivePortPool } from './port-pool.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandPacer, type AccountState, type ConnectionLimits } from './abuse/limits.js';
 import type { LoginGuard } from './abuse/login-guard.js';
 import type { AuthGrant } from './options.js';
-import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
+import { ALL_PERMISSIONS, allowed, Permissions, READ_ONLY_PERMISSIONS } from './permissions.js';
+import { refuseTemporary } from './upload.js';
 import { throttle } from './throttle.js';
 import type { TlsBinding, TlsBindings } from './tls-bindings.js';
 import { checkInteger } from '../errors.js';
@@ -243,28 +244,6 @@ export class Session {
     const [code, text] = replyForError(err, path, fallback);
     if (code === 451) this.log.warn({ err, path }, 'storage error');
     this.reply(code, text);
-  }
-
-  /** Checks one permission letter at a virtual path; answers 550 itself when refused. */
-  allowed(letter: PermissionLetter, path: string): boolean {
-    if (this.permissions?.has(letter, path)) return true;
-    this.reply(550, `${path}: Permission denied (${PERMISSION_LETTERS[letter]} not allowed)`);
-    return false;
-  }
-
-  /**
-   * allowed() for a raw client argument, checked before any storage call so a refused user
-   * learns nothing about what exists. A path that does not resolve passes: the command's own
-   * resolve() answers it with 501.
-   */
-  allowedFor(letter: PermissionLetter, arg: string): boolean {
-    let path: string;
-    try {
-      path = resolveVirtualPath(this.cwd, arg);
-    } catch {
-      return true;
-    }
-    return this.allowed(letter, path);
   }
 
   /** `source` paced by the user's shared upload or download rate; `source` itself when unlimited. */
@@ -512,16 +491,67 @@ export class Session {
     this.host.emit('command', { sessionId: this.id, verb, arg: verb === 'PASS' ? '***' : arg });
     if (!spec) return this.reply(500, `${printable(verb)} not understood`);
     if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
-    if (!spec.public && !this.loggedIn) return this.reply(530, 'Please login with USER and PASS');
+    if (spec.login && !this.loggedIn) return this.reply(530, 'Please login with USER and PASS');
     if (this.#revoked()) return;
-    if (verb !== 'RNTO') this.renameFrom = undefined; // RNTO must follow RNFR directly
+    const renameFrom = this.renameFrom; // RNTO must follow RNFR directly
+    this.renameFrom = undefined;
     try {
-      await spec.handler(this, arg, verb);
+      if (!spec.login) return await spec.handler(this, arg, verb);
+      const ctx = this.#context(command, spec, renameFrom);
+      if (ctx) await (spec.handler as (ctx: LoggedInContext, arg: string, verb: string) => Promise<void> | void)(ctx, arg, verb);
     } catch (err) {
       // A handler bug must never reach the socket callbacks or the peer: log, answer 451, go on.
       this.log.error({ err, verb }, 'command failed');
       this.reply(451, 'Local error in processing');
     }
+  }
+
+  /**
+   * Applies a logged-in command's rules (command.ts): the REST offset, RNFR before RNTO, the
+   * argument, the path and its permission. Answers a refusal itself and returns undefined.
+   */
+  #context(command: FtpCommand, spec: Exclude<CommandSpec, { login: false }>, renameFrom: string | undefined): LoggedInContext | undefined {
+    const { arg } = command;
+    const storage = this.storage;
+    const permissions = this.permissions;
+    if (!storage || !permissions || this.username === undefined) throw new Error('logged in without storage');
+    const running = { paths: [] as string[] };
+    const base = {
+      session: this,
+      username: this.username,
+      storage,
+      permissions,
+      grant: this.grant ?? {},
+      account: this.account,
+      restart: 0,
+      actOn: (...paths: string[]) => void (running.paths = paths),
+    };
+    if (spec.restart) {
+      base.restart = this.restOffset;
+      this.restOffset = 0;
+    }
+    // Beside a transfer, ABOR and STAT act on the transfer: no argument or path is looked at.
+    if (spec.duringTransfer && this.transfer) return { ...base, path: undefined };
+    if (spec.follows && renameFrom === undefined) return void this.reply(503, 'RNFR required first');
+    if (spec.arg === 'required' && arg === '') return void this.reply(501, spec.missing ?? DEFAULT_MISSING);
+    let text: string | null = spec.arg === 'path' || spec.arg === 'path-or-cwd' ? arg : null;
+    if (spec.pathIn) {
+      const picked = spec.pathIn(arg);
+      if (picked !== null && typeof picked === 'object') return void this.reply(501, picked.malformed);
+      text = picked;
+    }
+    if (text === null) {
+      // No path named (STOU without a name): the folder an entry would go into is the cwd.
+      if (spec.perm && spec.permOn === 'folder' && !allowed(this, permissions, spec.perm, this.cwd)) return undefined;
+      return { ...base, path: undefined };
+    }
+    if (text === '' && spec.arg !== 'path-or-cwd') return void this.reply(501, (spec.arg === 'path' && spec.missing) || DEFAULT_MISSING);
+    const path = this.resolve(text);
+    if (path === undefined) return undefined;
+    base.actOn(...(renameFrom !== undefined && spec.follows ? [renameFrom, path] : [path]));
+    if (spec.perm && !allowed(this, permissions, spec.perm, spec.permOn === 'folder' ? virtualDirname(path) : path)) return undefined;
+    if (refuseTemporary(this, path)) return undefined;
+    return { ...base, path, ...(spec.follows ? { renameFrom } : {}) };
   }
 }
 

@@ -8,6 +8,7 @@ import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
+import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
@@ -79,12 +80,13 @@ export function refuseTemporary(session: Session, path: string): boolean {
  * The partial upload kept for `path` in atomic mode that this session may continue, if any:
  * leftovers of a crash, other users' partials and, for anonymous sessions, every partial excluded.
  */
-export async function pendingUpload(session: Session, path: string): Promise<StorageStat | undefined> {
+export async function pendingUpload(ctx: LoggedInContext, path: string): Promise<StorageStat | undefined> {
+  const { session, storage } = ctx;
   if (session.host.options.uploadMode !== 'atomic' || isAnonymous(session)) return undefined;
   const temp = temporaryFor(path);
-  const owner = partialOwners(session.storage!).get(temp);
-  if (owner !== undefined && owner !== session.username) return undefined;
-  const st = await statOrUndefined(session.storage!, temp);
+  const owner = partialOwners(storage).get(temp);
+  if (owner !== undefined && owner !== ctx.username) return undefined;
+  const st = await statOrUndefined(storage, temp);
   return st?.type === 'file' && st.mtime.getTime() >= PROCESS_START ? st : undefined;
 }
 
@@ -169,13 +171,13 @@ export interface Upload {
 type Mode = 'STOR' | 'APPE' | 'STOU';
 
 /** Opens an upload of `path`; answers the failure itself and resolves undefined. */
-export async function openUpload(session: Session, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+  const { session, storage } = ctx;
   if (refuseTemporary(session, path)) return undefined;
   const atomic = session.host.options.uploadMode === 'atomic';
   const temp = temporaryFor(path);
   const lock = await lockFor(session, mode, atomic ? [exclusive(temp), shared(path)] : [exclusive(path)], path);
   if (!lock) return undefined;
-  const storage = session.storage!;
   try {
     if (!atomic) {
       const sink = await storage.createWriteStream(path, mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {});
@@ -189,15 +191,15 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     }
     const anonymous = isAnonymous(session);
     // The temporary becomes this user's: whatever partial it held is continued or replaced.
-    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, session.username!));
+    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, ctx.username));
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
       claim();
       const sink = await storage.createWriteStream(temp, { flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
-    const partial = await pendingUpload(session, path);
+    const partial = await pendingUpload(ctx, path);
     const baseSize = partial?.size ?? (target?.type === 'file' ? target.size : 0);
     const at = mode === 'APPE' ? baseSize : offset;
     if (at > baseSize || (partial && at < partial.size && !storage.truncate)) {
@@ -209,10 +211,10 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
     }
     const sink = await storage.createWriteStream(temp, { flush: true });
-    return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
+    return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
     const code = (err as NodeJS.ErrnoException).code;
@@ -248,6 +250,7 @@ class DirectUpload implements Upload {
 
 interface AtomicParts {
   session: Session;
+  storage: Storage;
   path: string;
   temp: string;
   /** The target before the upload (its mode is kept), if it existed. */
@@ -274,8 +277,7 @@ class AtomicUpload implements Upload {
   }
 
   async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    const { session, path, temp, target, sink, prefix } = this.#p;
-    const storage = session.storage!;
+    const { session, storage, path, temp, target, sink, prefix } = this.#p;
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, signal);
       await receive(source, sink, signal, ascii, reads);
@@ -305,18 +307,18 @@ class AtomicUpload implements Upload {
   }
 
   async #discard(): Promise<void> {
-    const { session, temp } = this.#p;
-    await session.storage!.delete(temp).catch(() => {});
-    partialOwners(session.storage!).delete(temp);
+    const { storage, temp } = this.#p;
+    await storage.delete(temp).catch(() => {});
+    partialOwners(storage).delete(temp);
   }
 
   async dispose(): Promise<void> {
-    const { session, temp, sink, lock } = this.#p;
+    const { session, storage, temp, sink, lock } = this.#p;
     if (!this.#settled) {
       // The data connection never came: nothing was written beyond what a partial already held.
       sink.destroy();
       await closed(sink).catch(() => {});
-      if (this.#p.anonymous || (await statOrUndefined(session.storage!, temp))?.size === 0) await this.#discard();
+      if (this.#p.anonymous || (await statOrUndefined(storage, temp))?.size === 0) await this.#discard();
     }
     await releaseQuietly(session, lock);
   }

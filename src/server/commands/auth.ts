@@ -17,9 +17,11 @@ const MAX_USERNAME = 256;
 export const USER: CommandSpec = {
   verbs: ['USER'],
   help: 'USER <username>',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'Invalid user name',
   handler(session, arg) {
-    if (arg === '' || arg.length > MAX_USERNAME || /[\0\r\n]/.test(arg)) return session.reply(501, 'Invalid user name');
+    if (arg.length > MAX_USERNAME || /[\0\r\n]/.test(arg)) return session.reply(501, 'Invalid user name');
     // No password may cross in clear when TLS is required (RFC 4217 section 4).
     if (session.host.options.requireTls && !session.secure) return session.reply(530, 'TLS required: send AUTH TLS first');
     if (refuseBanned(session, arg)) return;
@@ -36,7 +38,8 @@ export const USER: CommandSpec = {
 export const PASS: CommandSpec = {
   verbs: ['PASS'],
   help: 'PASS <password>',
-  public: true,
+  login: false,
+  arg: 'optional', // an empty password is one (anonymous)
   async handler(session, arg) {
     if (session.loggedIn) return session.reply(503, 'Already logged in');
     const username = session.username;
@@ -284,7 +287,9 @@ async function authenticate(session: Session, username: string, password: string
 export const ACCT: CommandSpec = {
   verbs: ['ACCT'],
   help: 'ACCT <account>',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'ACCT needs an account',
   notImplemented: true,
   handler() {},
 };
@@ -292,7 +297,8 @@ export const ACCT: CommandSpec = {
 export const REIN: CommandSpec = {
   verbs: ['REIN'],
   help: 'REIN (reinitialize)',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reset();
     session.reply(220, 'Service ready for new user');
@@ -302,7 +308,8 @@ export const REIN: CommandSpec = {
 export const QUIT: CommandSpec = {
   verbs: ['QUIT'],
   help: 'QUIT',
-  public: true,
+  login: false,
+  arg: 'none',
   duringTransfer: true,
   handler(session) {
     session.quit();

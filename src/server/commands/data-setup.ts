@@ -24,7 +24,9 @@ export const PASV: CommandSpec = {
   verbs: ['PASV'],
   help: 'PASV',
   feat: ['PASV'],
-  async handler(session) {
+  login: true,
+  arg: 'none',
+  async handler({ session }) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     if (session.isIpv6) return session.reply(522, 'PASV works only over IPv4; use EPSV');
     let host: string;
@@ -44,7 +46,9 @@ export const EPSV: CommandSpec = {
   verbs: ['EPSV'],
   help: 'EPSV [1 | 2 | ALL]',
   feat: ['EPSV'],
-  async handler(session, arg) {
+  login: true,
+  arg: 'optional',
+  async handler({ session }, arg) {
     const param = arg.trim().toUpperCase();
     if (param === 'ALL') {
       session.epsvAll = true;
@@ -77,7 +81,9 @@ function checkActiveTarget(session: Session, host: string, port: number): boolea
 export const PORT: CommandSpec = {
   verbs: ['PORT'],
   help: 'PORT h1,h2,h3,h4,p1,p2',
-  handler(session, arg) {
+  login: true,
+  arg: 'optional', // parsed after the EPSV ALL and address family checks
+  handler({ session }, arg) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     if (session.isIpv6) return session.reply(522, 'PORT works only over IPv4; use EPRT');
     const target = decodeHostPort(arg);
@@ -92,7 +98,9 @@ export const EPRT: CommandSpec = {
   verbs: ['EPRT'],
   help: 'EPRT |proto|address|port|',
   feat: ['EPRT'],
-  handler(session, arg) {
+  login: true,
+  arg: 'optional', // parsed after the EPSV ALL check
+  handler({ session }, arg) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     const target = parseEprtArg(arg);
     if (!target) {

@@ -4,7 +4,8 @@ import type { Session } from '../session.js';
 export const SYST: CommandSpec = {
   verbs: ['SYST'],
   help: 'SYST',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reply(215, 'UNIX Type: L8');
   },
@@ -13,7 +14,8 @@ export const SYST: CommandSpec = {
 export const NOOP: CommandSpec = {
   verbs: ['NOOP'],
   help: 'NOOP',
-  public: true,
+  login: false,
+  arg: 'none',
   duringTransfer: true,
   handler(session) {
     session.reply(200, 'NOOP ok');
@@ -24,7 +26,8 @@ export const NOOP: CommandSpec = {
 export const FEAT: CommandSpec = {
   verbs: ['FEAT'],
   help: 'FEAT',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reply(211, ['Features:', ...featureLines(session).map((l) => ` ${l}`), 'End']);
   },
@@ -44,7 +47,9 @@ const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unix.mode'];
 export const OPTS: CommandSpec = {
   verbs: ['OPTS'],
   help: 'OPTS <command> [options]',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'Option not understood',
   feat: ['UTF8'],
   handler(session, arg) {
     const space = arg.indexOf(' ');
@@ -70,7 +75,8 @@ export const OPTS: CommandSpec = {
 export const HELP: CommandSpec = {
   verbs: ['HELP'],
   help: 'HELP [command]',
-  public: true,
+  login: false,
+  arg: 'optional',
   handler(session, arg) {
     const commands = session.host.commands;
     if (arg.trim() !== '') {

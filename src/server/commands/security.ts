@@ -8,7 +8,8 @@ const tlsFeatures = (session: Session): string[] => (session.host.tls ? ['AUTH T
 export const AUTH: CommandSpec = {
   verbs: ['AUTH'],
   help: 'AUTH TLS',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after whether TLS is on at all
   feat: tlsFeatures,
   handler(session, arg) {
     const bindings = session.host.tls;
@@ -26,7 +27,8 @@ export const AUTH: CommandSpec = {
 export const PBSZ: CommandSpec = {
   verbs: ['PBSZ'],
   help: 'PBSZ 0',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after AUTH
   handler(session, arg) {
     if (!session.secure) return session.reply(503, 'PBSZ requires AUTH first');
     if (!/^\d{1,10}$/.test(arg.trim())) return session.reply(501, 'PBSZ needs a number');
@@ -38,7 +40,8 @@ export const PBSZ: CommandSpec = {
 export const PROT: CommandSpec = {
   verbs: ['PROT'],
   help: 'PROT C | P',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after AUTH and PBSZ
   handler(session, arg) {
     if (!session.secure) return session.reply(503, 'PROT requires AUTH first');
     if (!session.pbsz) return session.reply(503, 'PROT requires PBSZ first');

@@ -202,7 +202,8 @@ describe('replies wait for a peer that does not read', () => {
     commands.set('XBIG', {
       verbs: ['XBIG'],
       help: 'XBIG',
-      public: true,
+      login: false,
+      arg: 'none',
       handler(session) {
         // 16 MB: more than the kernel's socket buffers take, so the rest queues in the process.
         for (let i = 0; i < 2000; i++) session.reply(200, 'y'.repeat(8000));
