@@ -40,6 +40,18 @@ export interface TransferPlan {
   success?: string;
 }
 
+/** How a transfer tells its session what happens (Session.runTransfer): the session owns the transfer. */
+export interface TransferHooks {
+  /** Answers the command that runs the transfer. */
+  reply(code: number, text: string): void;
+  /** Answers a storage failure for that command (storage-replies.ts). */
+  fail(err: unknown, path: string): void;
+  /** The transfer is under way: the session holds it (ABOR, STAT, shutdown see it). */
+  begin(transfer: ActiveTransfer): void;
+  /** Its final reply is out and what it held is released. */
+  end(): void;
+}
+
 /** Failures that mean the peer's side of the data connection went away. */
 const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', TRUNCATED]);
 
@@ -57,10 +69,10 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOS
  *
  * The control connection stays readable throughout, so ABOR, STAT and NOOP are heard.
  */
-export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
+export async function runTransfer(session: Session, plan: TransferPlan, hooks: TransferHooks): Promise<void> {
   if (session.tlsRequired && session.prot !== 'P') {
     plan.dispose?.();
-    session.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
+    hooks.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
     return;
   }
   // maxTransfersPerUser: counted on the user's account, across all their sessions.
@@ -69,7 +81,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   if (account && maxTransfers > 0 && account.transfers >= maxTransfers) {
     await Promise.resolve(plan.dispose?.()).catch(() => {});
     session.data.close();
-    session.reply(450, `Too many concurrent transfers for this user (at most ${maxTransfers}), try again later`);
+    hooks.reply(450, `Too many concurrent transfers for this user (at most ${maxTransfers}), try again later`);
     return;
   }
   if (account) account.transfers++;
@@ -93,10 +105,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     done,
   };
   const info = { sessionId: session.id, remoteAddress: session.remoteAddress, command: plan.command, path: plan.path };
-  session.transfer = transfer;
-  session.transferStarted();
+  hooks.begin(transfer);
   session.host.emit('transfer-start', info);
-  session.reply(150, plan.opening);
+  hooks.reply(150, plan.opening);
   const started = Date.now();
   let failure: string | undefined;
   try {
@@ -104,7 +115,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       socket = await session.data.open(controller.signal);
     } catch {
       failure = aborted ? 'aborted' : 'data-connection';
-      session.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
+      hooks.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
     let reads: LargeReadConnection | undefined;
@@ -124,7 +135,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
         failure = aborted ? 'aborted' : 'tls';
         const reuse = (err as NodeJS.ErrnoException).code === 'ERR_FTPKIT_TLS_REUSE';
         session.log.warn({ err }, 'data connection TLS refused');
-        session.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
+        hooks.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
         return;
       }
     }
@@ -135,21 +146,21 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
       await plan.pump(s, controller.signal, reads);
-      session.reply(226, plan.success ?? 'Transfer complete');
+      hooks.reply(226, plan.success ?? 'Transfer complete');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (aborted) {
         failure = 'aborted';
-        session.reply(426, 'Transfer aborted');
+        hooks.reply(426, 'Transfer aborted');
       } else if (code === 'ETIMEDOUT') {
         failure = 'timeout';
-        session.reply(426, 'Data connection timed out; transfer aborted');
+        hooks.reply(426, 'Data connection timed out; transfer aborted');
       } else if (NETWORK_CODES.has(code)) {
         failure = 'data-connection';
-        session.reply(426, 'Connection closed; transfer aborted');
+        hooks.reply(426, 'Connection closed; transfer aborted');
       } else {
         failure = 'storage';
-        session.fail(err, plan.path);
+        hooks.fail(err, plan.path);
       }
     }
   } finally {
@@ -157,7 +168,6 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
     plain?.destroy();
-    session.transfer = undefined;
     if (account) {
       account.transfers--;
       session.host.limits.release(account.name);
@@ -165,6 +175,6 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     const bytes = transfer.bytes();
     session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}) });
     resolveDone();
-    session.transferEnded();
+    hooks.end();
   }
 }

@@ -25,8 +25,7 @@ export const USER: CommandSpec = {
     // No password may cross in clear when TLS is required (RFC 4217 section 4).
     if (session.host.options.requireTls && !session.secure) return session.reply(530, 'TLS required: send AUTH TLS first');
     if (refuseBanned(session, arg)) return;
-    if (session.loggedIn) session.reset(); // RFC 959: USER starts a new login
-    session.username = arg;
+    session.expectPassword(arg); // a logged-in session is reset: USER starts a new login (RFC 959)
     // Same reply whether the user exists or not (RFC 2577 section 5).
     if (ANONYMOUS_NAMES.has(arg.toLowerCase()) && session.host.options.anonymous) {
       return session.reply(331, 'Anonymous login ok, send your email as password');
@@ -42,9 +41,8 @@ export const PASS: CommandSpec = {
   arg: 'optional', // an empty password is one (anonymous)
   async handler(session, arg) {
     if (session.loggedIn) return session.reply(503, 'Already logged in');
-    const username = session.username;
+    const username = session.takeUsername(); // back to awaiting USER until this PASS succeeds
     if (username === undefined) return session.reply(503, 'Login with USER first');
-    session.username = undefined;
     // scrypt hashes 'pw\0' exactly like 'pw' (see checkPassword): no password holds a NUL.
     if (arg.includes('\0')) return session.reply(501, 'Invalid password: NUL is not allowed');
     if (refuseBanned(session, username)) return;
@@ -102,7 +100,7 @@ async function verifyLogin(
   }
   const account = joinAccount(session, username, grant);
   if (!account) return;
-  session.login(username, checked.storage, checked.permissions, grant, account);
+  session.logIn(username, checked.storage, checked.permissions, grant, account);
   session.log.info('login');
   session.host.emit('login', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
   session.reply(230, 'User logged in');
@@ -143,7 +141,7 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
   const user = printableName(username);
   session.host.emit('login-failed', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
   const guard = session.host.loginGuard;
-  session.loginFailures++;
+  const failures = session.loginFailed();
   const verdict = attempt?.fail();
   session.log.info({ user, failures: verdict?.failures }, 'login failed');
   if (verdict && verdict.delay > 0) await sleep(verdict.delay);
@@ -154,7 +152,7 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
     return session.hangUp(421, 'Too many failed logins from your address, closing control connection');
   }
   session.reply(530, 'Login incorrect');
-  if (guard && session.loginFailures >= guard.options.maxTries) {
+  if (guard && failures >= guard.options.maxTries) {
     session.log.info({ user }, 'too many failed logins on one connection, closing');
     session.hangUp();
   }

@@ -51,7 +51,7 @@ export const EPSV: CommandSpec = {
   async handler({ session }, arg) {
     const param = arg.trim().toUpperCase();
     if (param === 'ALL') {
-      session.epsvAll = true;
+      session.setEpsvAll();
       return session.reply(200, 'EPSV ALL ok');
     }
     const family = session.isIpv6 ? '2' : '1';

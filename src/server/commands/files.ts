@@ -56,7 +56,7 @@ export const RNFR: CommandSpec = {
     const probe = await lockFor(session, 'RNFR', [exclusive(path)]);
     if (!probe) return;
     await releaseQuietly(session, probe);
-    session.renameFrom = path;
+    session.setRenameFrom(path);
     session.reply(350, 'Ready for RNTO');
   },
 };

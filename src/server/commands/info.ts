@@ -62,7 +62,7 @@ export const OPTS: CommandSpec = {
     }
     if (name === 'MLST') {
       const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => MLST_FACTS.includes(f));
-      session.mlstFacts = new Set(wanted);
+      session.setMlstFacts(wanted);
       const shown = wanted.map((f) => (f === 'unix.mode' ? 'UNIX.mode' : f));
       return session.reply(200, `MLST OPTS ${shown.map((f) => `${f};`).join('')}`);
     }

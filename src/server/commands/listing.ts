@@ -8,7 +8,6 @@ import { listingTurn } from '../listing-slots.js';
 import type { CommandSpec, LoggedInContext } from '../command.js';
 import type { Session } from '../session.js';
 import { hasWildcard, matchGlob } from '../glob.js';
-import { runTransfer } from '../transfer.js';
 import { joinVirtual } from '../../storage/path.js';
 import { allowed, type PermissionLetter } from '../permissions.js';
 import { isUploadTemporary, refuseTemporary } from '../upload.js';
@@ -159,7 +158,7 @@ function sendLines(batches: AsyncIterable<string[]>): (socket: Socket, signal: A
 
 /** A listing over the data connection; the turn and the reader are let go when it ends. */
 function sendListing(session: Session, command: string, path: string, release: () => void, entries: ListReader, batches: AsyncIterable<string[]>): Promise<void> {
-  return runTransfer(session, {
+  return session.runTransfer({
     command,
     path,
     opening: 'Here comes the directory listing',

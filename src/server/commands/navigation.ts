@@ -18,7 +18,7 @@ async function changeDirectory({ session, storage, path }: PathContext): Promise
   } catch (err) {
     return session.fail(err, path, 550);
   }
-  session.cwd = path;
+  session.setCwd(path);
   session.reply(250, `Directory changed to ${path}`);
 }
 

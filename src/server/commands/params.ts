@@ -11,11 +11,11 @@ export const TYPE: CommandSpec = {
     const [kind, param] = parts;
     if (parts.length > 2 || kind === undefined || kind === '') return session.reply(501, 'TYPE needs an argument');
     if (kind === 'A' && (param === undefined || param === 'N')) {
-      session.type = 'A';
+      session.setType('A');
       return session.reply(200, 'Switching to ASCII mode');
     }
     if ((kind === 'I' && param === undefined) || (kind === 'L' && param === '8')) {
-      session.type = 'I';
+      session.setType('I');
       return session.reply(200, 'Switching to Binary mode');
     }
     if (['A', 'E', 'I', 'L'].includes(kind)) return session.reply(504, 'TYPE not supported for that parameter');
@@ -72,7 +72,7 @@ export const REST: CommandSpec = {
     const text = arg.trim();
     const offset = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(offset)) return session.reply(501, 'REST needs a non-negative integer offset');
-    session.restOffset = offset;
+    session.setRestart(offset);
     session.reply(350, `Restarting at ${offset}. Send STOR or RETR`);
   },
 };

@@ -20,7 +20,7 @@ export const AUTH: CommandSpec = {
     session.reply(234, `AUTH ${mechanism} successful`);
     session.startTls(bindings.acquire());
     // AUTH SSL and TLS-P historically imply protected data (what such clients expect).
-    if (mechanism === 'SSL' || mechanism === 'TLS-P') session.prot = 'P';
+    if (mechanism === 'SSL' || mechanism === 'TLS-P') session.setProtection('P');
   },
 };
 
@@ -32,7 +32,7 @@ export const PBSZ: CommandSpec = {
   handler(session, arg) {
     if (!session.secure) return session.reply(503, 'PBSZ requires AUTH first');
     if (!/^\d{1,10}$/.test(arg.trim())) return session.reply(501, 'PBSZ needs a number');
-    session.pbsz = true;
+    session.setPbsz();
     session.reply(200, 'PBSZ=0');
   },
 };
@@ -47,12 +47,12 @@ export const PROT: CommandSpec = {
     if (!session.pbsz) return session.reply(503, 'PROT requires PBSZ first');
     const level = arg.trim().toUpperCase();
     if (level === 'P') {
-      session.prot = 'P';
+      session.setProtection('P');
       return session.reply(200, 'Protection level set to P');
     }
     if (level === 'C') {
       if (session.tlsRequired) return session.reply(534, 'Clear data connections are refused by policy');
-      session.prot = 'C';
+      session.setProtection('C');
       return session.reply(200, 'Protection level set to C');
     }
     if (level === 'S' || level === 'E') return session.reply(536, `PROT ${level} not supported`);

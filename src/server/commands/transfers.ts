@@ -6,7 +6,6 @@ import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path
 import type { CommandSpec, LoggedInContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
-import { runTransfer } from '../transfer.js';
 import { refuseReplace } from '../permissions.js';
 import { sendBlocks } from '../send-blocks.js';
 import type { BlockReader } from '../../storage/index.js';
@@ -50,7 +49,7 @@ export const RETR: CommandSpec = {
     }
     const opened = source;
     if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
-    await runTransfer(session, {
+    await session.runTransfer({
       command: 'RETR',
       path,
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
@@ -79,7 +78,7 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
   if (!upload) return;
   const ascii = session.type === 'A';
   const name = virtualBasename(path);
-  await runTransfer(session, {
+  await session.runTransfer({
     command: mode,
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
