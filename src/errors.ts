@@ -16,7 +16,11 @@ export type FtpErrorCode =
   | 'FTPKIT_ERR_INTEGRITY' // a file's hash differs between client and server (--verify), or cannot be compared
   | 'FTPKIT_ERR_TLS' // the TLS handshake failed or the server's certificate was refused (expired, untrusted, wrong host, pin mismatch)
   | 'FTPKIT_ERR_BUSY' // a bounded queue is full (password verifications waiting for the thread pool): try again later
-  | 'FTPKIT_ERR_CLOSED'; // the client or server was already closed
+  | 'FTPKIT_ERR_CLOSED' // the client or server was already closed
+  // Server side and shared (issue 13): one code per condition.
+  | 'FTPKIT_ERR_LOCKED' // a file lock is held by another session (LockConflictError): the server answers 450
+  | 'FTPKIT_ERR_INCOMPLETE' // a transfer ended without error but with fewer bytes than the file has
+  | 'FTPKIT_ERR_STATE'; // a call that the object's state does not allow (listen() a second time)
 
 export class FtpError extends Error {
   override readonly name = 'FtpError';

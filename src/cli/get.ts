@@ -111,7 +111,7 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
     }
     if (size !== undefined) {
       const got = (await fs.stat(part)).size;
-      if (got !== size) throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete download: ${got} of ${size} bytes`);
+      if (got !== size) throw new FtpError('FTPKIT_ERR_INCOMPLETE', `incomplete download: ${got} of ${size} bytes`);
     }
     if (flags.verify) {
       // Before the rename: a file that does not match never appears under its final name.

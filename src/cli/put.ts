@@ -99,7 +99,7 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
   if (!flags.ascii) {
     const size = await client.size(job.remote, { signal }).catch(() => undefined);
     if (size !== undefined && size !== job.size) {
-      throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`);
+      throw new FtpError('FTPKIT_ERR_INCOMPLETE', `incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`);
     }
   }
   if (flags.verify) await verifyFile(client, job.remote, job.local, signal);

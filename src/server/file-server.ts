@@ -98,7 +98,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
 
   /** Starts accepting connections; resolves with the bound address (read the port when 0 was asked). */
   listen(): Promise<AddressInfo> {
-    if (this.#server) return Promise.reject(new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'listen() was already called'));
+    if (this.#server) return Promise.reject(new FtpError('FTPKIT_ERR_STATE', 'listen() was already called'));
     if (this.#closing) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'the server is closed'));
     const server = createServer({ noDelay: true }, (socket) => this.#accept(socket, false));
     this.#server = server;

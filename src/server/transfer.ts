@@ -1,11 +1,12 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { tlsCarrier, TRUNCATED } from './data-end.js';
+import { tlsCarrier } from './data-end.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
-import { REUSE_REFUSAL, secureDataConnection } from './data-tls.js';
+import { REUSE_REFUSAL, secureDataConnection, TlsReuseRefused } from './data-tls.js';
 import { adoptWithLargeReads } from './large-read-socket.js';
 import type { Session } from './session.js';
 import { paceInbound } from './throttle.js';
+import { isPeerGone } from '../util/peer-gone.js';
 
 /** What STAT and ABOR see of a running transfer. */
 export interface ActiveTransfer {
@@ -51,9 +52,6 @@ export interface TransferHooks {
   /** Its final reply is out and what it held is released. */
   end(): void;
 }
-
-/** Failures that mean the peer's side of the data connection went away. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', TRUNCATED]);
 
 /**
  * Runs one data transfer:
@@ -133,7 +131,7 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
       } catch (err) {
         plain.destroy();
         failure = aborted ? 'aborted' : 'tls';
-        const reuse = (err as NodeJS.ErrnoException).code === 'ERR_FTPKIT_TLS_REUSE';
+        const reuse = err instanceof TlsReuseRefused;
         session.log.warn({ err }, 'data connection TLS refused');
         hooks.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
         return;
@@ -155,7 +153,7 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
       } else if (code === 'ETIMEDOUT') {
         failure = 'timeout';
         hooks.reply(426, 'Data connection timed out; transfer aborted');
-      } else if (NETWORK_CODES.has(code)) {
+      } else if (isPeerGone(err)) {
         failure = 'data-connection';
         hooks.reply(426, 'Connection closed; transfer aborted');
       } else {

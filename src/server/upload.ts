@@ -13,7 +13,9 @@ import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
-import { endCheck, TRUNCATED } from './data-end.js';
+import { endCheck } from './data-end.js';
+import { isPeerGone } from '../util/peer-gone.js';
+import { FtpError } from '../errors.js';
 import { isAnonymous, partialOwners } from './upload-owners.js';
 
 /** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
@@ -53,8 +55,11 @@ export const TEMP_PREFIX = '.ftpkit-upload-';
 const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
-/** Failures that mean the client went away or gave up, not that the storage failed. */
-const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED]);
+/** Failures that mean the client went away or gave up (or timed out), not that the storage failed. */
+function interrupted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return isPeerGone(err) || code === 'ETIMEDOUT' || code === 'ABORT_ERR';
+}
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
 export function isUploadTemporary(path: string): boolean {
@@ -296,12 +301,12 @@ class AtomicUpload implements Upload {
       sink.destroy();
       await closed(sink).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code ?? '';
-      const interrupted = signal.aborted || INTERRUPTIONS.has(code);
+      const cut = signal.aborted || interrupted(err);
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
       // anonymous upload (which no one could safely resume): remove it all.
-      const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
+      const keep = cut && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
       if (!keep) await this.#discard();
-      session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
+      session.log.info({ path, code, interrupted: cut, kept: keep }, 'upload not committed');
       throw err;
     }
   }
@@ -325,7 +330,7 @@ class AtomicUpload implements Upload {
 }
 
 /**
- * Throws (ECONNRESET, an interruption: the partial is kept) unless the upload may be committed
+ * Throws (FTPKIT_ERR_CONNECTION_CLOSED, an interruption: the partial is kept) unless the upload may be committed
  * now: not aborted, and the control connection neither closed, reset nor ended by the client.
  *
  * Why the control connection: a client killed mid-upload (kill -9, a crash) has its kernel close
@@ -338,7 +343,7 @@ function checkCommit(session: Session, signal: AbortSignal): void {
   const control = session.socket;
   const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
   if (signal.aborted || gone) {
-    throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
+    throw new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'control connection lost before the upload was committed');
   }
 }
 

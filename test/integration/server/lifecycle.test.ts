@@ -13,6 +13,16 @@ afterEach(async () => {
   t = undefined;
 });
 
+describe('listen()', () => {
+  it('a second call rejects with FTPKIT_ERR_STATE; after close() with FTPKIT_ERR_CLOSED', async () => {
+    t = await startTestServer();
+    await expect(t.server.listen()).rejects.toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_STATE', message: 'listen() was already called' });
+    const fresh = new FileServer();
+    await fresh.close();
+    await expect(fresh.listen()).rejects.toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_CLOSED' });
+  });
+});
+
 describe('close()', () => {
   it('sends 421 to idle sessions, stops accepting, and leaves no handle behind', async () => {
     const fds = countFds();
