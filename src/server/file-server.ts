@@ -4,7 +4,6 @@ import { pino, type Logger } from 'pino';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { FtpError } from '../errors.js';
 import { formatReply } from '../protocol/index.js';
-import type { CommandSpec } from './command.js';
 import { buildCommandRegistry } from './commands/index.js';
 import type { ServerEvents } from './events.js';
 import { resolveServerOptions, type FileServerOptions, type ResolvedServerOptions } from './options.js';
@@ -19,20 +18,28 @@ import type { Storage } from '../storage/types.js';
 import { refuseInTls, TlsBindings } from './tls-bindings.js';
 
 
+/** The private host of a server's sessions, for tests that look inside (not exported by the package). */
+let hostOf: (server: FileServer) => SessionHost;
+
 /**
  * An FTP server. Each control connection becomes a Session; commands live in commands/.
  *
  *   const server = new FileServer({ anonymous: { root: '/srv/ftp' } });
  *   const { port } = await server.listen();
+ *
+ * Its internals (options, command table, passive ports, limits, login guard, TLS bindings) are
+ * private: sessions get them through a host object of their own, never through the server.
  */
-export class FileServer extends typedEmitter<ServerEvents>() implements SessionHost {
-  readonly options: ResolvedServerOptions;
-  readonly commands: ReadonlyMap<string, CommandSpec> = buildCommandRegistry();
-  readonly ports: PassivePortPool;
+export class FileServer extends typedEmitter<ServerEvents>() {
+  readonly #options: ResolvedServerOptions;
+  /** What sessions see of the server. */
+  readonly #host: SessionHost;
   /** Sessions per address and per user, transfers and rate limits per user. */
-  readonly limits = new ConnectionLimits();
+  readonly #limits = new ConnectionLimits();
   /** Failed-login delays and bans (undefined with `loginGuard: false`). */
-  readonly loginGuard: LoginGuard | undefined;
+  readonly #loginGuard: LoginGuard | undefined;
+  /** One TLS binding per control connection (data connections must resume its session); undefined without `tls`. */
+  readonly #tls: TlsBindings | undefined;
   readonly #log: Logger;
   readonly #sessions = new Set<Session>();
   #server: Server | undefined;
@@ -40,19 +47,31 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   #closing: Promise<void> | undefined;
   /** Roots whose crash leftovers were swept (upload.ts). */
   readonly #swept = new Set<string | Storage>();
-  /** One TLS binding per control connection (data connections must resume its session); undefined without `tls`. */
-  readonly tls: TlsBindings | undefined;
   /** Implicit-FTPS refusals whose 421 is still being sent inside TLS. */
   #refusing = 0;
 
+  static {
+    hostOf = (server) => server.#host;
+  }
+
   constructor(options: FileServerOptions = {}) {
     super();
-    this.options = resolveServerOptions(options);
-    this.ports = new PassivePortPool(this.options.pasvPortRange);
-    this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
+    const resolved = resolveServerOptions(options);
+    this.#options = resolved;
+    this.#loginGuard = resolved.loginGuard ? new LoginGuard(resolved.loginGuard) : undefined;
+    this.#tls = resolved.tls ? new TlsBindings(resolved.tls) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
-    this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
-    if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
+    this.#host = {
+      options: resolved,
+      commands: buildCommandRegistry(),
+      ports: new PassivePortPool(resolved.pasvPortRange),
+      limits: this.#limits,
+      loginGuard: this.#loginGuard,
+      tls: this.#tls,
+      emit: (event, ...args) => this.emit(event, ...args),
+      // The first login into a root sweeps what a crash left there (upload.ts).
+      loggedIn: (session) => sweepAfterCrash(this.#swept, session),
+    };
   }
 
   /**
@@ -61,8 +80,8 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    * resume. Throws on a bad certificate, keeping the old one.
    */
   setTls(tls: SecureContextOptions): void {
-    if (!this.tls) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'the server was created without tls');
-    this.tls.setOptions(tls);
+    if (!this.#tls) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'the server was created without tls');
+    this.#tls.setOptions(tls);
   }
 
   /** The implicit FTPS address, once listening (with implicitTlsPort). */
@@ -77,12 +96,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
    * `loginGuard: false`. ftp-serve calls it to lift bans without a restart.
    */
   unban(address?: string): number {
-    return this.loginGuard?.unban(address === undefined ? undefined : normalizeIp(address)) ?? 0;
+    return this.#loginGuard?.unban(address === undefined ? undefined : normalizeIp(address)) ?? 0;
   }
 
   /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
   get locks(): LockManager {
-    return this.options.locks;
+    return this.#options.locks;
   }
 
   /** Open control connections. */
@@ -102,12 +121,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     if (this.#closing) return Promise.reject(new FtpError('FTPKIT_ERR_CLOSED', 'the server is closed'));
     const server = createServer({ noDelay: true }, (socket) => this.#accept(socket, false));
     this.#server = server;
-    const implicitPort = this.options.implicitTlsPort;
+    const implicitPort = this.#options.implicitTlsPort;
     const implicit = implicitPort === undefined ? undefined : createServer({ noDelay: true }, (socket) => this.#accept(socket, true));
     this.#implicit = implicit;
     return (async () => {
       try {
-        const address = await this.#bind(server, this.options.port);
+        const address = await this.#bind(server, this.#options.port);
         if (implicit) {
           const tlsAddress = await this.#bind(implicit, implicitPort!);
           this.#log.info({ address: tlsAddress }, 'listening (implicit FTPS)');
@@ -128,7 +147,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   #bind(server: Server, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.options.host, port, backlog: 1024 }, () => {
+      server.listen({ host: this.#options.host, port, backlog: 1024 }, () => {
         server.off('error', reject);
         server.on('error', (err) => {
           this.#log.error({ err }, 'server error');
@@ -152,7 +171,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     const stopped = Promise.all(
       [this.#server, this.#implicit].map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))),
     );
-    const deadline = Date.now() + this.options.closeTimeout;
+    const deadline = Date.now() + this.#options.closeTimeout;
     await Promise.all([...this.#sessions].map((s) => s.shutdown(deadline)));
     await stopped;
     this.#log.info('closed');
@@ -161,15 +180,15 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   /** Why a new connection gets 421 at once: closing, too many connections, or a banned address. */
   #refusal(socket: Socket): string | undefined {
     if (this.#closing) return 'Service closing';
-    if (this.#sessions.size >= this.options.maxConnections) return 'Too many connections, try again later';
+    if (this.#sessions.size >= this.#options.maxConnections) return 'Too many connections, try again later';
     const address = normalizeIp(socket.remoteAddress ?? '');
-    const banned = this.loginGuard?.bannedFor(address) ?? 0;
+    const banned = this.#loginGuard?.bannedFor(address) ?? 0;
     if (banned > 0) {
       this.#log.debug({ remote: address }, 'connection from a banned address refused'); // debug: a flood must not flood the log
       return `Too many failed logins from your address, try again in ${Math.ceil(banned / 1000)} s`;
     }
-    const perAddress = this.options.maxConnectionsPerAddress;
-    if (perAddress > 0 && this.limits.sessionsFrom(address) >= perAddress) {
+    const perAddress = this.#options.maxConnectionsPerAddress;
+    if (perAddress > 0 && this.#limits.sessionsFrom(address) >= perAddress) {
       this.#log.debug({ remote: address, limit: perAddress }, 'too many connections from one address');
       return `Too many connections from your address (at most ${perAddress}), try again later`;
     }
@@ -186,7 +205,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
     }
     let session: Session;
     try {
-      session = new Session(socket, this, this.#log);
+      session = new Session(socket, this.#host, this.#log);
     } catch (err) {
       // A socket that died before we saw it (no remote address) must not take the server down.
       this.#log.debug({ err }, 'connection dropped before setup');
@@ -194,16 +213,16 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       return;
     }
     this.#sessions.add(session);
-    this.limits.addAddress(session.remoteAddress);
+    this.#limits.addAddress(session.remoteAddress);
     void session.closed.then(async () => {
       this.#sessions.delete(session);
-      this.limits.removeAddress(session.remoteAddress);
+      this.#limits.removeAddress(session.remoteAddress);
       await session.transfer?.done; // its data connection is over before the TLS binding is re-keyed and reused
       session.tls?.release();
     });
     session.log.debug('connect');
     this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
-    if (implicitTls) session.startTls(this.tls!.acquire());
+    if (implicitTls && this.#tls) session.startTls(this.#tls.acquire());
     session.start();
   }
 
@@ -217,9 +236,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       return;
     }
     this.#refusing++;
-    refuseInTls(socket, this.tls!, formatReply(421, text), Math.min(IMPLICIT_REFUSAL_TIMEOUT, this.options.timeouts.login)).finally(() => this.#refusing--);
+    if (!this.#tls) return void socket.destroy(); // (no implicit port without tls)
+    refuseInTls(socket, this.#tls, formatReply(421, text), Math.min(IMPLICIT_REFUSAL_TIMEOUT, this.#options.timeouts.login)).finally(() => this.#refusing--);
   }
 }
+
+export { hostOf };
 
 /** Implicit-FTPS refusals answered inside TLS at the same time; later ones are closed without a word. */
 const IMPLICIT_REFUSALS = 16;

@@ -70,6 +70,8 @@ export interface SessionHost {
   /** Gives each AUTH TLS its own TLS binding, when FTPS is configured. */
   readonly tls: TlsBindings | undefined;
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
+  /** A session logged in (before its 230): the server sweeps crash leftovers of its root once. */
+  loggedIn(session: Session): void;
 }
 
 /** One command as it runs, for 'command-end': its last reply code and the paths it acted on. */
@@ -459,6 +461,7 @@ export class Session {
     clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
     this.log.setBindings({ user: username });
+    this.host.loggedIn(this);
   }
 
   /** REIN and USER-after-login: back to the state right after the greeting. */

@@ -1,8 +1,8 @@
 // LoginGuard's turns (admit) and unban, and the scrypt gate of password.ts: the rules that keep
 // parallel guesses under the ban and password verification out of most of libuv's pool.
 import { describe, expect, it } from 'vitest';
-import { FtpError, LoginGuard, hashPassword, verifyPassword } from '../../../src/index.js';
-import { MAX_PARALLEL_LOGINS, type LoginAttempt } from '../../../src/server/abuse/login-guard.js';
+import { FtpError, hashPassword, verifyPassword } from '../../../src/index.js';
+import { LoginGuard, MAX_PARALLEL_LOGINS, type LoginAttempt } from '../../../src/server/abuse/login-guard.js';
 import { MAX_WAITING_VERIFICATIONS, SCRYPT_CONCURRENCY, scryptGate } from '../../../src/server/users/password.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };

@@ -2,9 +2,6 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  LoginGuard,
-  Permissions,
-  TokenBucket,
   UserStore,
   addUser,
   deleteUser,
@@ -16,6 +13,9 @@ import {
   setUserPassword,
   verifyPassword,
 } from '../../../src/index.js';
+import { LoginGuard } from '../../../src/server/abuse/login-guard.js';
+import { Permissions } from '../../../src/server/permissions.js';
+import { TokenBucket } from '../../../src/server/throttle.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
