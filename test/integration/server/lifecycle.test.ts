@@ -35,7 +35,7 @@ describe('close()', () => {
     expect((await a.read()).code).toBe(421);
     expect((await b.read()).code).toBe(421);
     await closing;
-    await expect(RawFtp.connect(t.port)).rejects.toThrow();
+    await expect(RawFtp.connect(t.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await t.close(); // idempotent
     t = undefined;
     expect(countFds()).toBeLessThanOrEqual(fds);

@@ -68,7 +68,12 @@ describe('LoginGuard.admit', () => {
     controller.abort();
     expect(await waiting.result).toBeUndefined();
     running[0]!.release();
-    expect(await next.result).toBeDefined();
+    const turn = await next.result;
+    expect(typeof turn?.release).toBe('function'); // a turn, after the released one
+    expect(guard.verifying('a')).toBe(2);
+    turn!.release();
+    running[1]!.release();
+    expect(guard.verifying('a')).toBe(0);
     expect(await guard.admit('a', controller.signal)).toBeUndefined();
   });
 
