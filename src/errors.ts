@@ -17,8 +17,13 @@ export type FtpErrorCode =
   | 'FTPKIT_ERR_TLS' // the TLS handshake failed or the server's certificate was refused (expired, untrusted, wrong host, pin mismatch)
   | 'FTPKIT_ERR_BUSY' // a bounded queue is full (password verifications waiting for the thread pool): try again later
   | 'FTPKIT_ERR_LOCAL_FILE' // a local file (or the stream given in its place) could not be opened, read or written; `cause` has the errno error
-  | 'FTPKIT_ERR_INCOMPLETE' // a folder transfer finished with some files failed (the error's `result` lists them)
-  | 'FTPKIT_ERR_CLOSED'; // the client or server was already closed
+  | 'FTPKIT_ERR_CLOSED' // the client or server was already closed
+  // Server side and shared (issue 13): one code per condition.
+  | 'FTPKIT_ERR_LOCKED' // a file lock is held by another session (LockConflictError): the server answers 450
+  | 'FTPKIT_ERR_LOCK_LOST' // a lease-based lock (RedisLockManager) was lost before its holder was done (LockLostError)
+  | 'FTPKIT_ERR_REDIS_UNREACHABLE' // Redis (the `redis` option) did not answer: the server answers 421 or 451 meanwhile
+  | 'FTPKIT_ERR_INCOMPLETE' // a transfer ended without error but with fewer bytes than the file has, or a folder transfer finished with some files failed (the error's `result` lists them)
+  | 'FTPKIT_ERR_STATE'; // a call that the object's state does not allow (listen() a second time)
 
 export class FtpError extends Error {
   override readonly name = 'FtpError';

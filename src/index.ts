@@ -1,5 +1,5 @@
 // ftpkit's public API: the codec, the storage interface, the server and the client.
-export * from './errors.js';
+export { FtpError, type FtpErrorCode } from './errors.js';
 export * from './protocol/index.js';
 export * from './storage/index.js';
 export * from './server/index.js';

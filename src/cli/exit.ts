@@ -143,8 +143,9 @@ export function clientExitCode(err: unknown, direction: Direction): number {
     case 'FTPKIT_ERR_LOCAL_FILE':
       return direction === 'download' ? EXIT.WRITE_ERROR : EXIT.READ_ERROR;
     case 'FTPKIT_ERR_INCOMPLETE':
-      // Some files of a tree failed: the first failure says what kind.
-      return (err as Error).cause !== undefined ? clientExitCode((err as Error).cause, direction) : EXIT.FAILURE;
+      // Some files of a tree failed: the first failure says what kind. Without a cause: a file
+      // that ended short of its size.
+      return (err as Error).cause !== undefined ? clientExitCode((err as Error).cause, direction) : EXIT.PARTIAL_FILE;
     case 'FTPKIT_ERR_REPLY':
       return replyExitCode(err.replyCode, direction);
     default:

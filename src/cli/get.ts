@@ -171,7 +171,7 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
     }
     if (size !== undefined) {
       const got = (await fs.stat(part)).size;
-      if (got !== size) throw new CliError(`incomplete download of ${remote}: ${got} of ${size} bytes`, EXIT.PARTIAL_FILE);
+      if (got !== size) throw new FtpError('FTPKIT_ERR_INCOMPLETE', `incomplete download of ${remote}: ${got} of ${size} bytes`);
     }
     if (flags.verify) {
       // Before the rename: a file that does not match never appears under its final name.

@@ -192,7 +192,7 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
   if (!flags.ascii) {
     const size = await client.size(job.remote, { signal }).catch(() => undefined);
     if (size !== undefined && size !== job.size) {
-      throw new CliError(`incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`, EXIT.PARTIAL_FILE);
+      throw new FtpError('FTPKIT_ERR_INCOMPLETE', `incomplete upload of ${job.remote}: ${size} of ${job.size} bytes`);
     }
   }
   if (flags.verify) await verifyFile(client, job.remote, job.local, signal);

@@ -58,7 +58,7 @@ export async function downloadSegmented(clients: readonly FileClient[], remotePa
     bytes += result.bytes;
   })).finally(() => linked.dispose());
   if (bytes !== size) {
-    throw new FtpError('FTPKIT_ERR_DATA_CONNECTION', `segmented download of ${remotePath} got ${bytes} of ${size} bytes`);
+    throw new FtpError('FTPKIT_ERR_INCOMPLETE', `segmented download of ${remotePath} got ${bytes} of ${size} bytes`);
   }
   return { bytes, segments: count };
 }

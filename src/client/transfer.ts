@@ -2,6 +2,7 @@ import { FtpError } from '../errors.js';
 import { isNegative, isPositivePreliminary, type FtpReply } from '../protocol/index.js';
 import { openDataConnection, type PendingDataConnection, type DataConnection } from './data-connection.js';
 import { raceAbort, withTimeout } from './queue.js';
+import { isPeerGone } from '../util/peer-gone.js';
 import { expect, protocolError, replyError, type ControlSession } from './control-session.js';
 
 /**
@@ -104,8 +105,7 @@ export async function runTransfer(session: ControlSession, spec: TransferSpec, s
 
 /** A data socket the peer reset or closed under us (not our abort, not a local file error). */
 function isCutConnection(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return !(err instanceof FtpError) && (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE');
+  return !(err instanceof FtpError) && isPeerGone(err);
 }
 
 /** How long to wait for a second reply after ABOR before asking with a marker. */

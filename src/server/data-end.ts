@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { FtpError } from '../errors.js';
 import { confirmPeerEnd } from '../util/peer-end.js';
 
 /**
@@ -15,9 +16,6 @@ import { confirmPeerEnd } from '../util/peer-end.js';
  *                                                        end alone: refused (RFC 8446 6.1; an
  *                                                        attacker's forged FIN looks the same)
  */
-
-/** Set on failures that mean the client's data did not end properly: an interruption. */
-export const TRUNCATED = 'ERR_FTPKIT_DATA_TRUNCATED';
 
 const tlsEnds = new WeakMap<Socket, () => Promise<void>>();
 
@@ -85,7 +83,8 @@ export function tlsCarrier(raw: Socket): { carrier: Duplex; bind(secure: TLSSock
     // The TLS stream ended before the TCP end reached it: only a close_notify does that.
     secure && tlsEnded(secure) && (!tcpEnded || closeNotify)
       ? Promise.resolve()
-      : Promise.reject(Object.assign(new Error('the TLS data connection ended without close_notify'), { code: TRUNCATED }));
+      : // A truncated end is the peer gone (isPeerGone), not a complete upload.
+        Promise.reject(new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'the TLS data connection ended without close_notify'));
   return {
     carrier,
     bind: (s) => {

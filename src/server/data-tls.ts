@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { FtpError } from '../errors.js';
 import type { Session } from './session.js';
 
 /** The 522 text when a data connection does not resume its control connection's session. */
@@ -40,7 +41,7 @@ export function secureDataConnection(session: Session, socket: Socket, signal: A
       secure.on('error', () => {}); // later errors surface through the pipeline
       if (session.host.options.tlsSessionReuse === 'required' && !secure.isSessionReused()) {
         secure.destroy();
-        reject(tlsError('session reuse required', 'ERR_FTPKIT_TLS_REUSE'));
+        reject(new TlsReuseRefused());
         return;
       }
       resolve(secure);
@@ -48,6 +49,13 @@ export function secureDataConnection(session: Session, socket: Socket, signal: A
   });
 }
 
-function tlsError(message: string, code = 'ERR_FTPKIT_TLS'): Error {
-  return Object.assign(new Error(message), { code });
+function tlsError(message: string): FtpError {
+  return new FtpError('FTPKIT_ERR_TLS', message);
+}
+
+/** A PROT P data connection that did not resume its control connection's TLS session (answered REUSE_REFUSAL). */
+export class TlsReuseRefused extends FtpError {
+  constructor() {
+    super('FTPKIT_ERR_TLS', "the data connection did not resume its control connection's TLS session (tlsSessionReuse: 'required')");
+  }
 }

@@ -56,21 +56,33 @@ export interface SessionTotals {
   bytesOut: number;
 }
 
-/** What `command-end` reports: one per command, after its final reply. */
+/**
+ * One command as it ended ('command-end'): emitted by the session's dispatcher after every
+ * command it read (each 'command' event is followed by one), refused ones included.
+ */
 export interface CommandEndInfo extends SessionInfo {
+  /** The user named by USER or logged in, when there is one (after the command, else before it). */
   username: string | undefined;
-  /** Upper case; '' for a line too long to parse. */
+  /** As sent, upper case; unknown verbs too. */
   verb: string;
-  /** The argument as sent; PASS and ACCT are masked as '***'. */
+  /** The argument as sent; '***' for PASS and ACCT, whatever they carried. */
   arg: string;
-  /** Resolved virtual paths the command acted on; RNTO: [from, to]; [] when none. */
+  /**
+   * The virtual paths the command acted on, resolved against the cwd, also when it was refused
+   * on them: [path] for one, [from, to] for RNTO, the picked name for STOU, the folder listed
+   * when ls flags or a wildcard changed it; [] when it named none (or its path was invalid).
+   */
   paths: string[];
-  /** The command's final reply code (for transfers 226, 426, 451...). */
+  /** The last reply code the command wrote (a transfer's 226, 426, 451...); 0 when it wrote none (the connection closed first). */
   code: number;
-  /** The final reply's text (first line): virtual paths only, never a host path or a password. */
+  /**
+   * The text of that last reply (its first line when it had several): virtual paths only,
+   * never a host path or a password; '' when it wrote none.
+   */
   reply: string;
+  /** From the dispatcher taking the command up to its last reply, in ms (a transfer's included). */
   durationMs: number;
-  /** The control connection is TLS. */
+  /** Whether the command arrived over TLS (AUTH TLS itself did not). */
   secure: boolean;
 }
 
@@ -107,7 +119,7 @@ export type ServerEvents = {
   ban: (info: SessionInfo & { username: string; failures: number; until: Date }) => void;
   /** A command arrived (PASS's and ACCT's arguments are masked). */
   command: (info: { sessionId: string; verb: string; arg: string }) => void;
-  /** A command was answered: its final reply code, the paths it acted on, how long it took. */
+  /** A command ended, refused or not: its last reply code and text, the paths it acted on, its duration. */
   'command-end': (info: CommandEndInfo) => void;
   /** A refusal that may be an attack (see SecurityInfo); the client was answered. */
   security: (info: SecurityInfo) => void;

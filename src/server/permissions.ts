@@ -1,22 +1,24 @@
 import { FtpError } from '../errors.js';
 import { resolveVirtualPath } from '../storage/path.js';
+import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
 
 /**
  * Permission letters, pyftpdlib's model (its users know it): each letter allows a family of
- * commands. Read-only is 'elr'; everything is 'elradfmwMT'.
+ * commands. Read-only is 'elr'; everything is 'elradfmwMT'. Which command needs which letter is
+ * its `perm` in the command table (commands/*.ts), checked once by the session's dispatcher.
  */
 export const PERMISSION_LETTERS = {
-  e: 'change folder', // CWD, CDUP
-  l: 'list', // LIST, NLST, MLSD, MLST, STAT path, SIZE, MDTM
-  r: 'retrieve', // RETR
-  a: 'append', // APPE
-  d: 'delete', // DELE, RMD
-  f: 'rename', // RNFR, RNTO
-  m: 'make folder', // MKD
-  w: 'store', // STOR, STOU
-  M: 'chmod', // SITE CHMOD
-  T: 'set mtime', // MFMT
+  e: 'change folder',
+  l: 'list',
+  r: 'retrieve',
+  a: 'append',
+  d: 'delete',
+  f: 'rename',
+  m: 'make folder',
+  w: 'store',
+  M: 'chmod',
+  T: 'set mtime',
 } as const;
 
 export type PermissionLetter = keyof typeof PERMISSION_LETTERS;
@@ -256,15 +258,23 @@ function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, 64);
 }
 
+/** Whether `letter` is granted at `path`; answers `550 <path>: Permission denied (...)` when not. */
+export function allowed(session: Session, permissions: Permissions, letter: PermissionLetter, path: string): boolean {
+  if (permissions.has(letter, path)) return true;
+  session.reply(550, `${path}: Permission denied (${PERMISSION_LETTERS[letter]} not allowed)`);
+  return false;
+}
+
 /**
  * Anonymous users create files but never replace one unless they may delete there (vsftpd
  * without anon_other_write_enable): in an incoming folder nobody overwrites another's upload.
  * Answers 553 itself and returns true when refused.
  */
-export async function refuseReplace(session: Session, path: string): Promise<boolean> {
-  if (session.account?.name !== 'anonymous' || session.permissions?.has('d', path)) return false;
+export async function refuseReplace(ctx: LoggedInContext, path: string): Promise<boolean> {
+  const { session } = ctx;
+  if (ctx.account?.name !== 'anonymous' || ctx.permissions.has('d', path)) return false;
   try {
-    await session.storage!.stat(path);
+    await ctx.storage.stat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     session.fail(err, path, 553);

@@ -1,32 +1,68 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
-import { ControlLineParser, parseCommand, formatReply, normalizeIp, type FtpCommand } from '../protocol/index.js';
-import { resolveVirtualPath } from '../storage/path.js';
-import type { Storage } from '../storage/types.js';
-import type { CommandSpec } from './command.js';
-import { DataChannel } from './data-channel.js';
-import type { PassivePortPool } from './port-pool.js';
-import type { ResolvedServerOptions } from './options.js';
-import type { ServerEvents } from './events.js';
-import { replyForError } from './storage-replies.js';
-import type { ActiveTransfer } from './transfer.js';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { ControlLineParser, parseCommand, formatReply, normalizeIp, type FtpCommand } from '../protocol/index.js';
+import { resolveVirtualPath, virtualDirname } from '../storage/path.js';
+import type { Storage } from '../storage/types.js';
+import { DEFAULT_MISSING, type CommandSpec, type LoggedInContext } from './command.js';
+import { DataChannel } from './data-channel.js';
+import type { PassivePortPool } from './port-pool.js';
+import type { AuthGrant, ResolvedServerOptions } from './options.js';
+import type { ServerEvents } from './events.js';
+import { replyForError } from './storage-replies.js';
+import { runTransfer, type ActiveTransfer, type TransferPlan } from './transfer.js';
 import { CommandPacer, type AccountState, type ConnectionLimits } from './abuse/limits.js';
 import type { LoginGuard } from './abuse/login-guard.js';
 import type { AbuseStore } from './abuse/store.js';
-import type { AuthGrant } from './options.js';
-import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS, type PermissionLetter } from './permissions.js';
+import { allowed, type Permissions } from './permissions.js';
 import { throttle } from './throttle.js';
 import type { TlsBinding, TlsBindings } from './tls-bindings.js';
+import { refuseTemporary } from './upload.js';
 import { checkInteger } from '../errors.js';
 import type { SessionTotals } from './events.js';
-import { CommandProbes } from './logging/probe.js';
-import { emitSecurity } from './logging/security.js';
+import { climbsAboveRoot, emitSecurity } from './logging/security.js';
 import { maskArgument } from './logging/text.js';
 
-/** What a Session needs from its FileServer. */
+/*
+ * One control connection: reads commands in order, keeps the session's state, writes replies.
+ * Its state, and what moves it:
+ *
+ *   login                                         lifecycle
+ *
+ *   awaiting-user --USER--> awaiting-pass         open --QUIT, hangUp()--> quitting
+ *     ^   ^                      |                  |                         |
+ *     |   +---PASS refused (530)-+                  | socket closed,          | socket ended
+ *     |                          | PASS ok (230)    | destroy()               | (after a running
+ *     |                          v                  v                         |  transfer), destroy()
+ *     +------REIN, USER------ logged-in           closed <--------------------+
+ *                             {storage, permissions, grant, account}
+ *
+ * Only a logged-in session has storage and permissions, and only the dispatcher (#execute)
+ * hands them to commands, as a LoggedInContext (command.ts). A transfer runs inside its
+ * command (runTransfer); the session holds it while it runs, so ABOR, STAT, the idle timer and
+ * shutdown see it. Everything here is private; other modules read it through getters and move
+ * it through the methods below.
+ */
+
+/** Where the login stands; storage and permissions exist only once logged in. */
+export type LoginState =
+  | { readonly state: 'awaiting-user' }
+  | { readonly state: 'awaiting-pass'; readonly username: string }
+  | {
+      readonly state: 'logged-in';
+      readonly username: string;
+      readonly storage: Storage;
+      readonly permissions: Permissions;
+      readonly grant: AuthGrant;
+      /** Counters and rate limits shared with the user's other sessions. */
+      readonly account: AccountState | undefined;
+    };
+
+export type Lifecycle = 'open' | 'quitting' | 'closed';
+
+/** What a Session needs from its FileServer: a private object, never the FileServer itself. */
 export interface SessionHost {
   readonly options: ResolvedServerOptions;
   readonly commands: ReadonlyMap<string, CommandSpec>;
@@ -40,6 +76,16 @@ export interface SessionHost {
   /** Gives each AUTH TLS its own TLS binding, when FTPS is configured. */
   readonly tls: TlsBindings | undefined;
   emit<E extends keyof ServerEvents>(event: E, ...args: Parameters<ServerEvents[E]>): boolean;
+  /** A session logged in (before its 230): the server sweeps crash leftovers of its root once. */
+  loggedIn(session: Session): void;
+}
+
+/** One command as it runs, for 'command-end': its last reply and the paths it acted on. */
+interface Running {
+  code: number;
+  /** The last reply's text (its first line). */
+  reply: string;
+  paths: string[];
 }
 
 /** Who is really on the other end when the control connection came through a trusted proxy. */
@@ -63,17 +109,8 @@ export const REPLY_HIGH_WATER = 64 * 1024;
 /** Unsent reply bytes past which the peer is disconnected: nothing a command writes at once comes near. */
 export const REPLY_CAP = 256 * 1024;
 
-/** One control connection: reads commands in order, keeps the session's state, writes replies. */
 export class Session {
   readonly id = randomBytes(6).toString('hex');
-  /** The control connection: a TLSSocket after AUTH TLS or on the implicit port. */
-  socket: Socket;
-  /** The control connection's TLS binding; PROT P data connections must resume one of its sessions. */
-  tls: TlsBinding | undefined;
-  /** PBSZ seen (RFC 4217: required before PROT). */
-  pbsz = false;
-  /** Data channel protection: C (clear) or P (private). */
-  prot: 'C' | 'P' = 'C';
   readonly host: SessionHost;
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -83,31 +120,31 @@ export class Session {
   readonly connectedAt = Date.now();
   /** What this connection's data connections moved (transfer.ts counts, `disconnect` reports). */
   readonly totals: SessionTotals = { filesIn: 0, filesOut: 0, bytesIn: 0, bytesOut: 0 };
-  /** The code of the last reply written. */
-  lastReplyCode = 0;
 
-  // Login state.
-  username: string | undefined;
-  loggedIn = false;
-  storage: Storage | undefined;
-  /** What the logged-in user may do, and where. */
-  permissions: Permissions | undefined;
-  /** The grant the user logged in with. */
-  grant: AuthGrant | undefined;
-  /** Counters and rate limits shared with the user's other sessions. */
-  account: AccountState | undefined;
+  /** The control connection: a TLSSocket after AUTH TLS or on the implicit port. */
+  #socket: Socket;
+  /** The control connection's TLS binding; PROT P data connections must resume one of its sessions. */
+  #tls: TlsBinding | undefined;
+  /** PBSZ seen (RFC 4217: required before PROT). */
+  #pbsz = false;
+  /** Data channel protection: C (clear) or P (private). */
+  #prot: 'C' | 'P' = 'C';
+  #login: LoginState = { state: 'awaiting-user' };
   /** Failed PASS on this connection. */
-  loginFailures = 0;
+  #loginFailures = 0;
+  #lifecycle: Lifecycle = 'open';
   // Transfer parameters.
-  cwd = '/';
-  type: 'A' | 'I' = 'A';
-  restOffset = 0;
-  /** RANG's last byte (inclusive) for the next RETR; restOffset holds its first (commands/range.ts). */
-  rangeEnd: number | undefined;
-  renameFrom: string | undefined;
-  epsvAll = false;
-  mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode', 'media-type']);
-  transfer: ActiveTransfer | undefined;
+  #cwd = '/';
+  #type: 'A' | 'I' = 'A';
+  /** REST's offset, or RANG's first byte, until a transfer command takes it. */
+  #restOffset = 0;
+  /** RANG's last byte (inclusive), until a transfer command takes it (commands/range.ts). */
+  #rangeEnd: number | undefined;
+  /** RNFR's path: RNTO must come next. */
+  #renameFrom: string | undefined;
+  #epsvAll = false;
+  #mlstFacts: ReadonlySet<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode', 'media-type']);
+  #transfer: ActiveTransfer | undefined;
 
   #parser = new ControlLineParser();
   /** Received bytes not parsed yet: at most one packet, the socket is paused meanwhile. */
@@ -118,19 +155,18 @@ export class Session {
   /** ABOR, STAT, NOOP, QUIT heard while a transfer holds the queue, run in order by #runUrgent. */
   readonly #urgent: FtpCommand[] = [];
   #urgentRun: Promise<void> | undefined;
+  /** The command #drain is running, and the one #runUrgent runs beside it: replies are theirs. */
+  #queued: Running | undefined;
+  #beside: Running | undefined;
   readonly #lifetime = new AbortController();
-  #closed = false;
-  #quitting = false;
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
   #pacer: CommandPacer | undefined;
-  /** The commands running, for `command-end` (logging/probe.ts). */
-  readonly #probes = new CommandProbes();
 
   constructor(socket: Socket, host: SessionHost, log: Logger, origin?: SessionOrigin) {
-    this.socket = socket;
+    this.#socket = socket;
     this.host = host;
     this.remoteAddress = normalizeIp(origin?.remoteAddress ?? socket.remoteAddress ?? '');
     this.localAddress = normalizeIp(socket.localAddress ?? host.options.host);
@@ -157,31 +193,93 @@ export class Session {
     socket.on('close', () => this.destroy());
   }
 
+  // ---- What other modules read --------------------------------------------------------------
+
+  /** The control connection: a TLSSocket after AUTH TLS or on the implicit port. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /** The control connection's TLS binding, once TLS. */
+  get tls(): TlsBinding | undefined {
+    return this.#tls;
+  }
+
+  /** True once the control connection is TLS. */
+  get secure(): boolean {
+    return this.#tls !== undefined;
+  }
+
+  get pbsz(): boolean {
+    return this.#pbsz;
+  }
+
+  /** Data connection protection (PROT): C clear, P private. */
+  get prot(): 'C' | 'P' {
+    return this.#prot;
+  }
+
   /** Whether this session's data connections must be TLS: the user's policy, else the server's. */
   get tlsRequired(): boolean {
     return this.grant?.requireTls ?? this.host.options.requireTls;
   }
 
-  /** True once the control connection is TLS. */
-  get secure(): boolean {
-    return this.tls !== undefined;
+  get loginState(): LoginState {
+    return this.#login;
   }
 
-  /**
-   * Turns the control connection into TLS (AUTH TLS, or at once on the implicit port).
-   * Anything the client pipelined after AUTH in clear text is dropped, so no command can be
-   * injected in front of the handshake (the STARTTLS command-injection class of bugs).
-   */
-  startTls(binding: TlsBinding): void {
-    const raw = this.socket;
-    raw.removeAllListeners('data');
-    this.#queue.length = 0;
-    this.#unparsed.length = 0;
-    this.#parser = new ControlLineParser();
-    const secure = binding.wrap(raw, 'control');
-    this.tls = binding;
-    this.socket = secure;
-    this.#listen(secure);
+  get loggedIn(): boolean {
+    return this.#login.state === 'logged-in';
+  }
+
+  /** The user named by USER (awaiting PASS) or logged in. */
+  get username(): string | undefined {
+    return this.#login.state === 'awaiting-user' ? undefined : this.#login.username;
+  }
+
+  get storage(): Storage | undefined {
+    return this.#login.state === 'logged-in' ? this.#login.storage : undefined;
+  }
+
+  get permissions(): Permissions | undefined {
+    return this.#login.state === 'logged-in' ? this.#login.permissions : undefined;
+  }
+
+  /** The grant the user logged in with. */
+  get grant(): AuthGrant | undefined {
+    return this.#login.state === 'logged-in' ? this.#login.grant : undefined;
+  }
+
+  get account(): AccountState | undefined {
+    return this.#login.state === 'logged-in' ? this.#login.account : undefined;
+  }
+
+  get lifecycle(): Lifecycle {
+    return this.#lifecycle;
+  }
+
+  get cwd(): string {
+    return this.#cwd;
+  }
+
+  /** TYPE: A (ASCII, line endings converted) or I (binary). */
+  get type(): 'A' | 'I' {
+    return this.#type;
+  }
+
+  /** After EPSV ALL only EPSV may set up data connections (RFC 2428 section 4). */
+  get epsvAll(): boolean {
+    return this.#epsvAll;
+  }
+
+  /** The facts MLSD and MLST show (OPTS MLST). */
+  get mlstFacts(): ReadonlySet<string> {
+    return this.#mlstFacts;
+  }
+
+  /** The transfer running now, if any (STAT shows it, ABOR ends it). */
+  get transfer(): ActiveTransfer | undefined {
+    return this.#transfer;
   }
 
   /** True when the control peer is on IPv6 (not an IPv4-mapped address). */
@@ -198,21 +296,102 @@ export class Session {
     return this.#lifetime.signal;
   }
 
+  // ---- What commands change ------------------------------------------------------------------
+
+  /** CWD, CDUP: the folder is known to exist. */
+  setCwd(path: string): void {
+    this.#cwd = path;
+  }
+
+  setType(type: 'A' | 'I'): void {
+    this.#type = type;
+  }
+
+  /** REST: the offset the next RETR, STOR, APPE or STOU starts at. */
+  setRestart(offset: number): void {
+    this.#restOffset = offset;
+    this.#rangeEnd = undefined; // REST replaces a RANG
+  }
+
+  /** RANG: the next RETR sends bytes start..end, both inclusive (a REST is replaced). */
+  setRange(start: number, end: number): void {
+    this.#restOffset = start;
+    this.#rangeEnd = end;
+  }
+
+  /** Forgets a REST or RANG (a refused RANG, RANG 1 0). */
+  clearRestart(): void {
+    this.#restOffset = 0;
+    this.#rangeEnd = undefined;
+  }
+
+  /** RNFR: the path the next command, if it is RNTO, renames. */
+  setRenameFrom(path: string): void {
+    this.#renameFrom = path;
+  }
+
+  setEpsvAll(): void {
+    this.#epsvAll = true;
+  }
+
+  setMlstFacts(facts: Iterable<string>): void {
+    this.#mlstFacts = new Set(facts);
+  }
+
+  setPbsz(): void {
+    this.#pbsz = true;
+  }
+
+  setProtection(level: 'C' | 'P'): void {
+    this.#prot = level;
+  }
+
+  /**
+   * Turns the control connection into TLS (AUTH TLS, or at once on the implicit port).
+   * Anything the client pipelined after AUTH in clear text is dropped, so no command can be
+   * injected in front of the handshake (the STARTTLS command-injection class of bugs).
+   */
+  startTls(binding: TlsBinding): void {
+    const raw = this.#socket;
+    raw.removeAllListeners('data');
+    this.#queue.length = 0;
+    this.#unparsed.length = 0;
+    this.#parser = new ControlLineParser();
+    const secure = binding.wrap(raw, 'control');
+    this.#tls = binding;
+    this.#socket = secure;
+    this.#listen(secure);
+  }
+
   start(): void {
-    this.reply(220, this.host.options.greeting);
+    this.#send(220, this.host.options.greeting);
     this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     this.#armIdle();
   }
 
+  /** Answers the command running now (the one beside a transfer first: ABOR's 226 is ABOR's). */
   reply(code: number, text: string | string[]): void {
-    this.#noteReply(code, typeof text === 'string' ? text : (text[0] ?? ''));
+    this.#answer(this.#beside ?? this.#queued, code, text);
+  }
+
+  #answer(running: Running | undefined, code: number, text: string | string[]): void {
+    this.#noteReply(running, code, typeof text === 'string' ? text : (text[0] ?? ''));
+    this.#write(formatReply(code, text));
+  }
+
+  /** A reply that answers no command: the greeting, timeouts, shutdown. */
+  #send(code: number, text: string): void {
+    this.#noteReply(undefined, code, text);
     this.#write(formatReply(code, text));
   }
 
   /** Remembers the reply for `command-end` and logs it at debug (troubleshooting, issue 16). */
-  #noteReply(code: number, text: string): void {
-    this.lastReplyCode = code;
-    this.#probes.note(code, text, this.transfer !== undefined);
+  #noteReply(running: Running | undefined, code: number, text: string): void {
+    if (running) {
+      running.code = code;
+      const nl = text.indexOf('\n');
+      running.reply = nl < 0 ? text : text.slice(0, nl);
+    }
     this.log.debug({ code, reply: text }, 'reply');
   }
 
@@ -223,6 +402,8 @@ export class Session {
    */
   async replyLines(code: number, first: string, batches: AsyncIterable<readonly string[]>, last: string): Promise<void> {
     checkInteger('code', code, 100, 999);
+    const running = this.#beside ?? this.#queued;
+    if (running) running.code = code;
     if (!this.#write(`${code}-${oneLine(first)}\r\n`)) return;
     try {
       for await (const batch of batches) {
@@ -234,14 +415,14 @@ export class Session {
       this.log.warn({ err }, 'multi-line reply failed');
       last = 'Incomplete: local error in processing';
     }
-    this.#noteReply(code, last);
+    this.#noteReply(running, code, last);
     this.#write(`${code} ${oneLine(last)}\r\n`);
   }
 
   /** Writes reply bytes; false once the connection is gone. A peer past REPLY_CAP is let go. */
   #write(text: string): boolean {
-    const socket = this.socket;
-    if (this.#closed || socket.destroyed || socket.writableEnded) return false;
+    const socket = this.#socket;
+    if (this.#lifecycle === 'closed' || socket.destroyed || socket.writableEnded) return false;
     socket.write(text);
     if (socket.writableLength <= REPLY_CAP) return true;
     this.log.debug({ unsent: socket.writableLength }, 'peer does not read its replies, closing');
@@ -251,8 +432,8 @@ export class Session {
 
   /** Resolves once unsent reply bytes are at most REPLY_HIGH_WATER, or the connection is gone. */
   #writable(): Promise<void> {
-    const socket = this.socket;
-    if (this.#closed || socket.destroyed || socket.writableLength <= REPLY_HIGH_WATER) return Promise.resolve();
+    const socket = this.#socket;
+    if (this.#lifecycle === 'closed' || socket.destroyed || socket.writableLength <= REPLY_HIGH_WATER) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         socket.off('drain', done);
@@ -267,7 +448,7 @@ export class Session {
   /** Resolves a client path against cwd; bad paths (NUL, CR, LF) answer 501 and return undefined. */
   resolve(arg: string): string | undefined {
     try {
-      return resolveVirtualPath(this.cwd, arg);
+      return resolveVirtualPath(this.#cwd, arg);
     } catch {
       this.reply(501, 'Invalid path');
       return undefined;
@@ -276,31 +457,14 @@ export class Session {
 
   /** Answers a failed storage call with the right code, naming only the virtual path. */
   fail(err: unknown, path: string, fallback?: number): void {
+    this.#fail(this.#beside ?? this.#queued, err, path, fallback);
+  }
+
+  #fail(running: Running | undefined, err: unknown, path: string, fallback?: number): number {
     const [code, text] = replyForError(err, path, fallback);
     if (code === 451) this.log.warn({ err, path }, 'storage error');
-    this.reply(code, text);
-  }
-
-  /** Checks one permission letter at a virtual path; answers 550 itself when refused. */
-  allowed(letter: PermissionLetter, path: string): boolean {
-    if (this.permissions?.has(letter, path)) return true;
-    this.reply(550, `${path}: Permission denied (${PERMISSION_LETTERS[letter]} not allowed)`);
-    return false;
-  }
-
-  /**
-   * allowed() for a raw client argument, checked before any storage call so a refused user
-   * learns nothing about what exists. A path that does not resolve passes: the command's own
-   * resolve() answers it with 501.
-   */
-  allowedFor(letter: PermissionLetter, arg: string): boolean {
-    let path: string;
-    try {
-      path = resolveVirtualPath(this.cwd, arg);
-    } catch {
-      return true;
-    }
-    return this.allowed(letter, path);
+    this.#answer(running, code, text);
+    return code;
   }
 
   /** `source` paced by the user's shared upload or download rate; `source` itself when unlimited. */
@@ -312,41 +476,56 @@ export class Session {
   /** Answers `code text` (when given) and closes the control connection. */
   hangUp(code?: number, text?: string): void {
     if (code !== undefined) this.reply(code, text ?? '');
-    this.#quitting = true;
-    this.socket.end();
+    this.#hangUp();
+  }
+
+  #hangUp(): void {
+    if (this.#lifecycle === 'open') this.#lifecycle = 'quitting';
+    this.#socket.end();
     setTimeout(() => this.destroy(), 1000).unref();
   }
 
-  login(username: string, storage: Storage, permissions: Permissions | boolean, grant: AuthGrant = {}, account?: AccountState): void {
-    this.username = username;
-    this.loggedIn = true;
-    this.storage = storage;
-    this.permissions =
-      typeof permissions === 'boolean' ? new Permissions(permissions ? ALL_PERMISSIONS : READ_ONLY_PERMISSIONS) : permissions;
-    this.grant = grant;
-    this.account = account;
-    this.cwd = '/';
+  /** USER: awaiting-pass (a logged-in session is reset first: USER starts a new login, RFC 959). */
+  expectPassword(username: string): void {
+    if (this.#login.state === 'logged-in') this.reset();
+    this.#login = { state: 'awaiting-pass', username };
+  }
+
+  /** PASS: the user USER named, if any; the login awaits USER again until PASS succeeds. */
+  takeUsername(): string | undefined {
+    if (this.#login.state !== 'awaiting-pass') return undefined;
+    const { username } = this.#login;
+    this.#login = { state: 'awaiting-user' };
+    return username;
+  }
+
+  /** A refused PASS; returns how many this connection has had. */
+  loginFailed(): number {
+    return ++this.#loginFailures;
+  }
+
+  /** PASS verified: logged in, at the root of `storage`. */
+  logIn(username: string, storage: Storage, permissions: Permissions, grant: AuthGrant, account: AccountState | undefined): void {
+    this.#login = { state: 'logged-in', username, storage, permissions, grant, account };
+    this.#cwd = '/';
     clearTimeout(this.#loginTimer);
     this.#loginTimer = undefined;
     this.log.setBindings({ user: username });
+    this.host.loggedIn(this);
   }
 
   /** REIN and USER-after-login: back to the state right after the greeting. */
   reset(): void {
-    this.transfer?.abort();
+    this.#transfer?.abort();
     this.data.close();
-    this.username = undefined;
-    this.loggedIn = false;
-    this.storage = undefined;
     this.#leaveAccount();
-    this.permissions = undefined;
-    this.grant = undefined;
-    this.cwd = '/';
-    this.type = 'A';
-    this.restOffset = 0;
-    this.rangeEnd = undefined;
-    this.renameFrom = undefined;
-    this.epsvAll = false;
+    this.#login = { state: 'awaiting-user' };
+    this.#cwd = '/';
+    this.#type = 'A';
+    this.#restOffset = 0;
+    this.#rangeEnd = undefined;
+    this.#renameFrom = undefined;
+    this.#epsvAll = false;
     if (!this.#loginTimer) {
       this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     }
@@ -354,26 +533,48 @@ export class Session {
 
   /** QUIT: finish the reply, then close once any running transfer is done. */
   quit(): void {
-    this.#quitting = true;
+    if (this.#lifecycle === 'open') this.#lifecycle = 'quitting';
     this.reply(221, 'Goodbye');
-    if (!this.transfer) this.socket.end();
+    if (!this.#transfer) this.#socket.end();
+  }
+
+  /**
+   * Runs a data transfer for the command running now (transfer.ts): the session holds it
+   * while it runs, and its replies are that command's.
+   */
+  runTransfer(plan: TransferPlan): Promise<void> {
+    const running = this.#queued;
+    return runTransfer(this, plan, {
+      reply: (code, text) => this.#answer(running, code, text),
+      fail: (err, path) => this.#fail(running, err, path),
+      begin: (transfer) => {
+        this.#transfer = transfer;
+        clearTimeout(this.#idleTimer); // the idle timer never fires while a transfer runs
+        this.#idleTimer = undefined;
+      },
+      end: () => {
+        this.#transfer = undefined;
+        if (this.#lifecycle === 'quitting') this.#socket.end();
+        else this.#armIdle();
+      },
+    });
   }
 
   /** Server shutdown: idle sessions get 421 now; a running transfer may finish until `deadline`. */
   async shutdown(deadline: number): Promise<void> {
-    const transfer = this.transfer;
+    const transfer = this.#transfer;
     if (transfer) {
       const wait = Math.max(0, deadline - Date.now());
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([transfer.done, new Promise((r) => (timer = setTimeout(r, wait)))]);
       clearTimeout(timer);
-      if (this.transfer) {
-        this.transfer.abort();
+      if (this.#transfer) {
+        this.#transfer.abort();
         await transfer.done; // its 426 goes out before the 421
       }
     }
-    this.reply(421, 'Service closing control connection');
-    this.socket.end();
+    this.#send(421, 'Service closing control connection');
+    this.#socket.end();
     const timer = setTimeout(() => this.destroy(), 1000);
     await this.#closedPromise;
     clearTimeout(timer);
@@ -381,20 +582,20 @@ export class Session {
 
   /** Ends everything this session holds: timers, data channel, transfer, socket. Idempotent. */
   destroy(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#lifecycle === 'closed') return;
+    this.#lifecycle = 'closed';
     clearTimeout(this.#loginTimer);
     clearTimeout(this.#idleTimer);
-    this.transfer?.abort();
+    this.#transfer?.abort();
     this.data.close();
     this.#queue.length = 0;
     this.#urgent.length = 0;
     this.#unparsed.length = 0;
     this.#lifetime.abort(new Error('session closed'));
     this.#leaveAccount();
-    this.socket.destroy();
+    this.#socket.destroy();
     // After the running transfer has counted its bytes (it ends soon: it was aborted above).
-    const running = this.transfer?.done;
+    const running = this.#transfer?.done;
     if (running) void running.then(() => this.#emitDisconnect());
     else this.#emitDisconnect();
     this.#resolveClosed();
@@ -411,19 +612,20 @@ export class Session {
     });
   }
 
+  /** Gives the session's slot on its account back (the login itself stays: disconnect names the user). */
   #leaveAccount(): void {
-    const account = this.account;
-    if (!account) return;
-    this.account = undefined;
-    account.sessions--;
-    this.host.limits.release(account.name);
-    void this.host.abuseStore?.leaveSession(account.name, this.id).catch(() => {});
+    const login = this.#login;
+    if (login.state !== 'logged-in' || !login.account) return;
+    this.#login = { ...login, account: undefined };
+    login.account.sessions--;
+    this.host.limits.release(login.account.name);
+    void this.host.abuseStore?.leaveSession(login.account.name, this.id).catch(() => {});
   }
 
   /** A revoked user (removed or disabled, e.g. by a users-file reload) is let go at once. */
   #revoked(): boolean {
     const active = this.grant?.active;
-    if (!this.loggedIn || !active) return false;
+    if (!active) return false;
     let ok: boolean;
     try {
       ok = active() !== false;
@@ -437,32 +639,22 @@ export class Session {
     return true;
   }
 
-  /** Called by transfers: the idle timer never fires while one runs. */
-  transferStarted(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-  }
-
-  transferEnded(): void {
-    if (this.#quitting) {
-      this.socket.end();
-      return;
-    }
-    this.#armIdle();
+  /** A method, not a field read, so TypeScript does not keep a narrowing across an await. */
+  #isClosed(): boolean {
+    return this.#lifecycle === 'closed';
   }
 
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
-    if (this.#closed) return;
+    if (this.#lifecycle === 'closed') return;
     this.#idleTimer = setTimeout(() => this.#timeout('Idle timeout'), this.host.options.timeouts.idle);
   }
 
   #timeout(why: string): void {
-    if (this.transfer) return; // a running transfer keeps the session alive
+    if (this.#transfer) return; // a running transfer keeps the session alive
     this.log.info(why.toLowerCase());
-    this.reply(421, `${why}, closing control connection`);
-    this.socket.end();
-    setTimeout(() => this.destroy(), 1000).unref();
+    this.#send(421, `${why}, closing control connection`);
+    this.#hangUp();
   }
 
   /*
@@ -488,7 +680,7 @@ export class Session {
   #parse(): void {
     const parser = this.#parser;
     while (this.#unparsed.length > 0 && this.#queue.length + this.#urgent.length < QUEUE_HIGH_WATER) {
-      if (this.#closed || this.#quitting) {
+      if (this.#lifecycle !== 'open') {
         this.#unparsed.length = 0;
         break;
       }
@@ -505,20 +697,21 @@ export class Session {
         if (command) this.#enqueue(command);
       }
     }
-    if (this.#unparsed.length > 0) this.socket.pause();
-    else if (!this.#closed) this.socket.resume();
+    if (this.#unparsed.length > 0) this.#socket.pause();
+    else if (this.#lifecycle !== 'closed') this.#socket.resume();
   }
 
   #enqueue(command: FtpCommand): void {
-    if (this.#closed || this.#quitting) return;
+    if (this.#lifecycle !== 'open') return;
     const spec = this.host.commands.get(command.verb);
     // ABOR, STAT, NOOP and QUIT must be heard while a transfer holds the queue; behind a
     // command still queued they wait their turn, so replies stay in order.
-    if (this.transfer && spec?.duringTransfer && this.#queue.length === 0) {
+    if (this.#transfer && spec?.duringTransfer && this.#queue.length === 0) {
       // Not queued, so not paced: a client flooding these during a transfer is let go.
       if ((this.#pacer?.take() ?? 0) > 0) {
         this.log.warn('too many commands per second during a transfer, closing');
-        return this.hangUp(421, 'Too many commands, closing control connection');
+        this.#send(421, 'Too many commands, closing control connection');
+        return this.#hangUp();
       }
       this.#urgent.push(command);
       this.#urgentRun ??= this.#runUrgent().finally(() => (this.#urgentRun = undefined));
@@ -529,63 +722,147 @@ export class Session {
   }
 
   async #runUrgent(): Promise<void> {
-    while (this.#urgent.length > 0 && !this.#closed) {
+    while (this.#urgent.length > 0 && !this.#isClosed()) {
       await this.#writable();
       const command = this.#urgent.shift();
-      if (!command || this.#closed) break;
+      if (!command || this.#isClosed()) break;
       this.#parse(); // room freed: read on
-      await this.#execute(command, this.host.commands.get(command.verb), true);
+      await this.#execute(command, 'beside');
     }
   }
 
   async #drain(): Promise<void> {
     this.#busy = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (this.#queue.length > 0 && !this.#isClosed()) {
         // Replies in command order: what ran beside the last transfer (ABOR's 226) goes first.
         while (this.#urgentRun) await this.#urgentRun;
         await this.#writable(); // the peer takes its replies before it gets more
         const wait = this.#pacer?.take() ?? 0; // maxCommandsPerSecond: slow the client down
         if (wait > 0) await sleep(wait);
         const command = this.#queue.shift();
-        if (!command || this.#closed) break;
+        if (!command || this.#isClosed()) break;
         this.#parse(); // room freed: read on
-        await this.#execute(command, this.host.commands.get(command.verb));
+        await this.#execute(command, 'queued');
       }
     } finally {
       this.#busy = false;
     }
   }
 
-  /** Runs one command and emits `command-end` once it is answered. */
-  async #execute(command: FtpCommand, spec: CommandSpec | undefined, urgent = false): Promise<void> {
-    const probe = this.#probes.begin(this, command, urgent);
+  /**
+   * Runs one command: 'command' before, 'command-end' after (with its last reply, the paths it
+   * acted on and how long it took), whatever happened between.
+   */
+  async #execute(command: FtpCommand, lane: 'queued' | 'beside'): Promise<void> {
+    const { verb, arg } = command;
+    if (!this.#transfer) this.#armIdle();
+    if (verb === '') return this.#send(500, 'Command line too long');
+    const masked = maskArgument(verb, arg);
+    this.log.debug({ verb, arg: masked }, 'command');
+    this.host.emit('command', { sessionId: this.id, verb, arg: masked });
+    const running: Running = { code: 0, reply: '', paths: [] };
+    const started = Date.now();
+    const secure = this.secure;
+    const userBefore = this.username;
+    if (lane === 'queued') this.#queued = running;
+    else this.#beside = running;
     try {
-      await this.#run(command, spec);
-    } finally {
-      this.#probes.end(this, probe);
-    }
-  }
-
-  async #run(command: FtpCommand, spec: CommandSpec | undefined): Promise<void> {
-    const { verb } = command;
-    if (!this.transfer) this.#armIdle();
-    if (verb === '') return this.reply(500, 'Command line too long');
-    const arg = maskArgument(verb, command.arg);
-    this.log.debug({ verb, arg }, 'command');
-    this.host.emit('command', { sessionId: this.id, verb, arg });
-    if (!spec) return this.reply(500, `${printable(verb)} not understood`);
-    if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
-    if (!spec.public && !this.loggedIn) return this.reply(530, 'Please login with USER and PASS');
-    if (this.#revoked()) return;
-    if (verb !== 'RNTO') this.renameFrom = undefined; // RNTO must follow RNFR directly
-    try {
-      await spec.handler(this, command.arg, verb);
+      await this.#dispatch(command, running);
     } catch (err) {
       // A handler bug must never reach the socket callbacks or the peer: log, answer 451, go on.
       this.log.error({ err, verb }, 'command failed');
-      this.reply(451, 'Local error in processing');
+      this.#answer(running, 451, 'Local error in processing');
+    } finally {
+      if (lane === 'queued') this.#queued = undefined;
+      else this.#beside = undefined;
+      this.host.emit('command-end', {
+        sessionId: this.id,
+        remoteAddress: this.remoteAddress,
+        username: this.username ?? userBefore,
+        verb,
+        arg: masked,
+        paths: running.paths,
+        code: running.code,
+        reply: running.reply,
+        durationMs: Date.now() - started,
+        secure,
+      });
     }
+  }
+
+  /** Enforces the command's rules (command.ts), then runs its handler. */
+  async #dispatch(command: FtpCommand, running: Running): Promise<void> {
+    const { verb, arg } = command;
+    const spec = this.host.commands.get(verb);
+    if (!spec) return this.reply(500, `${printable(verb)} not understood`);
+    if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
+    const login = this.#login;
+    if (spec.login && login.state !== 'logged-in') return this.reply(530, 'Please login with USER and PASS');
+    if (this.#revoked()) return;
+    const renameFrom = this.#renameFrom; // RNTO must follow RNFR directly
+    this.#renameFrom = undefined;
+    if (!spec.login) return spec.handler(this, arg, verb);
+    if (login.state !== 'logged-in') return; // (checked above)
+    const ctx = this.#context(login, command, spec, running, renameFrom);
+    // The spec's own handler type narrows the context; the rules above are what make it hold.
+    if (ctx) await (spec.handler as (ctx: LoggedInContext, arg: string, verb: string) => Promise<void> | void)(ctx, arg, verb);
+  }
+
+  /**
+   * Applies a logged-in command's rules (command.ts): the REST offset, RNFR before RNTO, the
+   * argument, the path and its permission. Answers a refusal itself and returns undefined.
+   */
+  #context(
+    login: Extract<LoginState, { state: 'logged-in' }>,
+    command: FtpCommand,
+    spec: Exclude<CommandSpec, { login: false }>,
+    running: Running,
+    renameFrom: string | undefined,
+  ): LoggedInContext | undefined {
+    const { arg } = command;
+    const { username, storage, permissions, grant, account } = login;
+    const base = {
+      session: this,
+      username,
+      storage,
+      permissions,
+      grant,
+      account,
+      restart: 0,
+      rangeEnd: undefined as number | undefined,
+      actOn: (...paths: string[]) => void (running.paths = paths),
+    };
+    if (spec.restart) {
+      base.restart = this.#restOffset;
+      base.rangeEnd = this.#rangeEnd;
+      this.#restOffset = 0;
+      this.#rangeEnd = undefined;
+    }
+    // Beside a transfer, ABOR and STAT act on the transfer: no argument or path is looked at.
+    if (spec.duringTransfer && this.#transfer) return { ...base, path: undefined };
+    if (spec.follows && renameFrom === undefined) return void this.reply(503, 'RNFR required first');
+    if (spec.arg === 'required' && arg === '') return void this.reply(501, spec.missing ?? DEFAULT_MISSING);
+    let text: string | null = spec.arg === 'path' || spec.arg === 'path-or-cwd' ? arg : null;
+    if (spec.pathIn) {
+      const picked = spec.pathIn(arg);
+      if (picked !== null && typeof picked === 'object') return void this.reply(501, picked.malformed);
+      text = picked;
+    }
+    if (text === null) {
+      // No path named (STOU without a name): the folder an entry would go into is the cwd.
+      if (spec.perm && spec.permOn === 'folder' && !allowed(this, permissions, spec.perm, this.#cwd)) return undefined;
+      return { ...base, path: undefined };
+    }
+    if (text === '' && spec.arg !== 'path-or-cwd') return void this.reply(501, (spec.arg === 'path' && spec.missing) || DEFAULT_MISSING);
+    const path = this.resolve(text);
+    if (path === undefined) return undefined;
+    // Clamped at the root, answered as for any path, and reported: it may be an attack.
+    if (climbsAboveRoot(this.#cwd, text)) emitSecurity(this, 'traversal', `${command.verb} ${text}`);
+    base.actOn(...(renameFrom !== undefined && spec.follows ? [renameFrom, path] : [path]));
+    if (spec.perm && !allowed(this, permissions, spec.perm, spec.permOn === 'folder' ? virtualDirname(path) : path)) return undefined;
+    if (refuseTemporary(this, path)) return undefined;
+    return { ...base, path, ...(spec.follows ? { renameFrom } : {}) };
   }
 }
 

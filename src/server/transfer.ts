@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { tlsCarrier, TRUNCATED } from './data-end.js';
+import { tlsCarrier } from './data-end.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
-import { REUSE_REFUSAL, secureDataConnection } from './data-tls.js';
+import { REUSE_REFUSAL, secureDataConnection, TlsReuseRefused } from './data-tls.js';
 import { adoptWithLargeReads } from './large-read-socket.js';
 import type { Session } from './session.js';
 import { zeroCopyBytes } from '../data/send-file.js';
 import { paceInbound } from './throttle.js';
 import { emitSecurity } from './logging/security.js';
+import { isPeerGone } from '../util/peer-gone.js';
 
 /** What STAT and ABOR see of a running transfer. */
 export interface ActiveTransfer {
@@ -50,8 +51,17 @@ export interface TransferPlan {
   mediaType?: string;
 }
 
-/** Failures that mean the peer's side of the data connection went away. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', TRUNCATED]);
+/** How a transfer tells its session what happens (Session.runTransfer): the session owns the transfer. */
+export interface TransferHooks {
+  /** Answers the command that runs the transfer. */
+  reply(code: number, text: string): void;
+  /** Answers a storage failure for that command (storage-replies.ts); returns the reply code. */
+  fail(err: unknown, path: string): number;
+  /** The transfer is under way: the session holds it (ABOR, STAT, shutdown see it). */
+  begin(transfer: ActiveTransfer): void;
+  /** Its final reply is out and what it held is released. */
+  end(): void;
+}
 
 /**
  * Runs one data transfer:
@@ -67,11 +77,16 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOS
  *
  * The control connection stays readable throughout, so ABOR, STAT and NOOP are heard.
  */
-export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
+export async function runTransfer(session: Session, plan: TransferPlan, hooks: TransferHooks): Promise<void> {
+  let finalCode = 0; // the last reply's code, for transfer-end
+  const reply = (code: number, text: string): void => {
+    finalCode = code;
+    hooks.reply(code, text);
+  };
   if (session.tlsRequired && session.prot !== 'P') {
     emitSecurity(session, 'tls-required', `${plan.command} over a clear data connection`);
     plan.dispose?.();
-    session.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
+    reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
     return;
   }
   // maxTransfersPerUser: counted on the user's account, across all their sessions.
@@ -80,7 +95,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   if (account && maxTransfers > 0 && account.transfers >= maxTransfers) {
     await Promise.resolve(plan.dispose?.()).catch(() => {});
     session.data.close();
-    session.reply(450, `Too many concurrent transfers for this user (at most ${maxTransfers}), try again later`);
+    reply(450, `Too many concurrent transfers for this user (at most ${maxTransfers}), try again later`);
     return;
   }
   if (account) account.transfers++;
@@ -114,10 +129,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     type: session.type,
     secure: session.secure,
   };
-  session.transfer = transfer;
-  session.transferStarted();
+  hooks.begin(transfer);
   session.host.emit('transfer-start', info);
-  session.reply(150, plan.opening);
+  reply(150, plan.opening);
   const started = Date.now();
   let failure: string | undefined;
   try {
@@ -125,7 +139,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       socket = await session.data.open(controller.signal);
     } catch {
       failure = aborted ? 'aborted' : 'data-connection';
-      session.reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
+      reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
     let reads: LargeReadConnection | undefined;
@@ -143,9 +157,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       } catch (err) {
         plain.destroy();
         failure = aborted ? 'aborted' : 'tls';
-        const reuse = (err as NodeJS.ErrnoException).code === 'ERR_FTPKIT_TLS_REUSE';
+        const reuse = err instanceof TlsReuseRefused;
         session.log.warn({ err }, 'data connection TLS refused');
-        session.reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
+        reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
         return;
       }
     }
@@ -156,30 +170,29 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
       await plan.pump(s, controller.signal, reads);
-      session.reply(226, plan.success ?? 'Transfer complete');
+      reply(226, plan.success ?? 'Transfer complete');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (aborted) {
         failure = 'aborted';
-        session.reply(426, 'Transfer aborted');
+        reply(426, 'Transfer aborted');
       } else if (code === 'ETIMEDOUT') {
         failure = 'timeout';
-        session.reply(426, 'Data connection timed out; transfer aborted');
-      } else if (NETWORK_CODES.has(code)) {
+        reply(426, 'Data connection timed out; transfer aborted');
+      } else if (isPeerGone(err)) {
         failure = 'data-connection';
-        session.reply(426, 'Connection closed; transfer aborted');
+        reply(426, 'Connection closed; transfer aborted');
       } else {
         failure = 'storage';
-        session.fail(err, plan.path);
+        finalCode = hooks.fail(err, plan.path);
       }
     }
   } finally {
-    const code = session.lastReplyCode; // the final reply above: nothing was awaited since
+    const code = finalCode;
     unpace?.();
     await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
     plain?.destroy();
-    session.transfer = undefined;
     if (account) {
       account.transfers--;
       session.host.limits.release(account.name);
@@ -188,7 +201,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     countTransfer(session, plan, bytes);
     session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}), code, ...(plan.mediaType ? { mediaType: plan.mediaType } : {}) });
     resolveDone();
-    session.transferEnded();
+    hooks.end();
   }
 }
 

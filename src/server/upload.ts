@@ -8,11 +8,14 @@ import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
+import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import { receiveBlocks } from './receive-blocks.js';
 import type { LargeReadConnection } from '../util/large-reads.js';
-import { endCheck, TRUNCATED } from './data-end.js';
+import { endCheck } from './data-end.js';
+import { isPeerGone } from '../util/peer-gone.js';
+import { FtpError } from '../errors.js';
 import { isAnonymous, partialOwners } from './upload-owners.js';
 
 /** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
@@ -52,8 +55,11 @@ export const TEMP_PREFIX = '.ftpkit-upload-';
 const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
-/** Failures that mean the client went away or gave up, not that the storage failed. */
-const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED]);
+/** Failures that mean the client went away or gave up (or timed out), not that the storage failed. */
+function interrupted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return isPeerGone(err) || code === 'ETIMEDOUT' || code === 'ABORT_ERR';
+}
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
 export function isUploadTemporary(path: string): boolean {
@@ -79,12 +85,13 @@ export function refuseTemporary(session: Session, path: string): boolean {
  * The partial upload kept for `path` in atomic mode that this session may continue, if any:
  * leftovers of a crash, other users' partials and, for anonymous sessions, every partial excluded.
  */
-export async function pendingUpload(session: Session, path: string): Promise<StorageStat | undefined> {
+export async function pendingUpload(ctx: LoggedInContext, path: string): Promise<StorageStat | undefined> {
+  const { session, storage } = ctx;
   if (session.host.options.uploadMode !== 'atomic' || isAnonymous(session)) return undefined;
   const temp = temporaryFor(path);
-  const owner = partialOwners(session.storage!).get(temp);
-  if (owner !== undefined && owner !== session.username) return undefined;
-  const st = await statOrUndefined(session.storage!, temp);
+  const owner = partialOwners(storage).get(temp);
+  if (owner !== undefined && owner !== ctx.username) return undefined;
+  const st = await statOrUndefined(storage, temp);
   return st?.type === 'file' && st.mtime.getTime() >= PROCESS_START ? st : undefined;
 }
 
@@ -169,13 +176,13 @@ export interface Upload {
 type Mode = 'STOR' | 'APPE' | 'STOU';
 
 /** Opens an upload of `path`; answers the failure itself and resolves undefined. */
-export async function openUpload(session: Session, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+  const { session, storage } = ctx;
   if (refuseTemporary(session, path)) return undefined;
   const atomic = session.host.options.uploadMode === 'atomic';
   const temp = temporaryFor(path);
   const lock = await lockFor(session, mode, atomic ? [exclusive(temp), shared(path)] : [exclusive(path)], path);
   if (!lock) return undefined;
-  const storage = session.storage!;
   try {
     if (!atomic) {
       const sink = await storage.createWriteStream(path, mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {});
@@ -189,15 +196,15 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     }
     const anonymous = isAnonymous(session);
     // The temporary becomes this user's: whatever partial it held is continued or replaced.
-    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, session.username!));
+    const claim = (): void => void (anonymous || partialOwners(storage).set(temp, ctx.username));
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
       claim();
       const sink = await storage.createWriteStream(temp, { flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
-    const partial = await pendingUpload(session, path);
+    const partial = await pendingUpload(ctx, path);
     const baseSize = partial?.size ?? (target?.type === 'file' ? target.size : 0);
     const at = mode === 'APPE' ? baseSize : offset;
     if (at > baseSize || (partial && at < partial.size && !storage.truncate)) {
@@ -209,10 +216,10 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
     }
     const sink = await storage.createWriteStream(temp, { flush: true });
-    return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
+    return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
     const code = (err as NodeJS.ErrnoException).code;
@@ -248,6 +255,7 @@ class DirectUpload implements Upload {
 
 interface AtomicParts {
   session: Session;
+  storage: Storage;
   path: string;
   temp: string;
   /** The target before the upload (its mode is kept), if it existed. */
@@ -274,8 +282,7 @@ class AtomicUpload implements Upload {
   }
 
   async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    const { session, path, temp, target, sink, prefix, lock } = this.#p;
-    const storage = session.storage!;
+    const { session, storage, path, temp, target, sink, prefix, lock } = this.#p;
     const fenced = fence(signal, lock);
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, fenced);
@@ -301,36 +308,36 @@ class AtomicUpload implements Upload {
         throw lock.lost?.reason ?? err;
       }
       const code = (err as NodeJS.ErrnoException).code ?? '';
-      const interrupted = signal.aborted || INTERRUPTIONS.has(code);
+      const cut = signal.aborted || interrupted(err);
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
       // anonymous upload (which no one could safely resume): remove it all.
-      const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
+      const keep = cut && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
       if (!keep) await this.#discard();
-      session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
+      session.log.info({ path, code, interrupted: cut, kept: keep }, 'upload not committed');
       throw err;
     }
   }
 
   async #discard(): Promise<void> {
-    const { session, temp } = this.#p;
-    await session.storage!.delete(temp).catch(() => {});
-    partialOwners(session.storage!).delete(temp);
+    const { storage, temp } = this.#p;
+    await storage.delete(temp).catch(() => {});
+    partialOwners(storage).delete(temp);
   }
 
   async dispose(): Promise<void> {
-    const { session, temp, sink, lock } = this.#p;
+    const { session, storage, temp, sink, lock } = this.#p;
     if (!this.#settled) {
       // The data connection never came: nothing was written beyond what a partial already held.
       sink.destroy();
       await closed(sink).catch(() => {});
-      if (this.#p.anonymous || (await statOrUndefined(session.storage!, temp))?.size === 0) await this.#discard();
+      if (this.#p.anonymous || (await statOrUndefined(storage, temp))?.size === 0) await this.#discard();
     }
     await releaseQuietly(session, lock);
   }
 }
 
 /**
- * Throws (ECONNRESET, an interruption: the partial is kept) unless the upload may be committed
+ * Throws (FTPKIT_ERR_CONNECTION_CLOSED, an interruption: the partial is kept) unless the upload may be committed
  * now: not aborted, and the control connection neither closed, reset nor ended by the client.
  *
  * Why the control connection: a client killed mid-upload (kill -9, a crash) has its kernel close
@@ -343,7 +350,7 @@ function checkCommit(session: Session, signal: AbortSignal): void {
   const control = session.socket;
   const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
   if (signal.aborted || gone) {
-    throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
+    throw new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'control connection lost before the upload was committed');
   }
 }
 

@@ -19,17 +19,18 @@ const MAX_USERNAME = 256;
 export const USER: CommandSpec = {
   verbs: ['USER'],
   help: 'USER <username>',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'Invalid user name',
   handler(session, arg) {
-    if (arg === '' || arg.length > MAX_USERNAME || /[\0\r\n]/.test(arg)) return session.reply(501, 'Invalid user name');
+    if (arg.length > MAX_USERNAME || /[\0\r\n]/.test(arg)) return session.reply(501, 'Invalid user name');
     // No password may cross in clear when TLS is required (RFC 4217 section 4).
     if (session.host.options.requireTls && !session.secure) {
       emitSecurity(session, 'tls-required', 'USER before AUTH TLS');
       return session.reply(530, 'TLS required: send AUTH TLS first');
     }
     if (refuseBanned(session, arg)) return;
-    if (session.loggedIn) session.reset(); // RFC 959: USER starts a new login
-    session.username = arg;
+    session.expectPassword(arg); // a logged-in session is reset: USER starts a new login (RFC 959)
     // Same reply whether the user exists or not (RFC 2577 section 5).
     if (ANONYMOUS_NAMES.has(arg.toLowerCase()) && session.host.options.anonymous) {
       return session.reply(331, 'Anonymous login ok, send your email as password');
@@ -41,12 +42,12 @@ export const USER: CommandSpec = {
 export const PASS: CommandSpec = {
   verbs: ['PASS'],
   help: 'PASS <password>',
-  public: true,
+  login: false,
+  arg: 'optional', // an empty password is one (anonymous)
   async handler(session, arg) {
     if (session.loggedIn) return session.reply(503, 'Already logged in');
-    const username = session.username;
+    const username = session.takeUsername(); // back to awaiting USER until this PASS succeeds
     if (username === undefined) return session.reply(503, 'Login with USER first');
-    session.username = undefined;
     // scrypt hashes 'pw\0' exactly like 'pw' (see checkPassword): no password holds a NUL.
     if (arg.includes('\0')) return session.reply(501, 'Invalid password: NUL is not allowed');
     if (refuseBanned(session, username)) return;
@@ -104,7 +105,7 @@ async function verifyLogin(
   }
   const account = await joinAccount(session, username, grant);
   if (!account) return;
-  session.login(username, checked.storage, checked.permissions, grant, account);
+  session.logIn(username, checked.storage, checked.permissions, grant, account);
   const anonymous = account.name === 'anonymous';
   session.host.emit('login', { sessionId: session.id, remoteAddress: session.remoteAddress, username, anonymous, secure: session.secure });
   session.reply(230, 'User logged in');
@@ -145,7 +146,7 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
   const user = printableName(username);
   emitLoginFailed(session, username, 'credentials'); // the audit log records it and the ban (logging/audit.ts)
   const guard = session.host.loginGuard;
-  session.loginFailures++;
+  const failures = session.loginFailed();
   const local = attempt?.fail();
   // Counted on every node too (abuseStore): the ban and the delay follow the cluster's count.
   const store = session.host.abuseStore;
@@ -157,7 +158,7 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
     return session.hangUp(421, 'Too many failed logins from your address, closing control connection');
   }
   session.reply(530, 'Login incorrect');
-  if (guard && session.loginFailures >= guard.options.maxTries) {
+  if (guard && failures >= guard.options.maxTries) {
     session.log.info({ user }, 'too many failed logins on one connection, closing');
     session.hangUp();
   }
@@ -313,7 +314,9 @@ async function authenticate(session: Session, username: string, password: string
 export const ACCT: CommandSpec = {
   verbs: ['ACCT'],
   help: 'ACCT <account>',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'ACCT needs an account',
   notImplemented: true,
   handler() {},
 };
@@ -321,7 +324,8 @@ export const ACCT: CommandSpec = {
 export const REIN: CommandSpec = {
   verbs: ['REIN'],
   help: 'REIN (reinitialize)',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reset();
     session.reply(220, 'Service ready for new user');
@@ -331,7 +335,8 @@ export const REIN: CommandSpec = {
 export const QUIT: CommandSpec = {
   verbs: ['QUIT'],
   help: 'QUIT',
-  public: true,
+  login: false,
+  arg: 'none',
   duringTransfer: true,
   handler(session) {
     session.quit();

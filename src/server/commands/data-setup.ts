@@ -25,7 +25,9 @@ export const PASV: CommandSpec = {
   verbs: ['PASV'],
   help: 'PASV',
   feat: ['PASV'],
-  async handler(session) {
+  login: true,
+  arg: 'none',
+  async handler({ session }) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     if (session.isIpv6) return session.reply(522, 'PASV works only over IPv4; use EPSV');
     let host: string;
@@ -45,10 +47,12 @@ export const EPSV: CommandSpec = {
   verbs: ['EPSV'],
   help: 'EPSV [1 | 2 | ALL]',
   feat: ['EPSV'],
-  async handler(session, arg) {
+  login: true,
+  arg: 'optional',
+  async handler({ session }, arg) {
     const param = arg.trim().toUpperCase();
     if (param === 'ALL') {
-      session.epsvAll = true;
+      session.setEpsvAll();
       return session.reply(200, 'EPSV ALL ok');
     }
     const family = session.isIpv6 ? '2' : '1';
@@ -79,7 +83,9 @@ function checkActiveTarget(session: Session, host: string, port: number): boolea
 export const PORT: CommandSpec = {
   verbs: ['PORT'],
   help: 'PORT h1,h2,h3,h4,p1,p2',
-  handler(session, arg) {
+  login: true,
+  arg: 'optional', // parsed after the EPSV ALL and address family checks
+  handler({ session }, arg) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     if (session.isIpv6) return session.reply(522, 'PORT works only over IPv4; use EPRT');
     const target = decodeHostPort(arg);
@@ -94,7 +100,9 @@ export const EPRT: CommandSpec = {
   verbs: ['EPRT'],
   help: 'EPRT |proto|address|port|',
   feat: ['EPRT'],
-  handler(session, arg) {
+  login: true,
+  arg: 'optional', // parsed after the EPSV ALL check
+  handler({ session }, arg) {
     if (session.epsvAll) return session.reply(503, 'Only EPSV is allowed after EPSV ALL');
     const target = parseEprtArg(arg);
     if (!target) {

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Crc32Hash } from '../../util/crc32.js';
-import type { CommandSpec } from '../command.js';
+import type { CommandSpec, PathContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
-import { refuseTemporary } from '../upload.js';
 
 /**
  * File hashes: HASH and OPTS HASH (draft-bryan-ftp-hash), and the older XCRC, XMD5, XSHA,
@@ -40,8 +39,8 @@ function algorithmOf(session: Session): HashAlgorithm {
 }
 
 /** Hashes bytes [start, end) of `path`; answers failures itself and resolves undefined. */
-async function hashFile(session: Session, verb: string, path: string, algorithm: HashAlgorithm, start: number, end?: number): Promise<{ hex: string; end: number } | undefined> {
-  const storage = session.storage!;
+async function hashFile(ctx: PathContext, verb: string, algorithm: HashAlgorithm, start: number, end?: number): Promise<{ hex: string; end: number } | undefined> {
+  const { session, storage, path } = ctx;
   const lock = await lockFor(session, verb, [shared(path)]);
   if (!lock) return undefined;
   const { maxBytes, timeout } = session.host.options.hashLimits;
@@ -86,20 +85,12 @@ async function hashFile(session: Session, verb: string, path: string, algorithm:
   }
 }
 
-function resolveArg(session: Session, arg: string): string | undefined {
-  if (arg === '') {
-    session.reply(501, 'A path is required');
-    return undefined;
-  }
-  const path = session.resolve(arg);
-  // A digest tells about the content, so it needs the retrieve permission.
-  if (path === undefined || !session.allowed('r', path) || refuseTemporary(session, path)) return undefined;
-  return path;
-}
-
 export const HASH: CommandSpec = {
   verbs: ['HASH'],
   help: 'HASH <path>',
+  login: true,
+  arg: 'path',
+  perm: 'r', // a digest tells about the content
   feat: (session) => [`HASH ${ALGORITHMS.map((a) => (a === algorithmOf(session) ? `${a}*` : a)).join(';')}`],
   opts(session, value) {
     if (value === '') return session.reply(200, algorithmOf(session));
@@ -108,31 +99,35 @@ export const HASH: CommandSpec = {
     selected.set(session, wanted);
     session.reply(200, wanted);
   },
-  async handler(session, arg) {
-    const path = resolveArg(session, arg);
-    if (path === undefined) return;
-    const algorithm = algorithmOf(session);
-    const result = await hashFile(session, 'HASH', path, algorithm, 0);
-    if (result) session.reply(213, `${algorithm} 0-${result.end} ${result.hex} ${arg}`);
+  async handler(ctx, arg) {
+    const algorithm = algorithmOf(ctx.session);
+    const result = await hashFile(ctx, 'HASH', algorithm, 0);
+    if (result) ctx.session.reply(213, `${algorithm} 0-${result.end} ${result.hex} ${arg}`);
   },
 };
 
 const LEGACY: Record<string, HashAlgorithm> = { XCRC: 'CRC32', XMD5: 'MD5', XSHA: 'SHA-1', XSHA1: 'SHA-1', XSHA256: 'SHA-256', XSHA512: 'SHA-512' };
 
 /** `XCRC path [start [end]]`: clients quote paths with spaces; trailing numbers are the range. */
+function legacyArgs(arg: string): { name: string; start: number; end: number | undefined } {
+  const m = /^(.*?)(?: (\d{1,15}))?(?: (\d{1,15}))?$/.exec(arg);
+  let name = m?.[1] ?? arg;
+  if (name.length >= 2 && name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1);
+  return { name, start: m?.[2] === undefined ? 0 : Number(m[2]), end: m?.[3] === undefined ? undefined : Number(m[3]) };
+}
+
 export const XCRC: CommandSpec = {
   verbs: Object.keys(LEGACY),
   help: 'XCRC|XMD5|XSHA1|XSHA256|XSHA512 <path> [start [end]]',
   feat: Object.keys(LEGACY),
-  async handler(session, arg, verb) {
-    const m = /^(.*?)(?: (\d{1,15}))?(?: (\d{1,15}))?$/.exec(arg)!;
-    let name = m[1]!;
-    if (name.length >= 2 && name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1);
-    const path = resolveArg(session, name);
-    if (path === undefined) return;
-    const start = m[2] === undefined ? 0 : Number(m[2]);
-    const end = m[3] === undefined ? undefined : Number(m[3]);
-    const result = await hashFile(session, verb, path, LEGACY[verb]!, start, end);
-    if (result) session.reply(250, result.hex.toUpperCase());
+  login: true,
+  arg: 'path',
+  pathIn: (arg) => legacyArgs(arg).name,
+  pathWhere: 'before the optional byte range; may be quoted',
+  perm: 'r',
+  async handler(ctx, arg, verb) {
+    const { start, end } = legacyArgs(arg);
+    const result = await hashFile(ctx, verb, LEGACY[verb] ?? 'CRC32', start, end);
+    if (result) ctx.session.reply(250, result.hex.toUpperCase());
   },
 };

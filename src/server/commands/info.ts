@@ -5,7 +5,8 @@ import type { Session } from '../session.js';
 export const SYST: CommandSpec = {
   verbs: ['SYST'],
   help: 'SYST',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reply(215, 'UNIX Type: L8');
   },
@@ -14,7 +15,8 @@ export const SYST: CommandSpec = {
 export const NOOP: CommandSpec = {
   verbs: ['NOOP'],
   help: 'NOOP',
-  public: true,
+  login: false,
+  arg: 'none',
   duringTransfer: true,
   handler(session) {
     session.reply(200, 'NOOP ok');
@@ -25,7 +27,8 @@ export const NOOP: CommandSpec = {
 export const FEAT: CommandSpec = {
   verbs: ['FEAT'],
   help: 'FEAT',
-  public: true,
+  login: false,
+  arg: 'none',
   handler(session) {
     session.reply(211, ['Features:', ...featureLines(session).map((l) => ` ${l}`), 'End']);
   },
@@ -45,7 +48,9 @@ const KNOWN_FACTS: readonly string[] = MLST_FACTS.map((f) => f.toLowerCase());
 export const OPTS: CommandSpec = {
   verbs: ['OPTS'],
   help: 'OPTS <command> [options]',
-  public: true,
+  login: false,
+  arg: 'required',
+  missing: 'Option not understood',
   feat: ['UTF8'],
   handler(session, arg) {
     const space = arg.indexOf(' ');
@@ -58,7 +63,7 @@ export const OPTS: CommandSpec = {
     }
     if (name === 'MLST') {
       const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => KNOWN_FACTS.includes(f));
-      session.mlstFacts = new Set(wanted);
+      session.setMlstFacts(wanted);
       const shown = wanted.map((f) => MLST_FACTS.find((name) => name.toLowerCase() === f)!);
       return session.reply(200, `MLST OPTS ${shown.map((f) => `${f};`).join('')}`);
     }
@@ -71,7 +76,8 @@ export const OPTS: CommandSpec = {
 export const HELP: CommandSpec = {
   verbs: ['HELP'],
   help: 'HELP [command]',
-  public: true,
+  login: false,
+  arg: 'optional',
   handler(session, arg) {
     const commands = session.host.commands;
     if (arg.trim() !== '') {

@@ -3,15 +3,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/index.js';
 import { MLST_FACTS } from '../../protocol/listing.js';
-import type { ListReader, StorageStat } from '../../storage/types.js';
+import type { ListReader, Storage, StorageStat } from '../../storage/types.js';
 import { listReaderOf } from '../../storage/list-reader.js';
 import { listingTurn } from '../listing-slots.js';
-import type { CommandSpec } from '../command.js';
+import type { CommandSpec, LoggedInContext } from '../command.js';
 import type { Session } from '../session.js';
 import { hasWildcard, matchGlob } from '../glob.js';
-import { runTransfer } from '../transfer.js';
 import { joinVirtual } from '../../storage/path.js';
-import type { PermissionLetter } from '../permissions.js';
+import { allowed, type PermissionLetter } from '../permissions.js';
 import { isUploadTemporary, refuseTemporary } from '../upload.js';
 
 export interface ListTarget {
@@ -35,7 +34,8 @@ export const LIST_BATCH = 256;
  * literal path is tried first, so a file really named `-x` still lists; when it does not exist,
  * leading `-flags` words are dropped.
  */
-export async function listTarget(session: Session, arg: string): Promise<ListTarget | undefined> {
+export async function listTarget(ctx: LoggedInContext, arg: string): Promise<ListTarget | undefined> {
+  const { session, storage } = ctx;
   const attempts = [arg];
   if (arg.startsWith('-')) {
     const words = arg.split(' ');
@@ -50,21 +50,21 @@ export async function listTarget(session: Session, arg: string): Promise<ListTar
     if (path === undefined || refuseTemporary(session, path)) return undefined;
     lastPath = path;
     try {
-      const stat = await session.storage!.stat(path);
-      const entries = stat.type === 'dir' ? await openFolder(session, path) : listReaderOf([{ ...stat }]);
+      const stat = await storage.stat(path);
+      const entries = stat.type === 'dir' ? await openFolder(storage, path) : listReaderOf([{ ...stat }]);
       return { path, given, stat, entries };
     } catch (err) {
       lastError = err;
     }
   }
-  const glob = await globTarget(session, attempts[attempts.length - 1]!);
+  const glob = await globTarget(ctx, attempts[attempts.length - 1] ?? arg);
   if (glob) return glob;
   session.fail(lastError, lastPath, 550);
   return undefined;
 }
 
 /** `NLST *.txt`, `LIST dir/a?c`: a missing last segment with wildcards filters its folder. */
-async function globTarget(session: Session, given: string): Promise<ListTarget | undefined> {
+async function globTarget({ session, storage }: LoggedInContext, given: string): Promise<ListTarget | undefined> {
   const slash = given.lastIndexOf('/');
   const pattern = given.slice(slash + 1);
   if (!hasWildcard(pattern)) return undefined;
@@ -72,9 +72,9 @@ async function globTarget(session: Session, given: string): Promise<ListTarget |
   const dir = session.resolve(dirGiven);
   if (dir === undefined) return undefined;
   try {
-    const stat = await session.storage!.stat(dir);
+    const stat = await storage.stat(dir);
     if (stat.type !== 'dir') return undefined;
-    const entries = await openFolder(session, dir, (e) => matchGlob(pattern, e.name));
+    const entries = await openFolder(storage, dir, (e) => matchGlob(pattern, e.name));
     return { path: dir, given: dirGiven, stat, entries };
   } catch {
     return undefined;
@@ -85,8 +85,7 @@ async function globTarget(session: Session, given: string): Promise<ListTarget |
  * The entries a listing of `path` may show, in name order. A name with CR or LF would forge
  * listing lines (or replies, for STAT), and temporaries of atomic uploads are hidden.
  */
-async function openFolder(session: Session, path: string, keep?: (e: StorageStat) => boolean): Promise<ListReader> {
-  const storage = session.storage!;
+async function openFolder(storage: Storage, path: string, keep?: (e: StorageStat) => boolean): Promise<ListReader> {
   const reader = storage.openList ? await storage.openList(path) : listReaderOf(await storage.list(path));
   const shown = (e: StorageStat): boolean => !/[\r\n]/.test(e.name) && !isUploadTemporary(e.name) && (keep === undefined || keep(e));
   return {
@@ -114,15 +113,18 @@ async function* lineBatches(entries: ListReader, line: (e: StorageStat) => strin
 /**
  * Holds a listing turn (listing-slots.ts) while `run` lists `arg`; answers refusals itself.
  * `run` owns the target's reader from then on and closes it (a transfer's dispose does).
+ * The table checked 'l' at the path as written; when ls flags or a wildcard make the folder
+ * listed another one, it is checked there too.
  */
-async function withTarget(session: Session, arg: string, run: (target: ListTarget, release: () => void) => Promise<void>): Promise<void> {
-  if (!session.allowedFor('l', arg)) return;
+async function withTarget(ctx: LoggedInContext, arg: string, run: (target: ListTarget, release: () => void) => Promise<void>): Promise<void> {
+  const { session } = ctx;
   const release = await listingTurn(session);
   if (!release) return; // the session ended while waiting
   let target: ListTarget | undefined;
   try {
-    target = await listTarget(session, arg);
-    if (!target || !session.allowed('l', target.path)) {
+    target = await listTarget(ctx, arg);
+    if (target && target.path !== ctx.path) ctx.actOn(target.path);
+    if (!target || (target.path !== ctx.path && !allowed(session, ctx.permissions, 'l', target.path))) {
       await target?.entries.close();
       return release();
     }
@@ -157,7 +159,7 @@ function sendLines(batches: AsyncIterable<string[]>): (socket: Socket, signal: A
 
 /** A listing over the data connection; the turn and the reader are let go when it ends. */
 function sendListing(session: Session, command: string, path: string, release: () => void, entries: ListReader, batches: AsyncIterable<string[]>): Promise<void> {
-  return runTransfer(session, {
+  return session.runTransfer({
     command,
     path,
     opening: 'Here comes the directory listing',
@@ -171,8 +173,8 @@ function sendListing(session: Session, command: string, path: string, release: (
   });
 }
 
-function list(session: Session, arg: string, verb: 'LIST' | 'NLST'): Promise<void> {
-  return withTarget(session, arg, (target, release) => {
+function list(ctx: LoggedInContext, arg: string, verb: 'LIST' | 'NLST'): Promise<void> {
+  return withTarget(ctx, arg, (target, release) => {
     const now = new Date();
     const prefix = target.given !== '' && target.stat.type === 'dir' ? target.given.replace(/\/+$/, '') + '/' : '';
     const line =
@@ -181,25 +183,32 @@ function list(session: Session, arg: string, verb: 'LIST' | 'NLST'): Promise<voi
         : target.stat.type === 'dir'
           ? (e: StorageStat) => prefix + e.name
           : () => target.given;
-    return sendListing(session, verb, target.path, release, target.entries, lineBatches(target.entries, line));
+    return sendListing(ctx.session, verb, target.path, release, target.entries, lineBatches(target.entries, line));
   });
 }
 
 export const LIST: CommandSpec = {
   verbs: ['LIST'],
   help: 'LIST [path]',
-  handler: (session, arg) => list(session, arg, 'LIST'),
+  login: true,
+  arg: 'path-or-cwd', // ls flags (-la) tried as a name first, then dropped
+  perm: 'l',
+  handler: (ctx, arg) => list(ctx, arg, 'LIST'),
 };
 
 export const NLST: CommandSpec = {
   verbs: ['NLST'],
   help: 'NLST [path]',
-  handler: (session, arg) => list(session, arg, 'NLST'),
+  login: true,
+  arg: 'path-or-cwd',
+  perm: 'l',
+  handler: (ctx, arg) => list(ctx, arg, 'NLST'),
 };
 
 /** STAT <path>: the LIST lines on the control connection, sent as the peer reads them. */
-export function statListing(session: Session, arg: string): Promise<void> {
-  return withTarget(session, arg, async (target, release) => {
+export function statListing(ctx: LoggedInContext, arg: string): Promise<void> {
+  const { session } = ctx;
+  return withTarget(ctx, arg, async (target, release) => {
     try {
       const now = new Date();
       const lines = lineBatches(target.entries, (e) => formatListLine(e, now));
@@ -224,21 +233,21 @@ async function* mlsdLines(session: Session, path: string, stat: StorageStat, ent
 export const MLSD: CommandSpec = {
   verbs: ['MLSD'],
   help: 'MLSD [path]',
-  async handler(session, arg) {
-    if (!session.allowedFor('l', arg)) return;
-    const path = session.resolve(arg);
-    if (path === undefined) return;
+  login: true,
+  arg: 'path-or-cwd',
+  perm: 'l',
+  async handler({ session, storage, path }) {
     const release = await listingTurn(session);
     if (!release) return;
     let stat: StorageStat;
     let entries: ListReader;
     try {
-      stat = await session.storage!.stat(path);
+      stat = await storage.stat(path);
       if (stat.type !== 'dir') {
         release();
         return session.reply(501, `${path}: Not a directory`);
       }
-      entries = await openFolder(session, path);
+      entries = await openFolder(storage, path);
     } catch (err) {
       release();
       return session.fail(err, path, 550);
@@ -251,12 +260,12 @@ export const MLST: CommandSpec = {
   verbs: ['MLST'],
   help: 'MLST [path]',
   feat: mlstFeature,
-  async handler(session, arg) {
-    if (!session.allowedFor('l', arg)) return;
-    const path = session.resolve(arg);
-    if (path === undefined || refuseTemporary(session, path)) return;
+  login: true,
+  arg: 'path-or-cwd',
+  perm: 'l',
+  async handler({ session, storage, path }) {
     try {
-      const stat = await session.storage!.stat(path);
+      const stat = await storage.stat(path);
       session.reply(250, [`Listing ${path}`, ` ${mlsxLine(session, stat, path, undefined, path)}`, 'End']);
     } catch (err) {
       session.fail(err, path, 550);

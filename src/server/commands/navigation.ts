@@ -1,25 +1,24 @@
 import { quotePath } from '../../protocol/index.js';
-import type { CommandSpec } from '../command.js';
-import type { Session } from '../session.js';
+import type { CommandSpec, PathContext } from '../command.js';
 
 export const PWD: CommandSpec = {
   verbs: ['PWD', 'XPWD'],
   help: 'PWD',
-  handler(session) {
+  login: true,
+  arg: 'none',
+  handler({ session }) {
     session.reply(257, `${quotePath(session.cwd)} is the current directory`);
   },
 };
 
-async function changeDirectory(session: Session, arg: string): Promise<void> {
-  const path = session.resolve(arg);
-  if (path === undefined || !session.allowed('e', path)) return;
+async function changeDirectory({ session, storage, path }: PathContext): Promise<void> {
   try {
-    const stat = await session.storage!.stat(path);
+    const stat = await storage.stat(path);
     if (stat.type !== 'dir') return session.reply(550, `${path}: Not a directory`);
   } catch (err) {
     return session.fail(err, path, 550);
   }
-  session.cwd = path;
+  session.setCwd(path);
   session.reply(250, `Directory changed to ${path}`);
 }
 
@@ -27,16 +26,20 @@ export const CWD: CommandSpec = {
   verbs: ['CWD', 'XCWD'],
   help: 'CWD <path>',
   feat: ['TVFS'],
-  handler(session, arg) {
-    if (arg === '') return session.reply(501, 'CWD needs a path');
-    return changeDirectory(session, arg);
-  },
+  login: true,
+  arg: 'path',
+  missing: 'CWD needs a path',
+  perm: 'e',
+  handler: changeDirectory,
 };
 
 export const CDUP: CommandSpec = {
   verbs: ['CDUP', 'XCUP'],
   help: 'CDUP',
-  handler(session) {
-    return changeDirectory(session, '..');
-  },
+  login: true,
+  arg: 'path',
+  pathIn: () => '..',
+  pathWhere: 'the parent folder, `..`',
+  perm: 'e',
+  handler: changeDirectory,
 };

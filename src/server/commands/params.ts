@@ -3,16 +3,19 @@ import type { CommandSpec } from '../command.js';
 export const TYPE: CommandSpec = {
   verbs: ['TYPE'],
   help: 'TYPE A | I | L 8',
-  handler(session, arg) {
+  login: true,
+  arg: 'required',
+  missing: 'TYPE needs an argument',
+  handler({ session }, arg) {
     const parts = arg.trim().toUpperCase().split(/\s+/);
     const [kind, param] = parts;
     if (parts.length > 2 || kind === undefined || kind === '') return session.reply(501, 'TYPE needs an argument');
     if (kind === 'A' && (param === undefined || param === 'N')) {
-      session.type = 'A';
+      session.setType('A');
       return session.reply(200, 'Switching to ASCII mode');
     }
     if ((kind === 'I' && param === undefined) || (kind === 'L' && param === '8')) {
-      session.type = 'I';
+      session.setType('I');
       return session.reply(200, 'Switching to Binary mode');
     }
     if (['A', 'E', 'I', 'L'].includes(kind)) return session.reply(504, 'TYPE not supported for that parameter');
@@ -23,7 +26,10 @@ export const TYPE: CommandSpec = {
 export const MODE: CommandSpec = {
   verbs: ['MODE'],
   help: 'MODE S',
-  handler(session, arg) {
+  login: true,
+  arg: 'required',
+  missing: 'Unknown MODE',
+  handler({ session }, arg) {
     const mode = arg.trim().toUpperCase();
     if (mode === 'S') return session.reply(200, 'Mode set to S');
     if (mode === 'B' || mode === 'C' || mode === 'Z') return session.reply(504, `MODE ${mode} not supported`);
@@ -34,7 +40,10 @@ export const MODE: CommandSpec = {
 export const STRU: CommandSpec = {
   verbs: ['STRU'],
   help: 'STRU F',
-  handler(session, arg) {
+  login: true,
+  arg: 'required',
+  missing: 'Unknown STRU',
+  handler({ session }, arg) {
     const stru = arg.trim().toUpperCase();
     if (stru === 'F') return session.reply(200, 'Structure set to F');
     if (stru === 'R' || stru === 'P') return session.reply(504, `STRU ${stru} not supported`);
@@ -45,7 +54,9 @@ export const STRU: CommandSpec = {
 export const ALLO: CommandSpec = {
   verbs: ['ALLO'],
   help: 'ALLO <bytes>',
-  handler(session) {
+  login: true,
+  arg: 'none', // nothing to allocate: any argument is fine
+  handler({ session }) {
     session.reply(202, 'No storage allocation necessary');
   },
 };
@@ -54,12 +65,14 @@ export const REST: CommandSpec = {
   verbs: ['REST'],
   help: 'REST <offset>',
   feat: ['REST STREAM'],
-  handler(session, arg) {
+  login: true,
+  arg: 'required',
+  missing: 'REST needs a non-negative integer offset',
+  handler({ session }, arg) {
     const text = arg.trim();
     const offset = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(offset)) return session.reply(501, 'REST needs a non-negative integer offset');
-    session.restOffset = offset;
-    session.rangeEnd = undefined; // REST replaces a RANG (range.ts)
+    session.setRestart(offset); // replaces a RANG (range.ts)
     session.reply(350, `Restarting at ${offset}. Send STOR or RETR`);
   },
 };

@@ -8,7 +8,8 @@ const tlsFeatures = (session: Session): string[] => (session.host.tls ? ['AUTH T
 export const AUTH: CommandSpec = {
   verbs: ['AUTH'],
   help: 'AUTH TLS',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after whether TLS is on at all
   feat: tlsFeatures,
   handler(session, arg) {
     const bindings = session.host.tls;
@@ -19,18 +20,19 @@ export const AUTH: CommandSpec = {
     session.reply(234, `AUTH ${mechanism} successful`);
     session.startTls(bindings.acquire());
     // AUTH SSL and TLS-P historically imply protected data (what such clients expect).
-    if (mechanism === 'SSL' || mechanism === 'TLS-P') session.prot = 'P';
+    if (mechanism === 'SSL' || mechanism === 'TLS-P') session.setProtection('P');
   },
 };
 
 export const PBSZ: CommandSpec = {
   verbs: ['PBSZ'],
   help: 'PBSZ 0',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after AUTH
   handler(session, arg) {
     if (!session.secure) return session.reply(503, 'PBSZ requires AUTH first');
     if (!/^\d{1,10}$/.test(arg.trim())) return session.reply(501, 'PBSZ needs a number');
-    session.pbsz = true;
+    session.setPbsz();
     session.reply(200, 'PBSZ=0');
   },
 };
@@ -38,18 +40,19 @@ export const PBSZ: CommandSpec = {
 export const PROT: CommandSpec = {
   verbs: ['PROT'],
   help: 'PROT C | P',
-  public: true,
+  login: false,
+  arg: 'optional', // checked after AUTH and PBSZ
   handler(session, arg) {
     if (!session.secure) return session.reply(503, 'PROT requires AUTH first');
     if (!session.pbsz) return session.reply(503, 'PROT requires PBSZ first');
     const level = arg.trim().toUpperCase();
     if (level === 'P') {
-      session.prot = 'P';
+      session.setProtection('P');
       return session.reply(200, 'Protection level set to P');
     }
     if (level === 'C') {
       if (session.tlsRequired) return session.reply(534, 'Clear data connections are refused by policy');
-      session.prot = 'C';
+      session.setProtection('C');
       return session.reply(200, 'Protection level set to C');
     }
     if (level === 'S' || level === 'E') return session.reply(536, `PROT ${level} not supported`);

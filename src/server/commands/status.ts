@@ -6,14 +6,20 @@ import { transferProgress } from '../logging/text.js';
 export const STAT: CommandSpec = {
   verbs: ['STAT'],
   help: 'STAT [path]',
+  login: true,
+  arg: 'optional',
+  pathIn: (arg) => (arg === '' ? null : arg), // STAT alone: the status, no path
+  pathWhere: 'the argument, when given',
+  perm: 'l',
   duringTransfer: true,
-  async handler(session, arg) {
+  async handler(ctx, arg) {
+    const { session } = ctx;
     const transfer = session.transfer;
     if (transfer) {
       const progress = transferProgress(transfer.bytes(), transfer.total, Date.now() - transfer.startedAt);
       return session.reply(213, `Status: ${transfer.command} ${transfer.path}, ${progress}`);
     }
-    if (arg === '') {
+    if (ctx.path === undefined) {
       return session.reply(211, [
         'ftpkit FTP server status:',
         `     Connected to ${session.remoteAddress}`,
@@ -23,6 +29,6 @@ export const STAT: CommandSpec = {
         'End of status',
       ]);
     }
-    await statListing(session, arg);
+    await statListing(ctx, arg);
   },
 };

@@ -3,16 +3,15 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createAsciiEncoder } from '../../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
-import type { CommandSpec } from '../command.js';
+import type { CommandSpec, LoggedInContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
-import { runTransfer } from '../transfer.js';
 import { refuseReplace } from '../permissions.js';
 import { sendBlocks } from '../send-blocks.js';
 import type { BlockReader } from '../../storage/index.js';
-import { openUpload, refuseTemporary } from '../upload.js';
+import { openUpload } from '../upload.js';
 import { mediaTypeOf } from '../../protocol/media-types.js';
-import { clearRange, exactReader, lengthCheck } from './range.js';
+import { exactReader, lengthCheck } from './range.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -21,15 +20,14 @@ function modeName(session: Session): string {
 export const RETR: CommandSpec = {
   verbs: ['RETR'],
   help: 'RETR <path>',
-  async handler(session, arg) {
-    const offset = session.restOffset;
-    const rangeEnd = session.rangeEnd; // RANG's last byte (range.ts)
-    clearRange(session);
-    if (arg === '') return session.reply(501, 'RETR needs a path');
+  login: true,
+  arg: 'path',
+  missing: 'RETR needs a path',
+  perm: 'r',
+  restart: true, // REST's offset, or RANG's range (range.ts)
+  async handler(ctx) {
+    const { session, storage, path, restart: offset, rangeEnd } = ctx;
     if (rangeEnd !== undefined && session.type !== 'I') return session.reply(551, 'RANG needs TYPE I');
-    if (!session.allowedFor('r', arg)) return;
-    const path = session.resolve(arg);
-    if (path === undefined || refuseTemporary(session, path)) return;
     // Readers share the file; in direct upload mode they keep writers out (and wait for them).
     const lock = await lockFor(session, 'RETR', [shared(path)]);
     if (!lock) return;
@@ -39,12 +37,12 @@ export const RETR: CommandSpec = {
     };
     const ascii = session.type === 'A';
     // Binary and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
-    const direct = !ascii && !session.account?.download && session.storage!.openReader !== undefined;
+    const openReader = ascii || ctx.account?.download ? undefined : storage.openReader?.bind(storage);
     let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
     let last: number | undefined;
     try {
-      const stat = await session.storage!.stat(path);
+      const stat = await storage.stat(path);
       if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
       size = stat.size;
       if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
@@ -52,9 +50,7 @@ export const RETR: CommandSpec = {
       // A range ending past the file is cut at its last byte (draft-bryan-ftp-range 4.3).
       if (rangeEnd !== undefined) last = Math.min(rangeEnd, size - 1);
       const read = { start: offset, ...(last === undefined ? {} : { end: last }) };
-      source = direct
-        ? { reader: await session.storage!.openReader!(path, read) }
-        : { stream: await session.storage!.createReadStream(path, read) };
+      source = openReader ? { reader: await openReader(path, read) } : { stream: await storage.createReadStream(path, read) };
     } catch (err) {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
@@ -62,7 +58,7 @@ export const RETR: CommandSpec = {
     const opened = source;
     if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
     const length = (last === undefined ? size : last + 1) - offset;
-    await runTransfer(session, {
+    await session.runTransfer({
       command: 'RETR',
       path,
       opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${length} bytes)`,
@@ -90,20 +86,17 @@ export const RETR: CommandSpec = {
 };
 
 /** STOR, APPE and STOU share this: open the target first, so errors come before any 150. */
-async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
-  const offset = session.restOffset;
-  const ranged = session.rangeEnd !== undefined;
-  clearRange(session);
+async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
+  const { session } = ctx;
   // RANG + STOR would rewrite bytes inside a file (draft 4.3); not offered, so refused like ProFTPD.
-  if (ranged) return session.reply(554, `RANG applies to RETR only; ${mode} not started`);
-  if (!session.allowed(mode === 'APPE' ? 'a' : 'w', path)) return;
-  if (mode !== 'STOU' && (await refuseReplace(session, path))) return;
+  if (ctx.rangeEnd !== undefined) return session.reply(554, `RANG applies to RETR only; ${mode} not started`);
+  if (mode !== 'STOU' && (await refuseReplace(ctx, path))) return;
   // Locks, the atomic temporary and resume live in upload.ts.
-  const upload = await openUpload(session, path, mode, offset);
+  const upload = await openUpload(ctx, path, mode, ctx.restart);
   if (!upload) return;
   const ascii = session.type === 'A';
   const name = virtualBasename(path);
-  await runTransfer(session, {
+  await session.runTransfer({
     command: mode,
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
@@ -122,12 +115,12 @@ function storeCommand(mode: 'STOR' | 'APPE'): CommandSpec {
   return {
     verbs: [mode],
     help: `${mode} <path>`,
-    handler(session, arg) {
-      if (arg === '') return session.reply(501, `${mode} needs a path`);
-      const path = session.resolve(arg);
-      if (path === undefined) return;
-      return store(session, path, mode);
-    },
+    login: true,
+    arg: 'path',
+    missing: `${mode} needs a path`,
+    perm: mode === 'APPE' ? 'a' : 'w',
+    restart: true,
+    handler: (ctx) => store(ctx, ctx.path, mode),
   };
 }
 
@@ -143,17 +136,26 @@ export const APPE = storeCommand('APPE');
 export const STOU: CommandSpec = {
   verbs: ['STOU'],
   help: 'STOU [suggested-name]',
-  async handler(session, arg) {
-    const base = arg === '' ? undefined : session.resolve(arg);
-    if (arg !== '' && base === undefined) return;
+  login: true,
+  arg: 'optional',
+  pathIn: (arg) => (arg === '' ? null : arg), // no name: ftpkit.<random> in the cwd
+  pathWhere: 'the suggested name, when given',
+  perm: 'w',
+  permOn: 'folder', // the name is picked below; its folder's letters are its letters
+  restart: true,
+  async handler(ctx) {
+    const { session, storage, path: base } = ctx;
     const dir = base ? virtualDirname(base) : session.cwd;
     const stem = base ? virtualBasename(base) : 'ftpkit';
     for (let i = 0; i < 16; i++) {
       const candidate = joinVirtual(dir, `${stem}.${randomBytes(8).toString('hex')}`);
       try {
-        await session.storage!.stat(candidate);
+        await storage.stat(candidate);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return store(session, candidate, 'STOU');
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          ctx.actOn(candidate);
+          return store(ctx, candidate, 'STOU');
+        }
         return session.fail(err, candidate, 550);
       }
     }
@@ -164,8 +166,10 @@ export const STOU: CommandSpec = {
 export const ABOR: CommandSpec = {
   verbs: ['ABOR'],
   help: 'ABOR',
+  login: true,
+  arg: 'none',
   duringTransfer: true,
-  async handler(session) {
+  async handler({ session }) {
     const transfer = session.transfer;
     if (!transfer) {
       session.data.close();

@@ -9,8 +9,9 @@ import { LockConflictError, LockLostError, type AcquireOptions, type HeldLock, t
 const TAG = 'ftpkit-locks';
 
 function toLockError(e: Record<string, unknown>): Error {
-  if (e.name === 'LockConflictError') return new LockConflictError(String(e.path), (e.conflicts as HeldLock[]) ?? []);
-  if (e.name === 'LockLostError') return new LockLostError(String(e.message));
+  // By code: both are FtpErrors, whose name is 'FtpError'.
+  if (e.code === 'FTPKIT_ERR_LOCKED') return new LockConflictError(String(e.path), (e.conflicts as HeldLock[]) ?? []);
+  if (e.code === 'FTPKIT_ERR_LOCK_LOST') return new LockLostError(String(e.message));
   return Object.assign(new Error(typeof e.message === 'string' ? e.message : 'lock manager failed'), typeof e.code === 'string' ? { code: e.code } : {});
 }
 

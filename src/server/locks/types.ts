@@ -1,3 +1,5 @@
+import { FtpError } from '../../errors.js';
+
 /**
  * Locks on paths, shared by every session of a FileServer.
  *
@@ -80,25 +82,24 @@ export interface LockManager {
   held(): Promise<HeldLock[]>;
 }
 
-/** Why a lock request failed: the locks in the way. */
-export class LockConflictError extends Error {
-  override readonly name = 'LockConflictError';
-  readonly code = 'EBUSY';
+/** Why a lock request failed: the locks in the way. An FtpError with code FTPKIT_ERR_LOCKED. */
+export class LockConflictError extends FtpError {
   /** The path of our request that conflicted. */
   readonly path: string;
   readonly conflicts: readonly HeldLock[];
 
   constructor(path: string, conflicts: readonly HeldLock[]) {
-    super(`${path}: file busy`);
+    super('FTPKIT_ERR_LOCKED', `${path}: file busy`);
     this.path = path;
     this.conflicts = conflicts;
   }
 }
 
-/** The locks of a handle were lost (lease expired, or taken over after it did). */
-export class LockLostError extends Error {
-  override readonly name = 'LockLostError';
-  readonly code = 'FTPKIT_ERR_LOCK_LOST';
+/** The locks of a handle were lost (lease expired, or taken over after it did). An FtpError with code FTPKIT_ERR_LOCK_LOST. */
+export class LockLostError extends FtpError {
+  constructor(message: string) {
+    super('FTPKIT_ERR_LOCK_LOST', message);
+  }
 }
 
 /**

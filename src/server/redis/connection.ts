@@ -199,6 +199,6 @@ export class RedisConnection {
   }
 }
 
-export function unreachable(cause?: unknown): Error {
-  return Object.assign(new Error('redis unreachable', cause === undefined ? undefined : { cause }), { code: 'FTPKIT_ERR_REDIS_UNREACHABLE' });
+export function unreachable(cause?: unknown): FtpError {
+  return new FtpError('FTPKIT_ERR_REDIS_UNREACHABLE', 'redis unreachable', cause === undefined ? undefined : { cause });
 }

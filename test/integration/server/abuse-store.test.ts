@@ -2,7 +2,8 @@
 // failures ban at banAfter, a ban answers bannedFor, unban lifts one or all, maxSessions counts.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryAbuseStore, LoginGuard, type AbuseStore } from '../../../src/index.js';
+import { InMemoryAbuseStore, type AbuseStore } from '../../../src/index.js';
+import { LoginGuard } from '../../../src/server/abuse/login-guard.js';
 import { shareFailure } from '../../../src/server/abuse/store.js';
 import { RedisAbuseStore } from '../../../src/server/redis/abuse-store.js';
 import { hasDaemon, startRedis, type RedisProcess } from '../../helpers/scale.js';

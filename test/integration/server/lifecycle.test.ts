@@ -14,6 +14,16 @@ afterEach(async () => {
   t = undefined;
 });
 
+describe('listen()', () => {
+  it('a second call rejects with FTPKIT_ERR_STATE; after close() with FTPKIT_ERR_CLOSED', async () => {
+    t = await startTestServer();
+    await expect(t.server.listen()).rejects.toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_STATE', message: 'listen() was already called' });
+    const fresh = new FileServer();
+    await fresh.close();
+    await expect(fresh.listen()).rejects.toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_CLOSED' });
+  });
+});
+
 describe('close()', () => {
   it('sends 421 to idle sessions, stops accepting, and leaves no handle behind', async () => {
     zeroCopy(); // the addon's thread and epoll descriptor live as long as the process: count after them
@@ -27,7 +37,7 @@ describe('close()', () => {
     expect((await a.read()).code).toBe(421);
     expect((await b.read()).code).toBe(421);
     await closing;
-    await expect(RawFtp.connect(t.port)).rejects.toThrow();
+    await expect(RawFtp.connect(t.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await t.close(); // idempotent
     t = undefined;
     expect(countFds()).toBeLessThanOrEqual(fds);

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FileServer, UserStore, addUser, type AuthGrant, type FileServerOptions } from '../../../src/index.js';
+import { hostOf } from '../../../src/server/file-server.js';
 import { MAX_WAITING_VERIFICATIONS } from '../../../src/server/users/password.js';
 import type { FtpReply } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
@@ -102,7 +103,7 @@ describe('parallel guesses (item 4)', () => {
     expect(count(replies, 421)).toBe(200 - (banAfter - 1));
     for (const i of right) expect(replies[i]!.text).toMatch(/^Too many failed logins from your address, try again in \d+ s$/);
     expect(events).toEqual(['ban']);
-    expect(server.loginGuard!.verifying('127.0.0.1')).toBe(0);
+    expect(hostOf(server).loginGuard!.verifying('127.0.0.1')).toBe(0);
   }, 120_000);
 
   it('a ban that lands while a right password is verified is not answered 230', async () => {
@@ -111,7 +112,7 @@ describe('parallel guesses (item 4)', () => {
     server = await start({
       // The guard learns of failures from elsewhere while this login is verified.
       authenticate: ({ remoteAddress }) => {
-        for (let i = 0; i < 3; i++) server!.loginGuard!.failure(remoteAddress);
+        for (let i = 0; i < 3; i++) hostOf(server!).loginGuard!.failure(remoteAddress);
         return grant;
       },
       loginGuard: { delay: 0, banAfter: 3 },
@@ -135,12 +136,12 @@ describe('parallel guesses (item 4)', () => {
       c.write('PASS x\r\n');
     }
     await new Promise((r) => setTimeout(r, 100));
-    expect(server.loginGuard!.verifying('127.0.0.1')).toBe(2); // the third waits for a turn
+    expect(hostOf(server).loginGuard!.verifying('127.0.0.1')).toBe(2); // the third waits for a turn
     for (const c of hung) c.close();
     await Promise.all(hung.map(closed));
     const c = await client(server);
     await c.login('alice', 'right');
-    expect(server.loginGuard!.verifying('127.0.0.1')).toBe(0);
+    expect(hostOf(server).loginGuard!.verifying('127.0.0.1')).toBe(0);
   });
 
   it('300 concurrent wrong PASS from 127.0.0.x do not starve a logged-in user: SIZE is answered before the guesses', async () => {
@@ -179,7 +180,7 @@ describe('parallel guesses (item 4)', () => {
     expect(count(all, 530)).toBeGreaterThanOrEqual(MAX_WAITING_VERIFICATIONS);
     expect(count(all, 530) + busy.length).toBe(300);
     // Busy refusals count no failure: 127.0.0.2 is not banned and logs in.
-    expect(server.loginGuard!.bannedFor('127.0.0.2')).toBe(0);
+    expect(hostOf(server).loginGuard!.bannedFor('127.0.0.2')).toBe(0);
   }, 180_000);
 });
 
@@ -362,7 +363,7 @@ describe('lifting and turning off bans (newcomer pass)', () => {
 describe('maxConnectionsPerAddress default (item 13)', () => {
   it('is 50: the 51st connection from one address gets 421, another address still connects', async () => {
     const server = await start({ authenticate: () => false });
-    expect(server.options.maxConnectionsPerAddress).toBe(50);
+    expect(hostOf(server).options.maxConnectionsPerAddress).toBe(50);
     for (let i = 0; i < 50; i++) await client(server);
     expect(await greeting(server)).toBe('421 Too many connections from your address (at most 50), try again later');
     expect(await greeting(server, '127.0.0.2')).toMatch(/^220 /);

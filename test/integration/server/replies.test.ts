@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReplyParser, type FtpReply } from '../../../src/protocol/index.js';
 import type { CommandSpec } from '../../../src/server/command.js';
+import { hostOf } from '../../../src/server/file-server.js';
 import { REPLY_CAP, REPLY_HIGH_WATER, Session } from '../../../src/server/session.js';
 import { LIST_BATCH } from '../../../src/server/commands/listing.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
@@ -198,11 +199,12 @@ describe('replies wait for a peer that does not read', () => {
 
   it('a command writing past the cap without waiting gets its peer disconnected, with a debug log', async () => {
     // No built-in command does this (multi-line listings wait for the peer); the cap is the net under them.
-    const commands = t.server.commands as Map<string, CommandSpec>;
+    const commands = hostOf(t.server).commands as Map<string, CommandSpec>;
     commands.set('XBIG', {
       verbs: ['XBIG'],
       help: 'XBIG',
-      public: true,
+      login: false,
+      arg: 'none',
       handler(session) {
         // 16 MB: more than the kernel's socket buffers take, so the rest queues in the process.
         for (let i = 0; i < 2000; i++) session.reply(200, 'y'.repeat(8000));

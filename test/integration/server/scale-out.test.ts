@@ -16,6 +16,7 @@ import { REPO_ROOT } from '../../helpers/peers.js';
 import { freePort, freePortRange, hasDaemon, startHaproxy, startRedis, type HaproxyProcess, type RedisProcess } from '../../helpers/scale.js';
 import { makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
 import { curl, hasTool } from '../../helpers/tools.js';
+import { hostOf } from '../../../src/server/file-server.js';
 
 const NODE_SCRIPT = join(REPO_ROOT, 'test/fixtures/scale-node.mjs');
 const ready = hasDaemon('redis-server') && hasDaemon('haproxy') && hasTool('curl');
@@ -123,7 +124,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
       };
       const server = new FileServer(options);
       const port = (await server.listen()).port;
-      await server.options.redis!.ready();
+      await hostOf(server).options.redis!.ready();
       const node: Node = { name, server, port, range, logs, transfers: [], connects: [] };
       server.on('transfer-end', (t) => node.transfers.push({ command: t.command, ok: t.ok, remoteAddress: t.remoteAddress }));
       server.on('connect', (c) => node.connects.push(c.remoteAddress));
@@ -249,7 +250,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
     // Two failures on each node: the fourth, counted in Redis, bans the address.
     expect(finals).toEqual([530, 530, 530, 421]);
     for (let i = 0; i < 2; i++) expect(await greet(control, '127.0.0.4')).toMatch(/^421 Too many failed logins from your address, try again in \d+ s$/);
-    for (const n of nodes) expect(n.server.loginGuard!.bannedFor('127.0.0.4')).toBeGreaterThan(0);
+    for (const n of nodes) expect(hostOf(n.server).loginGuard!.bannedFor('127.0.0.4')).toBeGreaterThan(0);
     const ok = new Set<string>();
     for (let i = 0; i < 2; i++) {
       const c = await client('127.0.0.5');
@@ -354,7 +355,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
       expect((await c.send('STOR cut.bin')).code).toBe(150);
       data.write(randomBytes(100_000));
       await until(async () => (await stat(join(root, '.ftpkit-upload-cut.bin')).catch(() => undefined))?.size === 100_000);
-      cut.options.redis!.raw!.disconnect(); // no reconnect: renewals fail from now on
+      hostOf(cut).options.redis!.raw!.disconnect(); // no reconnect: renewals fail from now on
       expect(await c.read(15_000)).toMatchObject({ code: 451 });
       expect(logs.some((l) => l.msg === 'upload not committed: its lock was lost')).toBe(true);
       data.end(randomBytes(10)); // too late: nothing is renamed

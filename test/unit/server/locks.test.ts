@@ -65,7 +65,7 @@ describe('InMemoryLockManager', () => {
     const r1 = await m.acquire([sh('/f')], { owner: 's1' });
     const r2 = await m.acquire([sh('/f')], { owner: 's2' });
     await expect(m.acquire([ex('/f')], { owner: 's3', purpose: 'STOR' })).rejects.toBeInstanceOf(LockConflictError);
-    await expect(m.acquire([ex('/')], { owner: 's3' })).rejects.toMatchObject({ code: 'EBUSY', path: '/' });
+    await expect(m.acquire([ex('/')], { owner: 's3' })).rejects.toMatchObject({ name: 'FtpError', code: 'FTPKIT_ERR_LOCKED', path: '/' });
     const other = await m.acquire([ex('/g')], { owner: 's3' });
     await r1.release();
     await r1.release(); // idempotent

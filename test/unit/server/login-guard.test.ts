@@ -1,8 +1,8 @@
 // LoginGuard's turns (admit) and unban, and the scrypt gate of password.ts: the rules that keep
 // parallel guesses under the ban and password verification out of most of libuv's pool.
 import { describe, expect, it } from 'vitest';
-import { FtpError, LoginGuard, hashPassword, verifyPassword } from '../../../src/index.js';
-import { MAX_PARALLEL_LOGINS, type LoginAttempt } from '../../../src/server/abuse/login-guard.js';
+import { FtpError, hashPassword, verifyPassword } from '../../../src/index.js';
+import { LoginGuard, MAX_PARALLEL_LOGINS, type LoginAttempt } from '../../../src/server/abuse/login-guard.js';
 import { MAX_WAITING_VERIFICATIONS, SCRYPT_CONCURRENCY, scryptGate } from '../../../src/server/users/password.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -68,7 +68,12 @@ describe('LoginGuard.admit', () => {
     controller.abort();
     expect(await waiting.result).toBeUndefined();
     running[0]!.release();
-    expect(await next.result).toBeDefined();
+    const turn = await next.result;
+    expect(typeof turn?.release).toBe('function'); // a turn, after the released one
+    expect(guard.verifying('a')).toBe(2);
+    turn!.release();
+    running[1]!.release();
+    expect(guard.verifying('a')).toBe(0);
     expect(await guard.admit('a', controller.signal)).toBeUndefined();
   });
 

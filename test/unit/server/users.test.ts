@@ -2,9 +2,6 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  LoginGuard,
-  Permissions,
-  TokenBucket,
   UserStore,
   addUser,
   deleteUser,
@@ -16,6 +13,9 @@ import {
   setUserPassword,
   verifyPassword,
 } from '../../../src/index.js';
+import { LoginGuard } from '../../../src/server/abuse/login-guard.js';
+import { Permissions } from '../../../src/server/permissions.js';
+import { TokenBucket } from '../../../src/server/throttle.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -119,7 +119,7 @@ describe('users file', () => {
     const { symlink } = await import('node:fs/promises');
     await symlink(join(dir.path, 'elsewhere'), join(homeRoot, 'sneaky'));
     await expect(load({ version: 1, homeRoot, users: [user({ home: join(homeRoot, 'sneaky') })] })).rejects.toThrow(/outside homeRoot/);
-    await expect(load({ version: 1, homeRoot, users: [user()] })).resolves.toBeTruthy();
+    await expect(load({ version: 1, homeRoot, users: [user()] })).resolves.toMatchObject({ version: 1, users: [{ name: 'alice', permissions: 'elr' }] });
   });
 
   it('is written atomically with mode 0600, and managed with add/passwd/del/list', async () => {
@@ -140,7 +140,7 @@ describe('users file', () => {
     await setUserPassword(file, 'alice', 'changed');
     await store.reload();
     expect(await store.authenticate(req)).toBe(false);
-    expect(await store.authenticate({ ...req, password: 'changed' })).toBeTruthy();
+    expect(await store.authenticate({ ...req, password: 'changed' })).toMatchObject({ root: join(dir.path, 'srv', 'alice'), permissions: 'elr' });
     await deleteUser(file, 'alice');
     await expect(deleteUser(file, 'alice')).rejects.toThrow(/no user named 'alice'/);
     await store.reload();
