@@ -3,10 +3,9 @@ import type { Readable, Writable } from 'node:stream';
 import { FtpError } from '../errors.js';
 import type { FtpReply } from '../protocol/index.js';
 import { setType, type ControlSession } from './control-session.js';
-import { writeToFile } from './file-sink.js';
 import { asLocalFileError, bufferSource, localFileError, openDownloadFile, openUploadFile, type LocalSource } from './local-file.js';
 import { ProgressTracker, type TransferProgress } from './progress.js';
-import { receiveInto, sendFile, sendFrom } from './stream-io.js';
+import { receiveInto, receiveToFile, sendFile, sendFrom } from './stream-io.js';
 import { runTransfer } from './transfer.js';
 
 /**
@@ -95,7 +94,7 @@ export async function downloadFile(s: ControlSession, job: DownloadJob, signal: 
       command,
       restart: job.startAt,
       handle: (conn, sig) => conn.attach && !job.ascii
-        ? writeToFile({ socket: conn.socket, attach: conn.attach }, handle, { position, length: job.length, tracker }, sig)
+        ? receiveToFile(handle.fd, { position, length: job.length, tracker })(conn, sig)
         : receiveInto(handle.createWriteStream({ start: job.startAt }), receive)(conn, sig),
     }, signal);
   } catch (err) {

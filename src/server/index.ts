@@ -17,3 +17,4 @@ export { RedisConnection, type RedisOptions } from './redis/connection.js';
 export { RedisLockManager } from './redis/lock-manager.js';
 export { RedisAbuseStore } from './redis/abuse-store.js';
 export type { ProxyProtocolOptions } from './proxy-protocol.js';
+export type { MemoryOptions } from '../data/block-pool.js';

@@ -10,6 +10,14 @@ import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOve
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
 import type { AbuseStore } from './abuse/store.js';
 import { RedisConnection, type RedisOptions } from './redis/connection.js';
+import { DEFAULT_IDLE_RELEASE_MS, DEFAULT_POOL_BYTES, type MemoryOptions } from '../data/block-pool.js';
+
+function resolveMemory(memory: MemoryOptions | undefined): Required<MemoryOptions> {
+  return {
+    poolBytes: memory?.poolBytes === undefined ? DEFAULT_POOL_BYTES : checkInteger('memory.poolBytes', memory.poolBytes, 0),
+    idleReleaseMs: memory?.idleReleaseMs === undefined ? DEFAULT_IDLE_RELEASE_MS : checkInteger('memory.idleReleaseMs', memory.idleReleaseMs, 0, 3_600_000),
+  };
+}
 import { RedisLockManager } from './redis/lock-manager.js';
 import { RedisAbuseStore } from './redis/abuse-store.js';
 import { resolveProxyProtocol, type ProxyProtocolOptions, type ResolvedProxyProtocol } from './proxy-protocol.js';
@@ -119,6 +127,13 @@ export interface FileServerOptions {
    * and renamed over the target after the last byte. 'direct': written in place (vsftpd).
    */
   uploadMode?: 'atomic' | 'direct';
+  /**
+   * Atomic uploads: fsync the temporary before the rename (default true), so a power cut
+   * leaves the old file or the whole new one. false skips it: faster on a real disk (the
+   * kernel writes back later), at the risk of an empty or partial file after a crash of the
+   * machine (not of the process). See README "Performance".
+   */
+  uploadFsync?: boolean;
   /** Limits of one HASH/XCRC/XMD5/XSHA* request: bytes hashed (default 16 GiB) and time (default 120 s). */
   hashLimits?: { maxBytes?: number; timeout?: number };
   /** Certificate and key for FTPS (RFC 4217): enables AUTH TLS, PBSZ and PROT. minVersion defaults to TLSv1.2. */
@@ -146,6 +161,13 @@ export interface FileServerOptions {
    * false always uses the JavaScript path. Without the addon this changes nothing.
    */
   zeroCopy?: boolean;
+  /**
+   * The transfer buffers pooled by the process (data/block-pool.ts): `poolBytes` caps what all
+   * pools may lend at once (default 448 MiB; 0 turns pooling off, transfers then use small
+   * buffers of their own), `idleReleaseMs` drops idle pooled blocks after that long without a
+   * transfer borrowing one (default 5000). The pools are the process's: the last server made wins.
+   */
+  memory?: MemoryOptions;
   /**
    * Host files or folders that no session reaching them through a `root` grant may list, read,
    * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
@@ -197,6 +219,8 @@ export interface ResolvedServerOptions {
   implicitTlsPort: number | undefined;
   compressAtRest: Required<CompressedStorageOptions> | undefined;
   zeroCopy: boolean;
+  uploadFsync: boolean;
+  memory: Required<MemoryOptions>;
   tlsSessionReuse: 'required' | 'optional';
   /** Absolute host paths. */
   protectedPaths: string[];
@@ -295,6 +319,8 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
     zeroCopy: options.zeroCopy !== false,
+    uploadFsync: options.uploadFsync !== false,
+    memory: resolveMemory(options.memory),
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
     redis,
     abuseStore,

@@ -1,30 +1,15 @@
 import { createHash } from 'node:crypto';
-import { WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createAsciiDecoder } from '../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { Session } from './session.js';
-import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
-import { receiveBlocks } from './receive-blocks.js';
-import type { LargeReadConnection } from '../util/large-reads.js';
+import { receiveIntoStream, takesBlocks } from '../data/receive-blocks.js';
+import type { LargeReadConnection } from '../data/large-reads.js';
 import { endCheck, TRUNCATED } from './data-end.js';
 import { isAnonymous, partialOwners } from './upload-owners.js';
-
-/** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
-const LOANS: readonly { pool: BlockPool; count: number }[] = [
-  { pool: uploadBlocks, count: 8 },
-  { pool: smallUploadBlocks, count: 2 },
-];
-
-/** The pool an upload into `sink` may borrow from now: only file streams let go of a block when they call back. */
-function loanFor(sink: Writable): { pool: BlockPool; count: number } | undefined {
-  return sink instanceof WriteStream ? LOANS.find((l) => l.pool.canLend(l.count)) : undefined;
-}
 
 /**
  * Uploads (STOR, APPE, STOU) in the two modes of `uploadMode`.
@@ -193,7 +178,7 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
       claim();
-      const sink = await storage.createWriteStream(temp, { flush: true });
+      const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
       return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
@@ -208,10 +193,10 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     claim();
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
-      const sink = await storage.createWriteStream(temp, { append: true, flush: true });
+      const sink = await storage.createWriteStream(temp, { append: true, flush: session.host.options.uploadFsync });
       return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
     }
-    const sink = await storage.createWriteStream(temp, { flush: true });
+    const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
     return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
@@ -232,7 +217,7 @@ class DirectUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return loanFor(this.sink) !== undefined;
+    return takesBlocks(this.sink);
   }
 
   run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -270,7 +255,7 @@ class AtomicUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return loanFor(this.#p.sink) !== undefined;
+    return takesBlocks(this.#p.sink);
   }
 
   async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
@@ -348,31 +333,15 @@ function checkCommit(session: Session, signal: AbortSignal): void {
 }
 
 /**
- * The data connection into `sink`, ended: through reused blocks when the connection was
- * adopted for large reads and the sink is a file stream (and blocks are left to lend),
- * else through a pipeline. Resolves only for a connection the peer really ended (a FIN, and
- * under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts.
+ * The data connection into `sink`, ended (the data layer picks the path: data/receive-blocks.ts).
+ * Resolves only for a connection the peer really ended (a FIN, and under TLS a close_notify),
+ * never for one it reset: see peer-end.ts and tls-end.ts.
  */
 async function receive(source: Socket, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
   // reads: large-reads.ts checks the end before it passes it on.
   const confirm = reads ? undefined : endCheck(source);
-  const from = reads?.readable ?? source;
-  if (ascii) {
-    await pipeline(from, createAsciiDecoder(), sink, { signal });
-    return confirm?.();
-  }
-  const loan = reads ? loanFor(sink) : undefined;
-  const blocks = loan?.pool.borrow(loan.count);
-  if (!reads || !loan || !blocks) {
-    await pipeline(from, sink, { signal });
-    return confirm?.();
-  }
-  const idle: Buffer[] = [];
-  try {
-    await receiveBlocks(reads, sink, signal, blocks, idle);
-  } finally {
-    loan.pool.giveBack(blocks.length, idle);
-  }
+  await receiveIntoStream(reads?.readable ?? source, sink, signal, { ascii, ...(reads ? { reads } : {}) });
+  return confirm?.();
 }
 
 /** The transfer's signal, also aborted when a lease-based lock is lost (RedisLockManager). */

@@ -1,5 +1,5 @@
 // Uploads from a local path: binary from a regular file goes through two reused blocks
-// (src/util/block-pump.ts), ASCII and pipes stream. Checked by the bytes the server got,
+// (src/data/send-blocks.ts), ASCII and pipes stream. Checked by the bytes the server got,
 // the commands it saw and the descriptors left open.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 import { LocalStorage, storageError, type WriteOptions } from '../../../src/index.js';
 import { REPO_ROOT } from '../../helpers/peers.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
