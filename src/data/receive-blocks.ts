@@ -84,9 +84,9 @@ export interface ReceiveOptions {
  * a FIN first: a reset is never a clean end, see util/peer-end.ts) and
  * 'stopped' once `length` bytes arrived; rejects on a sink error, a
  * connection error or an abort. It settles only once no write is in flight,
- * so the caller may close the file; after a connection error what arrived is
- * written first (an interrupted upload resumes from it), after an abort or a
- * sink error nothing more is written and the socket is destroyed.
+ * so the caller may close the file; after a connection error or an abort what
+ * arrived is written first (an interrupted upload resumes from it), after a
+ * sink error nothing more is written; the socket is destroyed.
  */
 export function receiveBlocks(conn: Pick<LargeReadConnection, 'socket' | 'attach'>, sink: BlockSink, opts: ReceiveOptions): Promise<'complete' | 'stopped'> {
   const { socket } = conn;
@@ -127,7 +127,7 @@ export function receiveBlocks(conn: Pick<LargeReadConnection, 'socket' | 'attach
       if (failure ?? broken) reject(failure ?? broken);
       else resolve(outcome!);
     };
-    /** Stops now: queued bytes are dropped, the write in flight is waited for. */
+    /** Stops now (the sink failed): queued bytes are dropped, the write in flight is waited for. */
     const fail = (err: Error): void => {
       if (failure || settled) return;
       failure = err;
@@ -135,7 +135,13 @@ export function receiveBlocks(conn: Pick<LargeReadConnection, 'socket' | 'attach
       socket.destroy();
       settle();
     };
-    const onAbort = (): void => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    // An abort stops reading, but what arrived is still written (an upload resumes from it).
+    const onAbort = (): void => {
+      if (failure || broken || settled) return;
+      broken = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+      socket.destroy();
+      settle();
+    };
     const release = (block: Buffer): void => {
       const left = pending.get(block)! - 1;
       if (left > 0) return void pending.set(block, left);
@@ -202,7 +208,7 @@ export function receiveBlocks(conn: Pick<LargeReadConnection, 'socket' | 'attach
         return current.subarray(used);
       },
       onRead: (n, buf) => {
-        if (outcome !== undefined || failure) return false;
+        if (outcome !== undefined || failure || broken) return false;
         let length = n;
         if (remaining !== undefined) {
           length = Math.min(n, remaining);

@@ -7,7 +7,7 @@ import { formatReply } from '../protocol/index.js';
 import type { CommandSpec } from './command.js';
 import { buildCommandRegistry } from './commands/index.js';
 import type { ServerEvents } from './events.js';
-import { configureMemory } from '../data/block-pool.js';
+import { prepareDataLayer } from '../data/index.js';
 import { resolveServerOptions, type FileServerOptions, type ResolvedServerOptions } from './options.js';
 import { PassivePortPool } from './port-pool.js';
 import { ConnectionLimits } from './abuse/limits.js';
@@ -57,7 +57,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   constructor(options: FileServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
-    configureMemory(this.options.memory);
+    prepareDataLayer(this.options);
     this.ports = new PassivePortPool(this.options.pasvPortRange);
     this.loginGuard = this.options.loginGuard ? new LoginGuard(this.options.loginGuard) : undefined;
     this.#log = options.logger ?? pino({ level: 'silent' });
