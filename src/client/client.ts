@@ -26,6 +26,7 @@ export type {
   UploadArgs, UploadOptions, UploadSource,
 };
 import { clientOptionsFromUrl } from './url.js';
+import { zeroCopy } from '../data/zero-copy.js';
 import {
   APPEND_OPTIONS, checkBoolean, checkLocalPath, checkOptions, checkRemotePath, checkSource, checkTreeOptions, commonUpload,
   describe, DOWNLOAD_ALIASES, DOWNLOAD_OPTIONS, isWritableLike, RECURSIVE, SIGNAL_ONLY, transferArgs, TREE_OPTIONS, unknownName,
@@ -76,6 +77,9 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     this.options = resolveOptions(options);
     assertSafeArgument(this.options.user, 'user');
     assertSafeArgument(this.options.password, 'password');
+    // Uploads of local files go out with sendfile (data/send-blocks.ts): the addon is loaded
+    // now, so its one descriptor and thread exist before the first transfer, not after.
+    zeroCopy();
   }
 
   /**
