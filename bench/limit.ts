@@ -21,15 +21,20 @@ async function nodeCopy(path: string, port: number): Promise<void> {
   const socket = net.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   try {
+    // Two blocks: one filling from the file while the other drains; a block is read into again
+    // only once the socket took all of it (its write's callback).
     const blocks = [Buffer.allocUnsafeSlow(2 * 1024 * 1024), Buffer.allocUnsafeSlow(2 * 1024 * 1024)];
+    const written: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
     let position = 0;
     for (let i = 0; ; i++) {
       const block = blocks[i % 2]!;
+      await written[i % 2];
       const { bytesRead } = await file.read(block, 0, block.length, position);
       if (bytesRead === 0) break;
       position += bytesRead;
-      if (!socket.write(block.subarray(0, bytesRead))) await new Promise((r) => socket.once('drain', r));
+      written[i % 2] = new Promise<void>((resolve, reject) => socket.write(block.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())));
     }
+    await Promise.all(written);
     await new Promise<void>((resolve) => socket.end(resolve));
     await new Promise((r) => socket.once('close', r).resume());
   } finally {
