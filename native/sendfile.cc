@@ -17,6 +17,9 @@
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -289,6 +292,19 @@ napi_value Active(napi_env env, napi_callback_info) {
   return out;
 }
 
+// trim() -> true when memory went back: freed heap pages returned to the system
+// (glibc's malloc_trim; a no-op elsewhere). The block pools call it once they dropped
+// their blocks and the collector freed them (src/data/block-pool.ts).
+napi_value Trim(napi_env env, napi_callback_info) {
+  bool released = false;
+#if defined(__GLIBC__)
+  released = malloc_trim(0) != 0;
+#endif
+  napi_value out;
+  napi_get_boolean(env, released, &out);
+  return out;
+}
+
 napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -296,6 +312,7 @@ napi_value Register(napi_env env, napi_value exports) {
       {"progress", nullptr, Progress, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cancel", nullptr, Cancel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"active", nullptr, Active, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"trim", nullptr, Trim, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

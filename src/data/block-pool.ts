@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { zeroCopy } from './zero-copy.js';
 
 /**
  * Blocks are cut from slabs of this size: above glibc's largest mmap threshold (32 MiB), so a
@@ -166,8 +167,9 @@ let gc: (() => void) | undefined;
  * Runs the collector, soon and once more a second later, after the pools dropped their
  * blocks: an idle process allocates nothing, so V8 would not collect them on its own and the
  * memory would stay (measured: 400 MB of dropped buffers still held 15 s after a 1,000-session
- * load). The second pass frees the buffers' memory the first one found dead. A full
- * collection of a small idle heap costs milliseconds.
+ * load). The second pass frees the buffers' memory the first one found dead; then the
+ * free pages of malloc's heap go back to the system (malloc_trim, through the addon). A
+ * full collection of a small idle heap costs milliseconds.
  */
 function collectSoon(): void {
   if (collecting) return;
@@ -185,7 +187,13 @@ function collectSoon(): void {
     } catch {
       gc = () => {};
     }
-    collecting = ++passes < 2 ? setTimeout(run, 1000).unref() : undefined;
+    if (++passes < 2) collecting = setTimeout(run, 1000).unref();
+    else {
+      collecting = undefined;
+      // What the collector freed sits in malloc's heap between live allocations: give the
+      // free pages back (through the native addon, when it is loaded).
+      zeroCopy()?.trim();
+    }
   };
   collecting = setTimeout(run, 10).unref();
 }

@@ -17,6 +17,8 @@ export interface ZeroCopy {
   active(): number;
   /** Sends started since the process began (tests check which path a transfer took). */
   started(): number;
+  /** Returns freed heap pages to the system (glibc malloc_trim); false when nothing went back or unsupported. */
+  trim(): boolean;
 }
 
 export interface ZeroCopySend {
@@ -34,6 +36,8 @@ interface Addon {
   progress(id: number): number;
   cancel(id: number): number;
   active(): number;
+  /** Older builds of the addon lack it. */
+  trim?(): boolean;
 }
 
 const STATUS_DONE = 1;
@@ -110,6 +114,7 @@ function load(): ZeroCopy | null {
   let started = 0;
   return {
     active: () => addon.active(),
+    trim: () => addon.trim?.() ?? false,
     started: () => started,
     send(socket, fd, start, length) {
       const sockFd = socketFd(socket);
