@@ -21,6 +21,7 @@ import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS
 import { throttle } from './throttle.js';
 import type { TlsBinding, TlsBindings } from './tls-bindings.js';
 import { checkInteger } from '../errors.js';
+import { resetWireMode } from './wire-mode.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
@@ -322,6 +323,7 @@ export class Session {
     this.restOffset = 0;
     this.renameFrom = undefined;
     this.epsvAll = false;
+    resetWireMode(this);
     if (!this.#loginTimer) {
       this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     }

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../command.js';
 import { statListing } from './listing.js';
+import { inModeZ } from '../wire-mode.js';
 
 /** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection (listing.ts). */
 export const STAT: CommandSpec = {
@@ -16,7 +17,7 @@ export const STAT: CommandSpec = {
         'ftpkit FTP server status:',
         `     Connected to ${session.remoteAddress}`,
         `     Logged in as ${session.username ?? '(nobody)'}`,
-        `     TYPE: ${session.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: Stream`,
+        `     TYPE: ${session.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: ${inModeZ(session) ? 'Deflate' : 'Stream'}`,
         `     ${session.data.prepared ? 'Data connection prepared' : 'No data connection'}`,
         'End of status',
       ]);

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createAsciiEncoder } from '../../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
 import type { CommandSpec } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
@@ -11,6 +9,8 @@ import { refuseReplace } from '../permissions.js';
 import { sendBlocks } from '../send-blocks.js';
 import type { BlockReader } from '../../storage/index.js';
 import { openUpload, refuseTemporary } from '../upload.js';
+import { wireCoding } from '../wire-mode.js';
+import { sendEncoded } from '../../data/mode-z.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -33,9 +33,9 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       session.reply(code, text);
     };
-    const ascii = session.type === 'A';
-    // Binary and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
-    const direct = !ascii && !session.account?.download && session.storage!.openReader !== undefined;
+    const coding = wireCoding(session);
+    // Binary, MODE S and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
+    const direct = !coding.ascii && coding.deflateLevel === undefined && !session.account?.download && session.storage!.openReader !== undefined;
     let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
     try {
@@ -59,8 +59,7 @@ export const RETR: CommandSpec = {
       direction: 'out',
       pump: (socket, signal) => {
         if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset, { zeroCopy: session.host.options.zeroCopy });
-        const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
-        return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
+        return sendEncoded(opened.stream, coding, socket, signal, (r) => session.throttle(r, 'down', signal)); // the user's downloadRate
       },
       dispose: async () => {
         if ('stream' in opened) opened.stream.destroy();
@@ -81,15 +80,16 @@ async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'ST
   // Locks, the atomic temporary and resume live in upload.ts.
   const upload = await openUpload(session, path, mode, offset);
   if (!upload) return;
-  const ascii = session.type === 'A';
+  const coding = wireCoding(session);
   const name = virtualBasename(path);
   await runTransfer(session, {
     command: mode,
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
     direction: 'in',
-    largeReads: () => !ascii && upload.takesBlocks,
-    pump: (socket, signal, reads) => upload.run(socket, signal, ascii, reads),
+    // Large reads put the bytes straight into the file: only for bytes stored as they arrive.
+    largeReads: () => !coding.ascii && coding.deflateLevel === undefined && upload.takesBlocks,
+    pump: (socket, signal, reads) => upload.run(socket, signal, coding, reads),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
   });
