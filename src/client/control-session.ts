@@ -63,12 +63,12 @@ export async function setType(session: ControlSession, type: 'I' | 'A'): Promise
 }
 
 /**
- * `compress`: MODE Z when FEAT lists it, else a warning and plain transfers. A server that
- * lists MODE Z and then refuses it is answered the same way.
+ * `compress`: MODE Z when FEAT lists it, else plain transfers (FileClient.compressed tells
+ * which). A server that lists MODE Z and then refuses it also gets a 'warning'.
  */
 export async function negotiateModeZ(session: ControlSession): Promise<void> {
   const offered = (session.features.get('MODE') ?? '').toUpperCase().split(/[\s,;]+/).includes('Z');
-  if (!offered) return session.warn('the server does not offer MODE Z: transfers are not compressed');
+  if (!offered) return;
   const reply = await session.control.request('MODE Z', session.options.timeout);
   if (reply.code >= 200 && reply.code < 300) {
     session.modeZ = true;

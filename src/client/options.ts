@@ -53,7 +53,7 @@ export interface FileClientOptions {
   maxVersion?: SecureVersion;
   /**
    * Compress transfers with MODE Z (zlib) when the server's FEAT lists it; otherwise transfer
-   * plainly and emit a 'warning'. Default false.
+   * plainly (`FileClient.compressed` says which was agreed). Default false.
    */
   compress?: boolean;
 }

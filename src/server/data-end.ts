@@ -47,8 +47,11 @@ export function tlsCarrier(raw: Socket): { carrier: Duplex; bind(secure: TLSSock
   let tcpEnded = false;
   raw.allowHalfOpen = true;
   const carrier = new Duplex({
-    // As a TCP socket: the TLS socket takes this over, and ends its side when the client ends.
-    allowHalfOpen: false,
+    // Not closed when the client's end has been read: the TLS socket is destroyed with its
+    // carrier, and would drop the bytes it still buffers for a slow reader (a MODE Z upload's
+    // inflate). The TLS socket ends its own side (close_notify, then our FIN through final)
+    // once its reader has taken everything, as a TCP socket would.
+    allowHalfOpen: true,
     read: () => void raw.resume(),
     write: (chunk: Buffer, _encoding, cb) => void raw.write(chunk, cb),
     final: (cb) => {

@@ -114,7 +114,7 @@ describe('FileClient compress against FileServer', () => {
     }
   });
 
-  it('without MODE Z on the server: plain transfers and a warning', async () => {
+  it('without MODE Z on the server: plain transfers, compressed false', async () => {
     const off = await startTestServer({ modeZ: false });
     const c = new FileClient({ host: '127.0.0.1', port: off.port, user: 'alice', password: 'secret', compress: true });
     const warnings: string[] = [];
@@ -122,7 +122,8 @@ describe('FileClient compress against FileServer', () => {
     try {
       await c.connect();
       expect(c.compressed).toBe(false);
-      expect(warnings).toEqual(['the server does not offer MODE Z: transfers are not compressed']);
+      expect(warnings).toEqual([]);
+      expect(c.features.has('MODE')).toBe(false);
       await c.upload(Buffer.from('plain'), '/p.txt');
       expect(await readFile(join(off.root, 'p.txt'), 'utf8')).toBe('plain');
     } finally {
