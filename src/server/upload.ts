@@ -3,7 +3,7 @@ import { WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decodingStages, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
+import { decodingStages, MODE_Z_INVALID, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
@@ -212,7 +212,7 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, resumedAt: at });
     }
     const sink = await storage.createWriteStream(temp, { flush: true });
     return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
@@ -261,6 +261,8 @@ interface AtomicParts {
   prefix?: number;
   /** An anonymous session's upload: not kept as a partial when interrupted. */
   anonymous: boolean;
+  /** Continuing a partial upload: its size before this transfer. */
+  resumedAt?: number;
 }
 
 class AtomicUpload implements Upload {
@@ -308,7 +310,10 @@ class AtomicUpload implements Upload {
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
       // anonymous upload (which no one could safely resume): remove it all.
       const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
-      if (!keep) await this.#discard();
+      // Not MODE Z data: none of this transfer's bytes are kept, but a partial it continued is.
+      const resumedAt = this.#p.resumedAt;
+      if (!keep && code === MODE_Z_INVALID && resumedAt && storage.truncate) await storage.truncate(temp, resumedAt).catch(() => this.#discard());
+      else if (!keep) await this.#discard();
       session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
       throw err;
     }

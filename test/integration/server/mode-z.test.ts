@@ -179,6 +179,23 @@ describe('bad compressed uploads', () => {
     expect(await temporaries()).toEqual([]);
   });
 
+  it("bad data onto a partial upload: this transfer's bytes go, the partial stays for REST", async () => {
+    await writeFile(join(t.root, 'part.txt'), previous);
+    const body = Buffer.from(logText(20_000));
+    const z = deflateSync(body);
+    expect((await ftp.store('STOR part.txt', z.subarray(0, z.length >> 1))).final.code).toBe(451);
+    const kept = Number((await ftp.send('SIZE part.txt')).text);
+    expect(kept).toBeGreaterThan(0);
+    expect((await ftp.send(`REST ${kept}`)).code).toBe(350);
+    const r = await ftp.store('STOR part.txt', Buffer.from('garbage, not zlib'));
+    expect(r.final).toMatchObject({ code: 451, text: '/part.txt: Invalid compressed data; transfer aborted' });
+    expect((await ftp.send('SIZE part.txt')).text).toBe(String(kept));
+    expect(await readFile(join(t.root, 'part.txt'), 'utf8')).toBe(previous);
+    expect((await ftp.send(`REST ${kept}`)).code).toBe(350);
+    expect((await ftp.store('STOR part.txt', deflateSync(body.subarray(kept)))).final.code).toBe(226);
+    expect(await sha256File(join(t.root, 'part.txt'))).toBe(sha256Buffer(body));
+  });
+
   it('an empty upload in MODE Z is a truncated stream, not an empty file', async () => {
     await writeFile(join(t.root, 'empty.txt'), previous);
     const r = await ftp.store('STOR empty.txt', Buffer.alloc(0));
