@@ -4,7 +4,7 @@ import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath
 import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { ControlConnection } from './control.js';
-import { expect, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
+import { expect, negotiateModeZ, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
 import { downloadFile, uploadFile } from './file-transfers.js';
 import { remoteHash } from './hash.js';
 import { readListing } from './listing.js';
@@ -108,6 +108,11 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     return this.#session?.control.tls?.socket.getProtocol() ?? undefined;
   }
 
+  /** True when transfers are compressed: `compress` was asked and the server agreed to MODE Z. */
+  get compressed(): boolean {
+    return this.#session?.modeZ ?? false;
+  }
+
   get connected(): boolean {
     return this.#session !== undefined && !this.#session.control.closed;
   }
@@ -139,6 +144,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       epsvRefused: false,
       eprtRefused: false,
       type: 'A', // RFC 959's default until we say TYPE I
+      modeZ: false,
       warn: (message) => this.emit('warning', message),
     };
     try {
@@ -166,6 +172,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
       await setType(session, 'I');
+      if (o.compress) await negotiateModeZ(session);
       if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();

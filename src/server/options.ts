@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
+import { MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
 import type { Storage } from '../storage/types.js';
 import { CompressedStorage, resolveCompressedStorageOptions, type CompressedStorageOptions } from '../storage/compressed-storage.js';
 import { LocalStorage } from '../storage/local-storage.js';
@@ -152,6 +153,12 @@ export interface FileServerOptions {
    */
   zeroCopy?: boolean;
   /**
+   * MODE Z (compressed transfers, see README "MODE Z"): offered in FEAT and accepted by default.
+   * `level` is the compression level of a session that sends no OPTS MODE Z LEVEL (default 6),
+   * `maxLevel` caps what OPTS MODE Z LEVEL may ask for (default 9). false refuses MODE Z (504).
+   */
+  modeZ?: boolean | { level?: number; maxLevel?: number };
+  /**
    * Host files or folders that no session reaching them through a `root` grant may list, read,
    * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
    * inside a served folder). Compared by real path and by device and inode.
@@ -202,6 +209,8 @@ export interface ResolvedServerOptions {
   implicitTlsPort: number | undefined;
   compressAtRest: Required<CompressedStorageOptions> | undefined;
   zeroCopy: boolean;
+  /** undefined: MODE Z is refused. */
+  modeZ: { level: number; maxLevel: number } | undefined;
   tlsSessionReuse: 'required' | 'optional';
   /** Absolute host paths. */
   protectedPaths: string[];
@@ -300,11 +309,23 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
     zeroCopy: options.zeroCopy !== false,
+    modeZ: resolveModeZ(options.modeZ),
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
     redis,
     abuseStore,
     proxyProtocol: resolveProxyProtocol(options.proxyProtocol),
   };
+}
+
+function resolveModeZ(option: FileServerOptions['modeZ']): ResolvedServerOptions['modeZ'] {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return { level: MODE_Z_DEFAULT_LEVEL, maxLevel: 9 };
+  if (typeof option !== 'object' || option === null) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'modeZ must be a boolean or { level, maxLevel }');
+  }
+  const maxLevel = checkInteger('modeZ.maxLevel', option.maxLevel ?? 9, 0, 9);
+  const level = checkInteger('modeZ.level', option.level ?? Math.min(MODE_Z_DEFAULT_LEVEL, maxLevel), 0, maxLevel);
+  return { level, maxLevel };
 }
 
 function resolveCompressAtRest(option: FileServerOptions['compressAtRest']): Required<CompressedStorageOptions> | undefined {

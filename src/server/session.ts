@@ -25,6 +25,7 @@ import type { SessionTotals } from './events.js';
 import { CommandProbes } from './logging/probe.js';
 import { emitSecurity } from './logging/security.js';
 import { maskArgument } from './logging/text.js';
+import { resetWireMode } from './wire-mode.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
@@ -347,6 +348,7 @@ export class Session {
     this.rangeEnd = undefined;
     this.renameFrom = undefined;
     this.epsvAll = false;
+    resetWireMode(this);
     if (!this.#loginTimer) {
       this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     }
