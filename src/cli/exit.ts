@@ -50,7 +50,7 @@ export const EXIT_TABLE: readonly { code: number; meaning: string }[] = [
   { code: EXIT.READ_ERROR, meaning: 'local read error: a SOURCE missing or unreadable, stdin failed' },
   { code: EXIT.TIMEOUT, meaning: 'timeout: no reply within --timeout' },
   { code: EXIT.TLS, meaning: 'TLS failure: handshake, refused certificate, or AUTH TLS/PBSZ/PROT refused' },
-  { code: EXIT.BAD_RESUME, meaning: 'cannot resume (-c): the local partial file is larger than the remote file' },
+  { code: EXIT.BAD_RESUME, meaning: 'cannot resume (-c): the local partial file is larger than the remote file; or --range starts past its end' },
   { code: EXIT.CONNECTION_LOST, meaning: 'the connection broke during the work (closed, reset, data connection failed)' },
   { code: EXIT.LOGIN_DENIED, meaning: 'login denied (530)' },
   { code: EXIT.NOT_FOUND, meaning: 'remote file not found (a 45x or 55x to SIZE, RETR or LIST)' },

@@ -1,8 +1,11 @@
 // ftp-get: download a file, list a folder, or download a tree over FTP.
+import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FtpError, downloadSegmented, downloadTree, parseFtpUrl, type FileClient, type FileClientOptions, type ListEntry, type TreeResult } from '../index.js';
+import { looksLikeRange, parseByteRange, resolveRange, type ByteRangeArg } from './byte-range.js';
 import { COMMON_HELP, ClientGroup, connectionOptions, withPath, type CommonFlags } from './client-flags.js';
 import { isStdoutClosed, runClientCli } from './client-main.js';
 import { resolveCredentials } from './credentials.js';
@@ -23,13 +26,19 @@ implicit FTPS (port 990), ftpes:// (or --tls) explicit FTPS; certificates
 are verified. A progress bar is drawn on stderr when it is a terminal.
 
 Options:
+      --range A-B         only bytes A to B of the file, both included (curl's -r syntax):
+                          A- from A to the end, --range=-N the last N bytes; to DEST or
+                          to stdout (-), e.g. ftp-get --range 0-1048575 URL - | ffprobe -
 ${COMMON_HELP}
 ${EXIT_HELP}`;
 
 /** The ftp-get bin. */
 export function main(argv: string[] = process.argv.slice(2)): void {
-  runClientCli(PROG, HELP, 'download', runGet, argv);
+  runClientCli(PROG, HELP, 'download', runGet, argv, GET_OPTIONS);
 }
+
+/** Flags only ftp-get has. (-r stays the deprecated -R for one release; see client-main.ts.) */
+const GET_OPTIONS = { range: { type: 'string' } } as const;
 
 /** Added to a 550 about a path that turns out to be a folder. */
 export const FOLDER_HINT = '(a folder: add a trailing / to list it, or use -R to download it)';
@@ -39,7 +48,14 @@ export const FOLDER_HINT = '(a folder: add a trailing / to list it, or use -R to
  * renamed only when complete, so a failed run never leaves a truncated file
  * under the final name; with -c the .part stays for the next run to resume.
  */
-export async function runGet(flags: CommonFlags, positionals: string[]): Promise<void> {
+export async function runGet(flags: CommonFlags, positionals: string[], values: Record<string, string | boolean | undefined> = {}): Promise<void> {
+  if (values['deprecated-r'] === true && positionals.some(looksLikeRange)) {
+    throw new UsageError('-r still means -R (recursive) in this release; for a byte range write --range A-B');
+  }
+  const range = typeof values.range === 'string' ? parseByteRange(values.range) : undefined;
+  if (range && (flags.recursive || flags.resume || flags.verify || flags.ascii)) {
+    throw new UsageError('--range reads part of one binary file: not with -R, -c, --verify or --ascii');
+  }
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('expected URL [DEST]');
   const [urlArg, destArg] = positionals as [string, string | undefined];
   if (destArg !== undefined && looksLikeUrl(destArg)) throw new UsageError(`DEST must be a local path (or - for stdout), not a URL: ${redactUrl(destArg)}`);
@@ -48,6 +64,7 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
     throw new UsageError(`${redactUrl(urlArg)} is a folder: its listing goes to stdout (drop DEST), or use -R to download it into ${destArg}`);
   }
   if (flags.recursive && destArg === '-') throw new UsageError('-R writes a folder tree, not stdout: give DEST, a local folder');
+  if (range && url.isFolder) throw new UsageError(`--range reads part of a file; ${redactUrl(urlArg)} is a folder`);
   // Local mistakes are reported before connecting.
   const dest = !flags.recursive && !url.isFolder && destArg !== '-' ? await writableDest(destArg, path.posix.basename(url.path)) : undefined;
   const creds = await resolveCredentials(url, flags.user, { netrcFile: flags.netrcFile });
@@ -65,7 +82,8 @@ export async function runGet(flags: CommonFlags, positionals: string[]): Promise
       await getTree(group, flags, url.path, destArg ?? (path.posix.basename(url.path.replace(/\/+$/, '')) || '.'), login, tty);
       return;
     }
-    await getFile(group, flags, url.path, dest, login, tty);
+    if (range) await getRange(group, flags, url.path, dest, range, login, tty);
+    else await getFile(group, flags, url.path, dest, login, tty);
   } catch (err) {
     group.bar?.clear();
     throw withPath(err, url.path);
@@ -169,6 +187,44 @@ async function getFile(group: ClientGroup, flags: CommonFlags, remote: string, d
     throw localError(await withFolderHint(err, first, remote), dest, 'write');
   } finally {
     if (!ok && !flags.resume) await fs.rm(part, { force: true });
+  }
+}
+
+/**
+ * --range: the bytes through client.createReadStream (RANG when offered, else REST + ABOR) to
+ * stdout or DEST (under DEST.part until complete). A reader of stdout that stops early
+ * (`| head -c 10`) destroys the stream: ABOR, then a quiet exit 0 (client-main.ts).
+ */
+async function getRange(group: ClientGroup, flags: CommonFlags, remote: string, dest: string | undefined, arg: ByteRangeArg, login: FileClientOptions, tty: boolean): Promise<void> {
+  const [client] = await group.open(login, 1);
+  const size = await remoteSize(client!, remote, flags);
+  const { start, end } = resolveRange(arg, size);
+  if (size !== undefined && start >= size) {
+    throw new CliError(`--range starts at byte ${start}, past the end of ${remote} (${size} bytes)`, EXIT.BAD_RESUME);
+  }
+  const last = end === undefined || size === undefined ? end : Math.min(end, size - 1);
+  const length = last === undefined ? (size === undefined ? undefined : size - start) : last - start + 1;
+  if (tty) group.bar = new ProgressBar(process.stderr, path.posix.basename(remote), length);
+  const stream = client!.createReadStream(remote, { start, ...(last === undefined ? {} : { end: last }), signal: flags.signal });
+  stream.on('data', (chunk: Buffer) => group.bar?.add(chunk.length));
+  if (dest === undefined) {
+    try {
+      await pipeline(stream, process.stdout);
+    } catch (err) {
+      if (isStdoutClosed()) throw err;
+      throw localError(await withFolderHint(err, client!, remote), 'stdout', 'write');
+    }
+    group.bar?.finish();
+    return;
+  }
+  const part = `${dest}.part`;
+  try {
+    await pipeline(stream, createWriteStream(part));
+    await fs.rename(part, dest);
+    group.bar?.finish();
+  } catch (err) {
+    await fs.rm(part, { force: true });
+    throw localError(await withFolderHint(err, client!, remote), dest, 'write');
   }
 }
 

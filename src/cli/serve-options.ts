@@ -4,8 +4,9 @@ import { constants, realpathSync } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import {
   DEFAULT_USERS_FILE,
   FtpError,
@@ -20,6 +21,7 @@ import {
 import { STANDARD_OPTIONS, type ParsedFlags } from './args.js';
 import { parseCount, parseDuration, parsePort } from './numbers.js';
 import { UsageError } from './usage-error.js';
+import { LOG_HELP, LOG_OPTIONS, planLogging, type LogPlan } from './serve-logging.js';
 
 export const SERVE_OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
@@ -30,6 +32,7 @@ export const SERVE_OPTIONS = {
   users: { type: 'string' },
   'anonymous-upload': { type: 'string' },
   dotfiles: { type: 'boolean', default: false },
+  'no-mode-z': { type: 'boolean', default: false },
   'max-connections': { type: 'string' },
   'max-per-address': { type: 'string' },
   'max-transfers': { type: 'string' },
@@ -37,13 +40,19 @@ export const SERVE_OPTIONS = {
   'ban-time': { type: 'string' },
   'pasv-ports': { type: 'string' },
   'pasv-address': { type: 'string' },
-  'log-level': { type: 'string' },
+  ...LOG_OPTIONS,
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   tls: { type: 'boolean', default: false },
   'require-tls': { type: 'boolean', default: false },
   'implicit-port': { type: 'string' },
   'tls-session-reuse': { type: 'string' },
+  workers: { type: 'string' },
+  redis: { type: 'string' },
+  'proxy-protocol': { type: 'boolean', default: false },
+  'trusted-proxy': { type: 'string', multiple: true, default: [] as string[] },
+  'compress-at-rest': { type: 'boolean', default: false },
+  'no-zero-copy': { type: 'boolean', default: false },
   ...STANDARD_OPTIONS,
 } as const;
 
@@ -63,6 +72,7 @@ Options:
   --anonymous-upload DIR an existing folder of ROOT (such as /incoming) where anonymous users
                          may store but not list or read
   --dotfiles             serve and list names starting with '.' (default: hidden)
+  --no-mode-z            refuse MODE Z (compressed transfers; offered by default)
   --max-connections N    control connections at once (default 10000)
   --max-per-address N    control connections from one address (default 50; 0: unlimited)
   --max-transfers N      data transfers one user may run at once (default 0: unlimited)
@@ -80,16 +90,26 @@ Options:
   --tls-session-reuse required|optional
                          whether PROT P data connections must resume the control connection's
                          TLS session (default required; optional for Python's ftplib.FTP_TLS)
-  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info; logs go to stderr)
-  -v, --verbose          the same as --log-level debug
+  --workers N|auto       processes serving the port (default 1; auto: one per core); locks,
+                         bans and session counts are shared through the first process
+  --redis URL            share locks, bans and session counts with other ftp-serve nodes
+                         through Redis (redis://HOST:PORT)
+  --proxy-protocol       expect a PROXY protocol v1/v2 header from the --trusted-proxy addresses
+  --trusted-proxy ADDR   a load balancer's address or CIDR block (repeatable; needs --proxy-protocol)
+  --compress-at-rest     keep stored files gzip-compressed on disk (served uncompressed)
+  --no-zero-copy         never send downloads with sendfile(2) (always the JavaScript path)
+${LOG_HELP}  -v, --verbose          the same as --log-level debug
   -h, --help             show this help
   -V, --version          show the version
 
 Signals: SIGINT/SIGTERM stop (running transfers may finish; a second one stops at once),
-SIGHUP re-reads the users file and the certificate, SIGUSR2 lifts every ban.
+SIGHUP re-reads the users file and the certificate, SIGUSR1 reopens the log files,
+SIGUSR2 lifts every ban (with --workers, send them to the first process: it passes them on
+to every worker).
 `;
 
-type Values = ParsedFlags<typeof SERVE_OPTIONS>['values'];
+export type ServeValues = ParsedFlags<typeof SERVE_OPTIONS>['values'];
+type Values = ServeValues;
 
 
 export interface LoadedTls {
@@ -105,6 +125,8 @@ export interface LoadedTls {
 export interface ServePlan {
   options: FileServerOptions;
   logger: Logger;
+  /** The log destinations, the xferlog and the metrics address (serve-logging.ts). */
+  logging: LogPlan;
   root: string;
   usersFile: string | undefined;
   store: UserStore | undefined;
@@ -113,9 +135,9 @@ export interface ServePlan {
   access: string;
   /** Lines printed after the startup line. */
   notes: string[];
+  /** Worker processes (--workers): 1 serves in this process. */
+  workers: number;
 }
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Turns the flags into options, checking everything that can be checked before listening. */
 export async function planServer(values: Values, positionals: string[]): Promise<ServePlan> {
@@ -128,11 +150,10 @@ export async function planServer(values: Values, positionals: string[]): Promise
     if (colon <= 0) throw new UsageError(`--user takes NAME:PASSWORD, got '${spec}'`);
     return { username: spec.slice(0, colon), password: spec.slice(colon + 1) };
   });
-  const level = values['log-level'] ?? (values.verbose ? 'debug' : 'info');
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
-  const logger = pino({ level }, pino.destination(2));
+  const logging = planLogging(values);
+  const logger = logging.logger; // audit records on (FileServer's default with a logger)
   const options: FileServerOptions = { host: values.host, port: parsePort(values.port, '--port'), logger };
-  const notes: string[] = [];
+  const notes: string[] = [...logging.notes];
 
   const usersFile = values.users ?? ((await exists(DEFAULT_USERS_FILE)) ? DEFAULT_USERS_FILE : undefined);
   let store: UserStore | undefined;
@@ -158,6 +179,7 @@ export async function planServer(values: Values, positionals: string[]): Promise
     options.anonymous = grant;
   }
   options.dotfiles = values.dotfiles ? 'show' : 'hide';
+  if (values['no-mode-z']) options.modeZ = false;
 
   if (values['max-connections'] !== undefined) options.maxConnections = parseCount(values['max-connections'], '--max-connections', { min: 1 });
   if (values['max-per-address'] !== undefined) options.maxConnectionsPerAddress = parseCount(values['max-per-address'], '--max-per-address');
@@ -169,6 +191,19 @@ export async function planServer(values: Values, positionals: string[]): Promise
     options.pasvAddress = address;
     if (note) notes.push(note);
   }
+
+  if (values.redis !== undefined) options.redis = redisUrl(values.redis);
+  const trusted = values['trusted-proxy'];
+  if (trusted.length > 0 && !values['proxy-protocol']) throw new UsageError('--trusted-proxy needs --proxy-protocol');
+  if (values['proxy-protocol']) {
+    if (trusted.length === 0) throw new UsageError('--proxy-protocol needs at least one --trusted-proxy ADDR|CIDR');
+    options.proxyProtocol = { trusted };
+  }
+  if (values['compress-at-rest']) options.compressAtRest = true;
+  if (values['no-zero-copy']) options.zeroCopy = false;
+  const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
+  // Each worker counts for itself: one endpoint would answer a different process per scrape.
+  if (workers > 1 && logging.metrics) throw new UsageError('--metrics serves one process\'s counters: use it without --workers (or scrape each node)');
 
   const tls = await loadTls(values);
   if (tls) {
@@ -195,7 +230,30 @@ export async function planServer(values: Values, positionals: string[]): Promise
     users.length > 0 ? `${users.length} user${users.length > 1 ? 's' : ''} read-write` : '',
     anonymous ? `anonymous ${values.write ? 'read-write' : 'read-only'}${upload}` : '',
   ].filter(Boolean).join(', ');
-  return { options, logger, root, usersFile, store, tls, access, notes };
+  return { options, logger, logging, root, usersFile, store, tls, access, notes, workers };
+}
+
+/** Worker processes at most: more than this is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
+/** --workers N or auto (one per core the process may use). */
+function parseWorkers(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  return parseCount(text, '--workers', { min: 1, max: MAX_WORKERS });
+}
+
+/** --redis: a redis:// or rediss:// URL with a host (checked again by the library). */
+function redisUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new UsageError(`--redis takes a URL such as redis://127.0.0.1:6379, got '${text}'`);
+  }
+  return text;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -336,6 +394,8 @@ const FLAG_FOR_OPTION: Array<[RegExp, string]> = [
   [/^tlsSessionReuse/, '--tls-session-reuse'],
   [/^requireTls and implicitTlsPort/, '--require-tls and --implicit-port'],
   [/^port\b/, '--port'],
+  [/^proxyProtocol\.trusted/, '--trusted-proxy'],
+  [/^redis(\.url)?/, '--redis'],
   [/^tls:/, '--tls-cert/--tls-key:'],
 ];
 

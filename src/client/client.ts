@@ -1,13 +1,14 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { checkInteger, FtpError } from '../errors.js';
 import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath, type FtpReply, type ListEntry } from '../protocol/index.js';
 import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { ControlConnection } from './control.js';
-import { expect, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
+import { expect, negotiateModeZ, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
 import { downloadFile, uploadFile } from './file-transfers.js';
 import { remoteHash } from './hash.js';
 import { readListing } from './listing.js';
+import { checkRange, rangeStream, readSlice } from './range-read.js';
 import { NO_FOLLOW } from './local-file.js';
 import { resolveOptions, type FileClientOptions, type ResolvedOptions } from './options.js';
 import type { TransferProgress } from './progress.js';
@@ -17,12 +18,12 @@ import { assertSafeArgument } from './safety.js';
 import { statPath } from './stat.js';
 import { downloadTree, uploadTree, type TreeOptions, type TreeResult } from './tree.js';
 import type {
-  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, ReadRangeOptions, TransferResult, TreeArgs,
   UploadArgs, UploadOptions, UploadSource,
 } from './method-options.js';
 
 export type {
-  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, TransferResult, TreeArgs,
+  AppendArgs, AppendOptions, ConnectUrlOptions, DownloadArgs, DownloadOptions, OperationOptions, ReadRangeOptions, TransferResult, TreeArgs,
   UploadArgs, UploadOptions, UploadSource,
 };
 import { clientOptionsFromUrl } from './url.js';
@@ -111,6 +112,11 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     return this.#session?.control.tls?.socket.getProtocol() ?? undefined;
   }
 
+  /** True when transfers are compressed: `compress` was asked and the server agreed to MODE Z. */
+  get compressed(): boolean {
+    return this.#session?.modeZ ?? false;
+  }
+
   get connected(): boolean {
     return this.#session !== undefined && !this.#session.control.closed;
   }
@@ -142,6 +148,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       epsvRefused: false,
       eprtRefused: false,
       type: 'A', // RFC 959's default until we say TYPE I
+      modeZ: false,
       warn: (message) => this.emit('warning', message),
     };
     try {
@@ -169,6 +176,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
       await setType(session, 'I');
+      if (o.compress) await negotiateModeZ(session);
       if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();
@@ -329,6 +337,24 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       const total = opts.total ?? (this.listenerCount('progress') > 0 && !ascii ? await this.#size(s, from).catch(() => undefined) : undefined);
       return downloadFile(s, { remote: from, to: to as string | Writable, startAt, length, ascii, total, noFollow }, signal, (p) => this.emit('progress', p), total);
     }, opts);
+  }
+
+  /**
+   * Bytes `start`..`end` of a remote file (both inclusive, as fs.createReadStream; no `end`
+   * reads to the end) as a Readable with backpressure: a slow reader pauses the data
+   * connection. `RANG` when FEAT offers it, else `REST` and, after `end`, `ABOR`. Destroy the
+   * stream to stop early; the client stays usable either way. Failures destroy the stream
+   * with an FtpError.
+   */
+  createReadStream(path: string, opts: ReadRangeOptions = {}): Readable {
+    const range = checkRange(path, opts, 'createReadStream()');
+    return rangeStream((task, o) => this.#run(task, o), path, range, opts ?? {});
+  }
+
+  /** A small slice as one Buffer: `read('/clip.mp4', { start: 0, end: 1023 })` (`end` required, at most 64 MiB). */
+  async read(path: string, opts: ReadRangeOptions): Promise<Buffer> {
+    const range = checkRange(path, opts, 'read()');
+    return readSlice((task, o) => this.#run(task, o), path, range, opts ?? {});
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { HASH_ALGORITHMS, HASH_HEX_LENGTH, LEGACY_HASH_VERB, type HashAlgorithm } from '../protocol/hash.js';
-import { createHasher } from '../util/hasher.js';
+import { createHasher } from '../protocol/hasher.js';
 import { expect, protocolError, type ControlSession } from './control-session.js';
 
 export { HASH_ALGORITHMS, type HashAlgorithm };

@@ -4,7 +4,7 @@ export { HASH_ALGORITHMS, localHash, type HashAlgorithm } from './hash.js';
 export type { FileClientEvents } from './client.js';
 export type {
   OperationOptions, DownloadOptions, DownloadArgs, UploadOptions, UploadArgs, UploadSource,
-  AppendOptions, AppendArgs, ConnectUrlOptions, TreeArgs, TransferResult,
+  AppendOptions, AppendArgs, ConnectUrlOptions, ReadRangeOptions, TreeArgs, TransferResult,
 } from './method-options.js';
 export type { FileClientOptions } from './options.js';
 export type { TransferProgress } from './progress.js';

@@ -64,6 +64,16 @@ export interface TreeArgs extends TreeOptions {
   to: string;
 }
 
+/** createReadStream() and read(): a byte range, both ends inclusive (as fs.createReadStream). */
+export interface ReadRangeOptions extends OperationOptions {
+  /** First byte. Default 0. */
+  start?: number;
+  /** Last byte, inclusive. Default: the end of the file (createReadStream only; read() needs it). */
+  end?: number;
+  /** createReadStream(): the stream's buffer in bytes before the data connection is paused. Default 64 KiB. */
+  highWaterMark?: number;
+}
+
 export interface TransferResult {
   /** Bytes moved over the data connection. */
   bytes: number;

@@ -5,14 +5,29 @@ import { FtpError } from '../errors.js';
 import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
 import { fdSink, receiveBlocks } from '../data/receive-blocks.js';
 import { sendBlocks, type FileSource } from '../data/send-blocks.js';
+import { createModeZDeflate, createModeZInflate, MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
 import { abortError } from './queue.js';
 import { reset } from './data-connection.js';
 import type { ProgressTracker } from './progress.js';
 import type { DataHandler } from './transfer.js';
 
-/** Socket -> (ASCII decoder) -> destination; with `length`, stops after that many bytes (a segment). */
-export function receiveInto(dest: Writable, opts: { ascii: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
-  return async ({ readable }, signal) => {
+/**
+ * MODE Z: the data connection's bytes inflated. zlib stops while its output is not read, so a
+ * bomb costs a few chunks of memory; a stream cut short fails "compressed stream ended early".
+ */
+function inflated(readable: Readable): Readable {
+  const inflate = createModeZInflate();
+  readable.once('error', (err) => inflate.destroy(err));
+  return readable.pipe(inflate);
+}
+
+/**
+ * Socket -> (inflate, MODE Z) -> (ASCII decoder) -> destination; with `length`, stops after that
+ * many bytes (a segment). Progress and `length` count the file's bytes, not the wire's.
+ */
+export function receiveInto(dest: Writable, opts: { ascii: boolean; inflate?: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
+  return async ({ readable: socket }, signal) => {
+    const readable = opts.inflate ? inflated(socket) : socket;
     if (opts.length !== undefined) return receiveBounded(readable, dest, opts.length, opts.tracker, signal);
     const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [readable];
     if (opts.ascii) stages.push(createAsciiDecoder());
@@ -57,7 +72,7 @@ async function receiveBounded(socket: Readable, dest: Writable, length: number, 
  * A source that fails, or an abort, resets the connection first: pipeline() would close it
  * with a FIN, which the server reads as a complete file (see reset() in data-connection.ts).
  */
-export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: ProgressTracker }): DataHandler {
+export function sendFrom(source: Readable, opts: { ascii: boolean; deflate?: boolean; tracker: ProgressTracker }): DataHandler {
   return async ({ socket }, signal) => {
     const broken = (): void => reset(socket);
     // Registered before pipeline's own listeners, so they run first.
@@ -66,6 +81,7 @@ export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: Prog
     try {
       const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
       if (opts.ascii) stages.push(createAsciiEncoder());
+      if (opts.deflate) stages.push(createModeZDeflate(MODE_Z_DEFAULT_LEVEL)); // compress, then (PROT P) encrypt
       const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
       source.on('data', opts.tracker.add);
       await done;
@@ -119,9 +135,10 @@ export function receiveToFile(fd: number, opts: { position: number | null; lengt
   };
 }
 
-/** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class). */
-export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker): DataHandler {
-  return async ({ readable: socket }, signal) => {
+/** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class): inflated bytes in MODE Z. */
+export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker, inflate = false): DataHandler {
+  return async ({ readable }, signal) => {
+    const socket = inflate ? inflated(readable) : readable;
     let total = 0;
     const onAbort = (): void => void socket.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'the operation was aborted', { cause: signal.reason }));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,6 @@
 import { WriteStream, writev } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createAsciiDecoder } from '../protocol/index.js';
 import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
 import type { LargeReadConnection } from './large-reads.js';
 
@@ -293,14 +292,14 @@ export function takesBlocks(sink: Writable): boolean {
 
 /**
  * The server's uploads: the data connection into `sink`, which is ended (not closed). Through
- * pooled blocks (receiveBlocks) when the connection was adopted for large reads (`reads`), the
- * transfer is binary, the sink is a file stream and the pool has blocks to lend; else through a
- * pipeline from `from` (`reads.readable` when adopted, ASCII through the decoder). The caller
- * checks the end of a connection that was not adopted (large-reads.ts checks its own).
+ * pooled blocks (receiveBlocks) when the connection was adopted for large reads (`reads`), no
+ * decoding stage applies (TYPE A, MODE Z), the sink is a file stream and the pool has blocks to
+ * lend; else through a pipeline from `from` (`reads.readable` when adopted) and `stages`. The
+ * caller checks the end of a connection that was not adopted (large-reads.ts checks its own).
  */
-export async function receiveIntoStream(from: Readable, sink: Writable, signal: AbortSignal, opts: { ascii: boolean; reads?: LargeReadConnection }): Promise<void> {
-  const { ascii, reads } = opts;
-  if (ascii) return pipeline(from, createAsciiDecoder(), sink, { signal });
+export async function receiveIntoStream(from: Readable, sink: Writable, signal: AbortSignal, opts: { stages?: Transform[]; reads?: LargeReadConnection }): Promise<void> {
+  const { stages = [], reads } = opts;
+  if (stages.length > 0) return pipeline([from, ...stages, sink] as unknown as [Readable, Writable], { signal });
   const loan = reads ? loanFor(sink) : undefined;
   const blocks = loan?.pool.borrow(loan.count);
   if (!reads || !loan || !blocks) return pipeline(from, sink, { signal });

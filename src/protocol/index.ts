@@ -35,6 +35,7 @@ export {
   parseQuotedPath,
 } from './listing.js';
 export type { FileFacts, MlsxFactsOptions } from './listing.js';
+export { mediaTypeOf, OCTET_STREAM } from './media-types.js';
 export { parseUnixListLine, parseDosListLine, parseMlsxLine, parseListing } from './listing-parse.js';
 export type { ListEntry, ListingFormat } from './listing-parse.js';
 export { createAsciiEncoder, createAsciiDecoder } from './ascii.js';

@@ -11,6 +11,8 @@ export interface ListEntry {
   target?: string;
   /** MLSx facts, keys lower-cased, values verbatim. */
   facts?: Record<string, string>;
+  /** The RFC 3659 `media-type` fact (`video/mp4`), lower-cased, when the server sent a well-formed one. */
+  mediaType?: string;
 }
 
 export type ListingFormat = 'auto' | 'unix' | 'dos' | 'mlsd';
@@ -281,6 +283,9 @@ export function parseMlsxLine(line: string): ListEntry | null {
     if (d) entry.modified = d;
   }
   if (facts['perm'] !== undefined) entry.permissions = facts['perm'];
+  const media = facts['media-type'];
+  // type/subtype in RFC 6838 restricted-name characters, and short: anything else is dropped.
+  if (media !== undefined && media.length <= 255 && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(media)) entry.mediaType = media.toLowerCase();
   return entry;
 }
 

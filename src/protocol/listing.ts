@@ -1,3 +1,5 @@
+import { mediaTypeOf } from './media-types.js';
+
 /** What the server knows about one directory entry (same shape as StorageStat). */
 export interface FileFacts {
   name: string;
@@ -86,10 +88,10 @@ function isDigitAt(s: string, i: number): boolean {
  * formatMlsxFacts writes them and FEAT lists them; OPTS MLST matches names
  * case-insensitively (`unix.mode` in a MlsxFactsOptions set).
  */
-export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'UNIX.mode'] as const;
+export const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'UNIX.mode', 'media-type'] as const;
 
 export interface MlsxFactsOptions {
-  /** Lower-case names of the enabled facts: type, size, modify, perm, unix.mode. */
+  /** Lower-case names of the enabled facts: type, size, modify, perm, unix.mode, media-type. */
   facts: ReadonlySet<string>;
   /** Override the type fact for the listed directory itself or its parent. */
   type?: 'cdir' | 'pdir';
@@ -99,7 +101,7 @@ export interface MlsxFactsOptions {
 
 /**
  * One MLSD line / MLST fact line (RFC 3659 §7), no CRLF:
- *   type=file;size=12;modify=20240101120000;perm=rwadf;UNIX.mode=0644; name
+ *   type=file;size=12;modify=20240101120000;perm=rwadf;UNIX.mode=0644;media-type=text/plain; name.txt
  * Facts come in that fixed order, then a single space, then the name verbatim.
  */
 export function formatMlsxFacts(info: FileFacts, opts: MlsxFactsOptions): string {
@@ -110,6 +112,8 @@ export function formatMlsxFacts(info: FileFacts, opts: MlsxFactsOptions): string
   if (facts.has('modify')) out += `modify=${formatMlsdTime(info.mtime)};`;
   if (facts.has('perm') && opts.perm !== undefined) out += `perm=${opts.perm};`;
   if (facts.has('unix.mode')) out += `UNIX.mode=0${(info.mode & 0o7777).toString(8).padStart(3, '0')};`;
+  // RFC 3659 section 7.5.7: files only; a folder has no media type.
+  if (facts.has('media-type') && info.type === 'file') out += `media-type=${mediaTypeOf(info.name)};`;
   return `${out} ${info.name}`;
 }
 

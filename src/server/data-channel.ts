@@ -18,6 +18,8 @@ export interface DataChannelContext {
   ports: PassivePortPool;
   timeout: number;
   log: Logger;
+  /** A passive data connection from another address was dropped (a `security` event). */
+  onForeignPeer?: (peer: string) => void;
 }
 
 /**
@@ -57,12 +59,14 @@ export class DataChannel {
       listener.close();
       throw new Error('passive listener replaced');
     }
+    this.#ctx.log.trace({ port }, 'passive data listener open');
     return port;
   }
 
   setActive(host: string, port: number): void {
     this.close();
     this.#active = { host, port };
+    this.#ctx.log.trace({ host, port }, 'active data target set');
   }
 
   /** Resolves with the connected data socket, or rejects after the data timeout. */
@@ -119,10 +123,12 @@ export class DataChannel {
     const peer = normalizeIp(socket.remoteAddress ?? '');
     const allowed = peer === this.#ctx.remoteAddress || (this.#ctx.proxyAddress !== undefined && peer === this.#ctx.proxyAddress);
     if (!allowed || listener !== this.#listener) {
-      this.#ctx.log.warn({ peer }, 'data connection from a foreign address refused');
+      this.#ctx.log.debug({ peer }, 'data connection from a foreign address refused');
+      if (!allowed) this.#ctx.onForeignPeer?.(peer);
       socket.destroy();
       return;
     }
+    this.#ctx.log.trace({ peer, port: socket.remotePort }, 'passive data connection accepted');
     // One connection per PASV: stop listening as soon as the right peer is in.
     listener.close();
     this.#listener = undefined;
@@ -145,6 +151,7 @@ export class DataChannel {
       signal.addEventListener('abort', onAbort, { once: true });
       socket.once('error', fail);
       socket.once('connect', () => {
+        this.#ctx.log.trace({ host: target.host, port: target.port }, 'active data connection open');
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         socket.off('error', fail);

@@ -18,10 +18,13 @@ import { sweepAfterCrash } from './upload.js';
 import type { LockManager } from './locks/index.js';
 import type { Storage } from '../storage/types.js';
 import { refuseInTls, TlsBindings } from './tls-bindings.js';
+import { zeroCopy } from '../data/zero-copy.js';
 import type { AbuseStore } from './abuse/store.js';
 import { closeOnUntrustedHeader, isTrustedProxy, readProxyHeader } from './proxy-protocol.js';
 import { RedisLockManager } from './redis/lock-manager.js';
 import { RedisAbuseStore } from './redis/abuse-store.js';
+import { attachAuditLog } from './logging/audit.js';
+import { StatsCollector, type ServerStats } from './logging/stats.js';
 
 /** How long listen() waits for Redis to answer before listening without it. */
 const REDIS_STARTUP_WAIT = 5000;
@@ -53,6 +56,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   #refusing = 0;
   /** Connections from a trusted proxy whose PROXY header has not arrived yet. */
   readonly #awaitingHeader = new Set<Socket>();
+  readonly #stats = new StatsCollector(this);
 
   constructor(options: FileServerOptions = {}) {
     super();
@@ -66,8 +70,12 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       redis.setLogger(this.#log);
       if (this.options.locks instanceof RedisLockManager) this.options.locks.setLogger(this.#log);
     }
+    if (options.audit !== undefined && typeof options.audit !== 'boolean') throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'audit must be a boolean');
+    if (options.logger && options.audit !== false) attachAuditLog(this, options.logger);
     this.on('login', ({ sessionId }) => sweepAfterCrash(this.#swept, [...this.#sessions].find((s) => s.id === sessionId)));
     if (this.options.tls) this.tls = new TlsBindings(this.options.tls);
+    // Loaded now, not at the first download: its thread and epoll descriptor live as long as the process.
+    if (this.options.zeroCopy) zeroCopy();
   }
 
   /**
@@ -101,6 +109,15 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
   /** The shared ban and session store (options.abuseStore, or the Redis one `redis` made). */
   get abuseStore(): AbuseStore | undefined {
     return this.options.abuseStore;
+  }
+
+  /**
+   * Counters since the server was created: sessions, logins, failed logins, bans, transfers
+   * (running, done, failed), bytes in and out, final replies by class, security events.
+   * ftp-serve's `--metrics` serves them to Prometheus (see serveMetrics).
+   */
+  stats(): ServerStats {
+    return this.#stats.snapshot();
   }
 
   /** The lock manager shared by the sessions (options.locks, or the in-memory default). */
@@ -294,7 +311,7 @@ export class FileServer extends typedEmitter<ServerEvents>() implements SessionH
       session.tls?.release();
     });
     session.log.debug(origin ? { proxy: origin.proxyAddress } : {}, 'connect');
-    this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress });
+    this.emit('connect', { sessionId: session.id, remoteAddress: session.remoteAddress, secure: implicitTls });
     if (implicitTls) session.startTls(this.tls!.acquire());
     session.start();
     if (socket.isPaused()) socket.resume(); // paused while the PROXY header was read

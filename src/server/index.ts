@@ -1,6 +1,6 @@
 export { FileServer } from './file-server.js';
 export type { FileServerOptions, AuthGrant, AuthRequest, Authenticate, ServerTimeouts } from './options.js';
-export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo } from './events.js';
+export type { ServerEvents, SessionInfo, TransferInfo, TransferEndInfo, CommandEndInfo, SecurityInfo, SessionTotals } from './events.js';
 export type { CommandSpec } from './command.js';
 export { createStaticAuthenticator, type StaticUser } from './static-users.js';
 export type { AnonymousGrant } from './options.js';
@@ -18,3 +18,7 @@ export { RedisLockManager } from './redis/lock-manager.js';
 export { RedisAbuseStore } from './redis/abuse-store.js';
 export type { ProxyProtocolOptions } from './proxy-protocol.js';
 export type { MemoryOptions } from '../data/block-pool.js';
+export { IpcLockManager, IpcLockHost } from './locks/ipc.js';
+export { IpcAbuseStore, IpcAbuseStoreHost } from './abuse/ipc-store.js';
+export type { IpcPort } from './ipc-channel.js';
+export * from './logging/index.js';

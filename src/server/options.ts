@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
+import { MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
 import type { Storage } from '../storage/types.js';
 import { CompressedStorage, resolveCompressedStorageOptions, type CompressedStorageOptions } from '../storage/compressed-storage.js';
 import { LocalStorage } from '../storage/local-storage.js';
@@ -118,6 +119,11 @@ export interface FileServerOptions {
   greeting?: string;
   /** A pino logger; a child per session is made from it. Default: silent. */
   logger?: Logger;
+  /**
+   * Write audit records (logins, file commands, refusals, security events: see
+   * logging/audit.ts) to `logger`. Default true when a logger is given.
+   */
+  audit?: boolean;
   /** File locks shared by the sessions (see README "Locking"). Default: a new InMemoryLockManager. */
   locks?: LockManager;
   /** How long a command waits for a busy file before answering 450, in ms. Default 0 (at once). */
@@ -168,6 +174,12 @@ export interface FileServerOptions {
    * transfer borrowing one (default 5000). The pools are the process's: the last server made wins.
    */
   memory?: MemoryOptions;
+  /**
+   * MODE Z (compressed transfers, see README "MODE Z"): offered in FEAT and accepted by default.
+   * `level` is the compression level of a session that sends no OPTS MODE Z LEVEL (default 6),
+   * `maxLevel` caps what OPTS MODE Z LEVEL may ask for (default 9). false refuses MODE Z (504).
+   */
+  modeZ?: boolean | { level?: number; maxLevel?: number };
   /**
    * Host files or folders that no session reaching them through a `root` grant may list, read,
    * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
@@ -221,6 +233,8 @@ export interface ResolvedServerOptions {
   zeroCopy: boolean;
   uploadFsync: boolean;
   memory: Required<MemoryOptions>;
+  /** undefined: MODE Z is refused. */
+  modeZ: { level: number; maxLevel: number } | undefined;
   tlsSessionReuse: 'required' | 'optional';
   /** Absolute host paths. */
   protectedPaths: string[];
@@ -321,11 +335,23 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     zeroCopy: options.zeroCopy !== false,
     uploadFsync: options.uploadFsync !== false,
     memory: resolveMemory(options.memory),
+    modeZ: resolveModeZ(options.modeZ),
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
     redis,
     abuseStore,
     proxyProtocol: resolveProxyProtocol(options.proxyProtocol),
   };
+}
+
+function resolveModeZ(option: FileServerOptions['modeZ']): ResolvedServerOptions['modeZ'] {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return { level: MODE_Z_DEFAULT_LEVEL, maxLevel: 9 };
+  if (typeof option !== 'object' || option === null) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'modeZ must be a boolean or { level, maxLevel }');
+  }
+  const maxLevel = checkInteger('modeZ.maxLevel', option.maxLevel ?? 9, 0, 9);
+  const level = checkInteger('modeZ.level', option.level ?? Math.min(MODE_Z_DEFAULT_LEVEL, maxLevel), 0, maxLevel);
+  return { level, maxLevel };
 }
 
 function resolveCompressAtRest(option: FileServerOptions['compressAtRest']): Required<CompressedStorageOptions> | undefined {

@@ -21,6 +21,11 @@ import { ALL_PERMISSIONS, PERMISSION_LETTERS, Permissions, READ_ONLY_PERMISSIONS
 import { throttle } from './throttle.js';
 import type { TlsBinding, TlsBindings } from './tls-bindings.js';
 import { checkInteger } from '../errors.js';
+import type { SessionTotals } from './events.js';
+import { CommandProbes } from './logging/probe.js';
+import { emitSecurity } from './logging/security.js';
+import { maskArgument } from './logging/text.js';
+import { resetWireMode } from './wire-mode.js';
 
 /** What a Session needs from its FileServer. */
 export interface SessionHost {
@@ -75,6 +80,12 @@ export class Session {
   readonly localAddress: string;
   readonly log: Logger;
   readonly data: DataChannel;
+  /** When the control connection was accepted (Date.now()). */
+  readonly connectedAt = Date.now();
+  /** What this connection's data connections moved (transfer.ts counts, `disconnect` reports). */
+  readonly totals: SessionTotals = { filesIn: 0, filesOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** The code of the last reply written. */
+  lastReplyCode = 0;
 
   // Login state.
   username: string | undefined;
@@ -92,9 +103,11 @@ export class Session {
   cwd = '/';
   type: 'A' | 'I' = 'A';
   restOffset = 0;
+  /** RANG's last byte (inclusive) for the next RETR; restOffset holds its first (commands/range.ts). */
+  rangeEnd: number | undefined;
   renameFrom: string | undefined;
   epsvAll = false;
-  mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode']);
+  mlstFacts: Set<string> = new Set(['type', 'size', 'modify', 'perm', 'unix.mode', 'media-type']);
   transfer: ActiveTransfer | undefined;
 
   #parser = new ControlLineParser();
@@ -114,6 +127,8 @@ export class Session {
   readonly #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
   #pacer: CommandPacer | undefined;
+  /** The commands running, for `command-end` (logging/probe.ts). */
+  readonly #probes = new CommandProbes();
 
   constructor(socket: Socket, host: SessionHost, log: Logger, origin?: SessionOrigin) {
     this.socket = socket;
@@ -128,6 +143,7 @@ export class Session {
       ports: host.ports,
       timeout: host.options.timeouts.data,
       log: this.log,
+      onForeignPeer: (peer) => emitSecurity(this, 'foreign-data-peer', peer),
     });
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     const rate = host.options.maxCommandsPerSecond;
@@ -190,7 +206,15 @@ export class Session {
   }
 
   reply(code: number, text: string | string[]): void {
+    this.#noteReply(code, typeof text === 'string' ? text : (text[0] ?? ''));
     this.#write(formatReply(code, text));
+  }
+
+  /** Remembers the reply for `command-end` and logs it at debug (troubleshooting, issue 16). */
+  #noteReply(code: number, text: string): void {
+    this.lastReplyCode = code;
+    this.#probes.note(code, text, this.transfer !== undefined);
+    this.log.debug({ code, reply: text }, 'reply');
   }
 
   /**
@@ -211,6 +235,7 @@ export class Session {
       this.log.warn({ err }, 'multi-line reply failed');
       last = 'Incomplete: local error in processing';
     }
+    this.#noteReply(code, last);
     this.#write(`${code} ${oneLine(last)}\r\n`);
   }
 
@@ -320,8 +345,10 @@ export class Session {
     this.cwd = '/';
     this.type = 'A';
     this.restOffset = 0;
+    this.rangeEnd = undefined;
     this.renameFrom = undefined;
     this.epsvAll = false;
+    resetWireMode(this);
     if (!this.#loginTimer) {
       this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     }
@@ -368,8 +395,22 @@ export class Session {
     this.#lifetime.abort(new Error('session closed'));
     this.#leaveAccount();
     this.socket.destroy();
-    this.host.emit('disconnect', { sessionId: this.id, remoteAddress: this.remoteAddress, username: this.username });
+    // After the running transfer has counted its bytes (it ends soon: it was aborted above).
+    const running = this.transfer?.done;
+    if (running) void running.then(() => this.#emitDisconnect());
+    else this.#emitDisconnect();
     this.#resolveClosed();
+  }
+
+  #emitDisconnect(): void {
+    this.host.emit('disconnect', {
+      sessionId: this.id,
+      remoteAddress: this.remoteAddress,
+      username: this.username,
+      durationMs: Date.now() - this.connectedAt,
+      secure: this.secure,
+      ...this.totals,
+    });
   }
 
   #leaveAccount(): void {
@@ -495,7 +536,7 @@ export class Session {
       const command = this.#urgent.shift();
       if (!command || this.#closed) break;
       this.#parse(); // room freed: read on
-      await this.#execute(command, this.host.commands.get(command.verb));
+      await this.#execute(command, this.host.commands.get(command.verb), true);
     }
   }
 
@@ -518,18 +559,30 @@ export class Session {
     }
   }
 
-  async #execute(command: FtpCommand, spec: CommandSpec | undefined): Promise<void> {
-    const { verb, arg } = command;
+  /** Runs one command and emits `command-end` once it is answered. */
+  async #execute(command: FtpCommand, spec: CommandSpec | undefined, urgent = false): Promise<void> {
+    const probe = this.#probes.begin(this, command, urgent);
+    try {
+      await this.#run(command, spec);
+    } finally {
+      this.#probes.end(this, probe);
+    }
+  }
+
+  async #run(command: FtpCommand, spec: CommandSpec | undefined): Promise<void> {
+    const { verb } = command;
     if (!this.transfer) this.#armIdle();
     if (verb === '') return this.reply(500, 'Command line too long');
-    this.host.emit('command', { sessionId: this.id, verb, arg: verb === 'PASS' ? '***' : arg });
+    const arg = maskArgument(verb, command.arg);
+    this.log.debug({ verb, arg }, 'command');
+    this.host.emit('command', { sessionId: this.id, verb, arg });
     if (!spec) return this.reply(500, `${printable(verb)} not understood`);
     if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
     if (!spec.public && !this.loggedIn) return this.reply(530, 'Please login with USER and PASS');
     if (this.#revoked()) return;
     if (verb !== 'RNTO') this.renameFrom = undefined; // RNTO must follow RNFR directly
     try {
-      await spec.handler(this, arg, verb);
+      await spec.handler(this, command.arg, verb);
     } catch (err) {
       // A handler bug must never reach the socket callbacks or the peer: log, answer 451, go on.
       this.log.error({ err, verb }, 'command failed');

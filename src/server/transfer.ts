@@ -7,6 +7,7 @@ import { adoptWithLargeReads } from '../data/large-reads.js';
 import type { Session } from './session.js';
 import { zeroCopyBytes } from '../data/send-file.js';
 import { paceInbound } from './throttle.js';
+import { emitSecurity } from './logging/security.js';
 
 /** What STAT and ABOR see of a running transfer. */
 export interface ActiveTransfer {
@@ -14,6 +15,10 @@ export interface ActiveTransfer {
   readonly path: string;
   /** Bytes moved over the data connection so far. */
   bytes(): number;
+  /** Bytes the transfer will move, when known (RETR: the file's size past REST). */
+  readonly total?: number;
+  /** When it started (Date.now()), for STAT's rate. */
+  readonly startedAt: number;
   /** Ends the transfer now (ABOR, shutdown, session end); the transfer answers 426. */
   abort(): void;
   /** Settles when the transfer's final reply has been sent. */
@@ -28,6 +33,8 @@ export interface TransferPlan {
   opening: string;
   /** 'out' for RETR and listings, 'in' for uploads: which byte counter STAT shows. */
   direction: 'in' | 'out';
+  /** Bytes to send, when known (RETR), for STAT. */
+  size?: number;
   /**
    * Moves the bytes over `socket`; resolves when the last byte is handed over. `reads` is
    * set when the socket was adopted for large reads (see `largeReads`): read through it.
@@ -39,6 +46,8 @@ export interface TransferPlan {
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
   success?: string;
+  /** File transfers: the file's media type, passed on in the transfer-end event. */
+  mediaType?: string;
 }
 
 /** Failures that mean the peer's side of the data connection went away. */
@@ -60,6 +69,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOS
  */
 export async function runTransfer(session: Session, plan: TransferPlan): Promise<void> {
   if (session.tlsRequired && session.prot !== 'P') {
+    emitSecurity(session, 'tls-required', `${plan.command} over a clear data connection`);
     plan.dispose?.();
     session.reply(521, 'Data connections must be encrypted: send PBSZ 0 and PROT P');
     return;
@@ -86,6 +96,8 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     command: plan.command,
     path: plan.path,
     bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten + zeroCopyBytes(socket) : socket.bytesRead) : 0),
+    ...(plan.size !== undefined ? { total: plan.size } : {}),
+    startedAt: Date.now(),
     abort: () => {
       aborted = true;
       controller.abort(Object.assign(new Error('transfer aborted'), { code: 'ABORT_ERR' }));
@@ -93,7 +105,15 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     },
     done,
   };
-  const info = { sessionId: session.id, remoteAddress: session.remoteAddress, command: plan.command, path: plan.path };
+  const info = {
+    sessionId: session.id,
+    remoteAddress: session.remoteAddress,
+    command: plan.command,
+    path: plan.path,
+    username: session.username,
+    type: session.type,
+    secure: session.secure,
+  };
   session.transfer = transfer;
   session.transferStarted();
   session.host.emit('transfer-start', info);
@@ -154,6 +174,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       }
     }
   } finally {
+    const code = session.lastReplyCode; // the final reply above: nothing was awaited since
     unpace?.();
     await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
@@ -164,8 +185,21 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.host.limits.release(account.name);
     }
     const bytes = transfer.bytes();
-    session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}) });
+    countTransfer(session, plan, bytes);
+    session.host.emit('transfer-end', { ...info, bytes, durationMs: Date.now() - started, ok: failure === undefined, ...(failure ? { failure } : {}), code, ...(plan.mediaType ? { mediaType: plan.mediaType } : {}) });
     resolveDone();
     session.transferEnded();
+  }
+}
+
+/** Adds a transfer to its session's totals (reported with `disconnect`). */
+function countTransfer(session: Session, plan: TransferPlan, bytes: number): void {
+  const totals = session.totals;
+  if (plan.direction === 'in') {
+    totals.bytesIn += bytes;
+    totals.filesIn++;
+  } else {
+    totals.bytesOut += bytes;
+    if (plan.command === 'RETR') totals.filesOut++;
   }
 }

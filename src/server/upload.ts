@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { decodingStages, MODE_Z_INVALID, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
@@ -38,7 +39,9 @@ const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
 /** Failures that mean the client went away or gave up, not that the storage failed. */
-const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED]);
+// A MODE Z stream cut short is one too (its inflated prefix is kept for REST); one that is not
+// zlib data (MODE_Z_INVALID) is a failure: nothing of it is kept.
+const INTERRUPTIONS = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ETIMEDOUT', 'ABORT_ERR', TRUNCATED, MODE_Z_TRUNCATED]);
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
 export function isUploadTemporary(path: string): boolean {
@@ -139,9 +142,10 @@ export function sweepAfterCrash(done: Set<string | Storage>, session: Session | 
 export interface Upload {
   /**
    * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
+   * `coding` says how the bytes arrive (TYPE A, MODE Z): they are decoded before the file.
    * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
    */
-  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void>;
   /**
    * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
    * them to lend now: only then is the socket worth adopting for large reads.
@@ -194,7 +198,7 @@ export async function openUpload(session: Session, path: string, mode: Mode, off
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: session.host.options.uploadFsync });
-      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, resumedAt: at });
     }
     const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
     return new AtomicUpload({ session, path, temp, target, sink, lock, anonymous, prefix: at });
@@ -220,8 +224,8 @@ class DirectUpload implements Upload {
     return takesBlocks(this.sink);
   }
 
-  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    return receive(source, this.sink, fence(signal, this.lock), ascii, reads);
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
+    return receive(source, this.sink, fence(signal, this.lock), coding, reads);
   }
 
   async dispose(): Promise<void> {
@@ -243,6 +247,8 @@ interface AtomicParts {
   prefix?: number;
   /** An anonymous session's upload: not kept as a partial when interrupted. */
   anonymous: boolean;
+  /** Continuing a partial upload: its size before this transfer. */
+  resumedAt?: number;
 }
 
 class AtomicUpload implements Upload {
@@ -258,13 +264,13 @@ class AtomicUpload implements Upload {
     return takesBlocks(this.#p.sink);
   }
 
-  async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  async run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
     const { session, path, temp, target, sink, prefix, lock } = this.#p;
     const storage = session.storage!;
     const fenced = fence(signal, lock);
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, fenced);
-      await receive(source, sink, fenced, ascii, reads);
+      await receive(source, sink, fenced, coding, reads);
       await closed(sink); // flushed to disk
       // Every event that reached us while the data was flushed has run by now; one more turn of
       // the loop (its poll phase) takes in a control-connection close that is already queued.
@@ -290,7 +296,10 @@ class AtomicUpload implements Upload {
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
       // anonymous upload (which no one could safely resume): remove it all.
       const keep = interrupted && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
-      if (!keep) await this.#discard();
+      // Not MODE Z data: none of this transfer's bytes are kept, but a partial it continued is.
+      const resumedAt = this.#p.resumedAt;
+      if (!keep && code === MODE_Z_INVALID && resumedAt && storage.truncate) await storage.truncate(temp, resumedAt).catch(() => this.#discard());
+      else if (!keep) await this.#discard();
       session.log.info({ path, code, interrupted, kept: keep }, 'upload not committed');
       throw err;
     }
@@ -333,14 +342,16 @@ function checkCommit(session: Session, signal: AbortSignal): void {
 }
 
 /**
- * The data connection into `sink`, ended (the data layer picks the path: data/receive-blocks.ts).
- * Resolves only for a connection the peer really ended (a FIN, and under TLS a close_notify),
- * never for one it reset: see peer-end.ts and tls-end.ts.
+ * The data connection into `sink`, ended (the data layer picks the path: data/receive-blocks.ts),
+ * with the decoding stages of TYPE A and MODE Z, inflating before the sink, so any size limit of
+ * the storage counts inflated bytes. Resolves only for a connection the peer really ended (a FIN,
+ * and under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts. A MODE Z
+ * stream must also have reached its zlib end.
  */
-async function receive(source: Socket, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+async function receive(source: Socket, sink: Writable, signal: AbortSignal, coding: WireCoding, reads: LargeReadConnection | undefined): Promise<void> {
   // reads: large-reads.ts checks the end before it passes it on.
   const confirm = reads ? undefined : endCheck(source);
-  await receiveIntoStream(reads?.readable ?? source, sink, signal, { ascii, ...(reads ? { reads } : {}) });
+  await receiveIntoStream(reads?.readable ?? source, sink, signal, { stages: decodingStages(coding), ...(reads ? { reads } : {}) });
   return confirm?.();
 }
 

@@ -184,11 +184,11 @@ describe('ftp-get / ftp-put over FTPS against ftpkit', () => {
     await writeFile(join(fx.root, 's.txt'), 'secure\n');
     const url = fx.url('/s.txt', 'ftps');
     const bad = await bin(GET, [url, '-']);
-    expect(bad).toMatchObject({ code: 1, stdout: '', stderr: 'ftp-get: TLS: self-signed certificate\n' });
+    expect(bad).toMatchObject({ code: 35, stdout: '', stderr: 'ftp-get: TLS: self-signed certificate\n' });
     const ok = await bin(GET, ['-k', url, '-']);
     expect(ok).toMatchObject({ code: 0, stdout: 'secure\n' });
     const pinned = await bin(GET, ['--fingerprint', 'ab'.repeat(32), url, '-']);
-    expect(pinned.code).toBe(1);
+    expect(pinned.code).toBe(35);
     expect(pinned.stderr).toMatch(/^ftp-get: TLS: the server's certificate \(SHA-256 [0-9A-F:]+\) does not match the pinned fingerprint\n$/);
   });
 
@@ -254,7 +254,7 @@ describe('FTPS failures at the client', () => {
       const err = await withClient(opts, async () => undefined).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'FTPKIT_ERR_TLS', message: 'TLS: certificate has expired' });
       const r = await bin(GET, ['--ca', join(tmp.path, 'expired/cert.pem'), fx.url('/', 'ftps')]);
-      expect(r).toMatchObject({ code: 1, stderr: 'ftp-get: TLS: certificate has expired\n' });
+      expect(r).toMatchObject({ code: 35, stderr: 'ftp-get: TLS: certificate has expired\n' });
       await withClient({ ...opts, rejectUnauthorized: false }, async (c) => expect(await c.pwd()).toBe('/'));
       await withClient({ ...opts, ca: undefined, fingerprint256: new X509Certificate(expired.cert).fingerprint256 }, async (c) => expect(await c.pwd()).toBe('/'));
     } finally {
@@ -270,7 +270,7 @@ describe('FTPS failures at the client', () => {
       const err = await withClient(opts, async () => undefined).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'FTPKIT_ERR_TLS', message: expect.stringMatching(/^TLS: Hostname\/IP does not match certificate's altnames: IP: 127\.0\.0\.1 is not in the cert's list/) });
       const r = await bin(GET, ['--ca', join(tmp.path, 'other/cert.pem'), fx.url('/', 'ftps')]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(35);
       expect(r.stderr).toMatch(/^ftp-get: TLS: Hostname\/IP does not match certificate's altnames/);
       // The name it was made for is accepted (SNI and the check use servername).
       await withClient({ ...opts, servername: 'other.example' }, async (c) => expect(await c.pwd()).toBe('/'));

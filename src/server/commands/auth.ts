@@ -11,6 +11,7 @@ import { shareFailure } from '../abuse/store.js';
 import { grantPermissions, storageForRoot, type AuthGrant } from '../options.js';
 import type { Permissions } from '../permissions.js';
 import type { Session } from '../session.js';
+import { emitSecurity } from '../logging/security.js';
 
 const ANONYMOUS_NAMES = new Set(['anonymous', 'ftp']);
 const MAX_USERNAME = 256;
@@ -22,7 +23,10 @@ export const USER: CommandSpec = {
   handler(session, arg) {
     if (arg === '' || arg.length > MAX_USERNAME || /[\0\r\n]/.test(arg)) return session.reply(501, 'Invalid user name');
     // No password may cross in clear when TLS is required (RFC 4217 section 4).
-    if (session.host.options.requireTls && !session.secure) return session.reply(530, 'TLS required: send AUTH TLS first');
+    if (session.host.options.requireTls && !session.secure) {
+      emitSecurity(session, 'tls-required', 'USER before AUTH TLS');
+      return session.reply(530, 'TLS required: send AUTH TLS first');
+    }
     if (refuseBanned(session, arg)) return;
     if (session.loggedIn) session.reset(); // RFC 959: USER starts a new login
     session.username = arg;
@@ -95,14 +99,14 @@ async function verifyLogin(
   // A ban that landed while this login was verified: a banned address never gets 230.
   if (refuseBanned(session, username)) return;
   if (grant.requireTls && !session.secure) {
-    session.log.info({ user }, 'login refused: this user requires TLS');
+    emitLoginFailed(session, username, 'tls-required'); // the audit log records it (logging/audit.ts)
     return session.reply(530, 'This account requires TLS: send AUTH TLS first');
   }
   const account = await joinAccount(session, username, grant);
   if (!account) return;
   session.login(username, checked.storage, checked.permissions, grant, account);
-  session.log.info('login');
-  session.host.emit('login', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
+  const anonymous = account.name === 'anonymous';
+  session.host.emit('login', { sessionId: session.id, remoteAddress: session.remoteAddress, username, anonymous, secure: session.secure });
   session.reply(230, 'User logged in');
 }
 
@@ -139,18 +143,16 @@ function refuseBanned(session: Session, username: string): boolean {
  */
 async function loginFailed(session: Session, username: string, attempt: LoginAttempt | undefined): Promise<void> {
   const user = printableName(username);
-  session.host.emit('login-failed', { sessionId: session.id, remoteAddress: session.remoteAddress, username });
+  emitLoginFailed(session, username, 'credentials'); // the audit log records it and the ban (logging/audit.ts)
   const guard = session.host.loginGuard;
   session.loginFailures++;
   const local = attempt?.fail();
   // Counted on every node too (abuseStore): the ban and the delay follow the cluster's count.
   const store = session.host.abuseStore;
   const verdict = local && guard && store ? await shareFailure(guard, store, session.remoteAddress, local) : local;
-  session.log.info({ user, failures: verdict?.failures }, 'login failed');
   if (verdict && verdict.delay > 0) await sleep(verdict.delay);
   if (guard && verdict?.banned) {
     const until = new Date(Date.now() + guard.options.banDuration);
-    session.log.warn({ user, failures: verdict.failures, until }, 'address banned after repeated failed logins');
     session.host.emit('ban', { sessionId: session.id, remoteAddress: session.remoteAddress, username, failures: verdict.failures, until });
     return session.hangUp(421, 'Too many failed logins from your address, closing control connection');
   }
@@ -159,6 +161,10 @@ async function loginFailed(session: Session, username: string, attempt: LoginAtt
     session.log.info({ user }, 'too many failed logins on one connection, closing');
     session.hangUp();
   }
+}
+
+function emitLoginFailed(session: Session, username: string, reason: 'credentials' | 'tls-required'): void {
+  session.host.emit('login-failed', { sessionId: session.id, remoteAddress: session.remoteAddress, username, reason, secure: session.secure });
 }
 
 interface CheckedGrant {

@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net';
 import { decodeHostPort, formatEpsvText, formatPasvText, parseEprtArg } from '../../protocol/index.js';
 import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
+import { emitSecurity } from '../logging/security.js';
 
 /** The address PASV advertises: the configured one (NAT), else the address the client reached. */
 function advertisedAddress(session: Session): string {
@@ -63,11 +64,12 @@ export const EPSV: CommandSpec = {
 /** RFC 2577: data connections go only to the control peer, and never to a privileged port. */
 function checkActiveTarget(session: Session, host: string, port: number): boolean {
   if (host !== session.remoteAddress) {
-    session.log.warn({ target: host }, 'active data connection to a foreign address refused');
+    emitSecurity(session, 'port-refused', `${host} port ${port}: not the client's address`); // the audit log records it
     session.reply(500, 'Illegal PORT command: address differs from the control connection');
     return false;
   }
   if (port < 1024) {
+    emitSecurity(session, 'port-refused', `${host} port ${port}: privileged port`);
     session.reply(500, 'Illegal PORT command: privileged port refused');
     return false;
   }

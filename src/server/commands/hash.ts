@@ -14,7 +14,8 @@ import { refuseTemporary } from '../upload.js';
  *   XCRC f [s [e]]  250 AF083B2D            (upper-case hex; bytes s..e-1)
  *
  * The file is streamed from the storage under a shared lock, so other sessions go on; each
- * request is capped by `hashLimits` (bytes and time). RANG is not offered.
+ * request is capped by `hashLimits` (bytes and time). HASH hashes the whole file whatever RANG
+ * says (as ProFTPD does); a range is hashed with XCRC/XSHA* start end.
  */
 
 export const ALGORITHMS = ['SHA-256', 'SHA-512', 'SHA-1', 'MD5', 'CRC32'] as const;

@@ -1,3 +1,4 @@
+import { MLST_FACTS } from '../../protocol/listing.js';
 import type { CommandSpec } from '../command.js';
 import type { Session } from '../session.js';
 
@@ -39,7 +40,7 @@ export function featureLines(session: Session): string[] {
   return [...lines].sort();
 }
 
-const MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unix.mode'];
+const KNOWN_FACTS: readonly string[] = MLST_FACTS.map((f) => f.toLowerCase());
 
 export const OPTS: CommandSpec = {
   verbs: ['OPTS'],
@@ -56,9 +57,9 @@ export const OPTS: CommandSpec = {
       return session.reply(501, 'OPTS UTF8 takes ON or OFF');
     }
     if (name === 'MLST') {
-      const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => MLST_FACTS.includes(f));
+      const wanted = value.split(';').map((f) => f.trim().toLowerCase()).filter((f) => KNOWN_FACTS.includes(f));
       session.mlstFacts = new Set(wanted);
-      const shown = wanted.map((f) => (f === 'unix.mode' ? 'UNIX.mode' : f));
+      const shown = wanted.map((f) => MLST_FACTS.find((name) => name.toLowerCase() === f)!);
       return session.reply(200, `MLST OPTS ${shown.map((f) => `${f};`).join('')}`);
     }
     const spec = session.host.commands.get(name);

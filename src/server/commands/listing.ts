@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { sendEncoded, type WireCoding } from '../../data/mode-z.js';
+import { wireCoding } from '../wire-mode.js';
 import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/index.js';
+import { MLST_FACTS } from '../../protocol/listing.js';
 import type { ListReader, StorageStat } from '../../storage/types.js';
 import { listReaderOf } from '../../storage/list-reader.js';
 import { listingTurn } from '../listing-slots.js';
@@ -146,12 +148,12 @@ export function mlsxLine(session: Session, stat: FileFacts, name: string, type?:
   return formatMlsxFacts({ ...stat, name }, { facts: session.mlstFacts, perm: permFact(session, stat as StorageStat, path), ...(type ? { type } : {}) });
 }
 
-/** Sends the lines over the data connection as the peer takes them (backpressure). */
-function sendLines(batches: AsyncIterable<string[]>): (socket: Socket, signal: AbortSignal) => Promise<void> {
+/** Sends the lines over the data connection as the peer takes them (backpressure), compressed in MODE Z. */
+function sendLines(batches: AsyncIterable<string[]>, coding: WireCoding): (socket: Socket, signal: AbortSignal) => Promise<void> {
   async function* chunks(): AsyncGenerator<string> {
     for await (const lines of batches) yield `${lines.join('\r\n')}\r\n`;
   }
-  return (socket, signal) => pipeline(Readable.from(chunks(), { highWaterMark: 1 }), socket, { signal });
+  return (socket, signal) => sendEncoded(Readable.from(chunks(), { highWaterMark: 1 }), coding, socket, signal);
 }
 
 /** A listing over the data connection; the turn and the reader are let go when it ends. */
@@ -161,7 +163,7 @@ function sendListing(session: Session, command: string, path: string, release: (
     path,
     opening: 'Here comes the directory listing',
     direction: 'out',
-    pump: sendLines(batches),
+    pump: sendLines(batches, wireCoding(session, false)), // the lines are CRLF already, whatever the TYPE
     dispose: async () => {
       await entries.close().catch(() => {});
       release();
@@ -211,8 +213,7 @@ export function statListing(session: Session, arg: string): Promise<void> {
 }
 
 function mlstFeature(session: Session): string[] {
-  const facts = ['type', 'size', 'modify', 'perm', 'UNIX.mode'];
-  return [`MLST ${facts.map((f) => `${f}${session.mlstFacts.has(f.toLowerCase()) ? '*' : ''};`).join('')}`];
+  return [`MLST ${MLST_FACTS.map((f) => `${f}${session.mlstFacts.has(f.toLowerCase()) ? '*' : ''};`).join('')}`];
 }
 
 /** MLSD: the folder itself ('cdir'), then its entries. */

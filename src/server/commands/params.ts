@@ -20,17 +20,6 @@ export const TYPE: CommandSpec = {
   },
 };
 
-export const MODE: CommandSpec = {
-  verbs: ['MODE'],
-  help: 'MODE S',
-  handler(session, arg) {
-    const mode = arg.trim().toUpperCase();
-    if (mode === 'S') return session.reply(200, 'Mode set to S');
-    if (mode === 'B' || mode === 'C' || mode === 'Z') return session.reply(504, `MODE ${mode} not supported`);
-    session.reply(501, 'Unknown MODE');
-  },
-};
-
 export const STRU: CommandSpec = {
   verbs: ['STRU'],
   help: 'STRU F',
@@ -59,6 +48,7 @@ export const REST: CommandSpec = {
     const offset = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(offset)) return session.reply(501, 'REST needs a non-negative integer offset');
     session.restOffset = offset;
+    session.rangeEnd = undefined; // REST replaces a RANG (range.ts)
     session.reply(350, `Restarting at ${offset}. Send STOR or RETR`);
   },
 };

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createAsciiEncoder } from '../../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
 import type { CommandSpec } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
@@ -11,6 +10,10 @@ import { refuseReplace } from '../permissions.js';
 import { sendBlocks } from '../send-blocks.js';
 import type { BlockReader } from '../../storage/index.js';
 import { openUpload, refuseTemporary } from '../upload.js';
+import { mediaTypeOf } from '../../protocol/media-types.js';
+import { clearRange, exactReader, lengthCheck } from './range.js';
+import { wireCoding } from '../wire-mode.js';
+import { sendEncoded } from '../../data/mode-z.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -21,8 +24,10 @@ export const RETR: CommandSpec = {
   help: 'RETR <path>',
   async handler(session, arg) {
     const offset = session.restOffset;
-    session.restOffset = 0;
+    const rangeEnd = session.rangeEnd; // RANG's last byte (range.ts)
+    clearRange(session);
     if (arg === '') return session.reply(501, 'RETR needs a path');
+    if (rangeEnd !== undefined && session.type !== 'I') return session.reply(551, 'RANG needs TYPE I');
     if (!session.allowedFor('r', arg)) return;
     const path = session.resolve(arg);
     if (path === undefined || refuseTemporary(session, path)) return;
@@ -33,34 +38,52 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       session.reply(code, text);
     };
-    const ascii = session.type === 'A';
-    // Binary and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
-    const direct = !ascii && !session.account?.download && session.storage!.openReader !== undefined;
+    const coding = wireCoding(session);
+    // Binary, MODE S and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
+    const direct = !coding.ascii && coding.deflateLevel === undefined && !session.account?.download && session.storage!.openReader !== undefined;
     let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
+    let last: number | undefined;
     try {
       const stat = await session.storage!.stat(path);
       if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
       size = stat.size;
       if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
+      if (rangeEnd !== undefined && offset >= size) return await refuse(554, `Range start ${offset} is beyond the end of the file (${size} bytes)`);
+      // A range ending past the file is cut at its last byte (draft-bryan-ftp-range 4.3).
+      if (rangeEnd !== undefined) last = Math.min(rangeEnd, size - 1);
+      const read = { start: offset, ...(last === undefined ? {} : { end: last }) };
       source = direct
-        ? { reader: await session.storage!.openReader!(path, { start: offset }) }
-        : { stream: await session.storage!.createReadStream(path, { start: offset }) };
+        ? { reader: await session.storage!.openReader!(path, read) }
+        : { stream: await session.storage!.createReadStream(path, read) };
     } catch (err) {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
     const opened = source;
     if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
+    const length = (last === undefined ? size : last + 1) - offset;
     await runTransfer(session, {
       command: 'RETR',
       path,
-      opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${size - offset} bytes)`,
+      opening: `Opening ${modeName(session)} mode data connection for ${virtualBasename(path)} (${length} bytes)`,
       direction: 'out',
+      size: size - offset,
+      mediaType: mediaTypeOf(path),
       pump: (socket, signal) => {
-        if ('reader' in opened) return sendBlocks(opened.reader, socket, signal, size - offset, { zeroCopy: session.host.options.zeroCopy });
-        const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
-        return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
+        // A range must arrive whole: a file shrinking meanwhile answers 451, not 226 over fewer bytes.
+        if ('reader' in opened) {
+          const reader = last === undefined ? opened.reader : exactReader(opened.reader, length);
+          return sendBlocks(reader, socket, signal, length, { zeroCopy: session.host.options.zeroCopy });
+        }
+        // A range's bytes are counted before any encoding (TYPE A, MODE Z).
+        let source: Readable = opened.stream;
+        if (last !== undefined) {
+          const counted = lengthCheck(length);
+          pipeline(opened.stream, counted).catch(() => {}); // an error destroys both; sendEncoded sees it
+          source = counted;
+        }
+        return sendEncoded(source, coding, socket, signal, (r) => session.throttle(r, 'down', signal)); // the user's downloadRate
       },
       dispose: async () => {
         if ('stream' in opened) opened.stream.destroy();
@@ -75,21 +98,27 @@ export const RETR: CommandSpec = {
 /** STOR, APPE and STOU share this: open the target first, so errors come before any 150. */
 async function store(session: Session, path: string, mode: 'STOR' | 'APPE' | 'STOU'): Promise<void> {
   const offset = session.restOffset;
-  session.restOffset = 0;
+  const ranged = session.rangeEnd !== undefined;
+  clearRange(session);
+  // RANG + STOR would rewrite bytes inside a file (draft 4.3); not offered, so refused like ProFTPD.
+  if (ranged) return session.reply(554, `RANG applies to RETR only; ${mode} not started`);
   if (!session.allowed(mode === 'APPE' ? 'a' : 'w', path)) return;
   if (mode !== 'STOU' && (await refuseReplace(session, path))) return;
   // Locks, the atomic temporary and resume live in upload.ts.
   const upload = await openUpload(session, path, mode, offset);
   if (!upload) return;
-  const ascii = session.type === 'A';
+  const coding = wireCoding(session);
   const name = virtualBasename(path);
   await runTransfer(session, {
     command: mode,
     path,
     opening: mode === 'STOU' ? `FILE: ${name}` : `Opening ${modeName(session)} mode data connection for ${name}`,
     direction: 'in',
-    largeReads: () => !ascii && upload.takesBlocks,
-    pump: (socket, signal, reads) => upload.run(socket, signal, ascii, reads),
+    // STOU's name is the suggested one plus random hex: its type is the suggested name's.
+    mediaType: mediaTypeOf(mode === 'STOU' ? path.replace(/\.[0-9a-f]{16}$/, '') : path),
+    // Large reads put the bytes straight into the file: only for bytes stored as they arrive.
+    largeReads: () => !coding.ascii && coding.deflateLevel === undefined && upload.takesBlocks,
+    pump: (socket, signal, reads) => upload.run(socket, signal, coding, reads),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
   });

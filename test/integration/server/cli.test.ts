@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { withoutDacBypass } from '../../helpers/unprivileged.js';
 import { TEST_CERT_PATH, TEST_KEY_PATH } from '../../helpers/tls.js';
 import { curl, hasTool, pyftp } from '../../helpers/tools.js';
 
@@ -35,8 +36,9 @@ function firstLine(cmd: string, args: string[]): Promise<{ line: string; child: 
 /** What the bins must never print: the library's option names instead of the flags. */
 const INTERNAL_NAMES = /pasvPortRange|loginGuard|banAfter|banDuration|uploadFolder|maxConnections|maxTransfers|implicitTlsPort|tlsSessionReuse|pasvAddress/;
 
-function run(args: string[], ids: { uid?: number; gid?: number } = {}, bin = 'ftp-serve'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [`dist/bin/${bin}.js`, ...args], { cwd: repo, ...ids });
+function run(args: string[], opts: { unprivileged?: boolean } = {}, bin = 'ftp-serve'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = opts.unprivileged ? withoutDacBypass(process.execPath, [`dist/bin/${bin}.js`, ...args]) : [process.execPath, [`dist/bin/${bin}.js`, ...args]];
+  const child = spawn(command, argv, { cwd: repo });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -166,9 +168,7 @@ describe('ftp-serve', () => {
     await mkdir(locked, { mode: 0o700 });
     await chmod(root, 0o755);
     await chmod(locked, 0o000);
-    // root reads every folder: run the server as nobody then.
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const r = await run([locked], asNobody);
+    const r = await run([locked], { unprivileged: true });
     expect(r).toMatchObject({ code: 2, stderr: `ftp-serve: ${locked}: cannot read (EACCES)\n` });
   });
 

@@ -224,7 +224,7 @@ describe('listings', () => {
     const r = await ftp.fetch('MLSD ls');
     const lines = r.data.toString().trim().split('\r\n').sort();
     expect(lines[0]).toMatch(/^type=cdir;.* \.$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^type=file;size=5;modify=\d{14};perm=radfw;UNIX\.mode=0644; a file\.txt$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^type=file;size=5;modify=\d{14};perm=radfw;UNIX\.mode=0644;media-type=text\/plain; a file\.txt$/));
     expect(lines).toContainEqual(expect.stringMatching(/^type=dir;.* sub$/));
     const mlst = await ftp.send('MLST ls/a file.txt');
     expect(mlst.code).toBe(250);

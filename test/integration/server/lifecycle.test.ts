@@ -1,3 +1,4 @@
+import { zeroCopy } from '../../../src/data/zero-copy.js';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ afterEach(async () => {
 
 describe('close()', () => {
   it('sends 421 to idle sessions, stops accepting, and leaves no handle behind', async () => {
+    zeroCopy(); // the addon's thread and epoll descriptor live as long as the process: count after them
     const fds = countFds();
     t = await startTestServer();
     const a = await RawFtp.connect(t.port);

@@ -13,6 +13,7 @@ import { FileServer, UserStore, addUser, type AuthGrant, type FileServerOptions 
 import { MAX_WAITING_VERIFICATIONS } from '../../../src/server/users/password.js';
 import type { FtpReply } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { withoutDacBypass } from '../../helpers/unprivileged.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 let dir: TempDir;
@@ -288,12 +289,11 @@ describe('authenticate mistakes (newcomer pass)', () => {
     expect(logs.some((l) => l.msg === `login refused: grant.root ${join(dir.path, 'gone')} does not exist`)).toBe(true);
   });
 
-  // root reads every folder whatever its mode: as root (CI), the server runs as `nobody`
-  // in a child process (test/fixtures/unreadable-root.mjs, over the built dist/).
+  // root reads every folder whatever its mode: as root (CI), the server runs in a child process
+  // without the capabilities that bypass modes (test/fixtures/unreadable-root.mjs, over dist/).
   it('a root the server cannot read is refused at login', async () => {
     const locked = join(dir.path, 'locked');
     await mkdir(locked, { mode: 0o000 });
-    await chmod(dir.path, 0o755); // nobody must reach `locked` to be refused by its mode
     try {
       if (process.getuid?.() !== 0) {
         const logs: Array<Record<string, unknown>> = [];
@@ -303,7 +303,8 @@ describe('authenticate mistakes (newcomer pass)', () => {
         return;
       }
       const fixture = fileURLToPath(new URL('../../fixtures/unreadable-root.mjs', import.meta.url));
-      const r = spawnSync(process.execPath, [fixture, locked], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 30_000 });
+      const [command, args] = withoutDacBypass(process.execPath, [fixture, locked]);
+      const r = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({ code: 421, text: 'Home folder unavailable, try again later', logged: true });
     } finally {

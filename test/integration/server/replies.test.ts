@@ -276,7 +276,7 @@ describe('ABOR: replies in command order', () => {
     const replies = [];
     for (let i = 0; i < 4; i++) replies.push(await ftp.read());
     expect(replies.map((r) => r.code)).toEqual([213, 426, 226, 200]);
-    expect(replies[0]!.text).toMatch(/^Status: RETR \/big\.bin, \d+ bytes transferred$/);
+    expect(replies[0]!.text).toMatch(/^Status: RETR \/big\.bin, \d+ of \d+ bytes transferred \(\d+%\), [\d.]+ (B|KiB|MiB|GiB)\/s$/);
     data.destroy();
   });
 

@@ -207,7 +207,7 @@ describe('during a transfer', () => {
     await new Promise((r) => setTimeout(r, 200));
     const stat = await ftp.send('STAT');
     expect(stat.code).toBe(213);
-    expect(stat.text).toMatch(/^Status: RETR \/slow\.bin, \d+ bytes transferred$/);
+    expect(stat.text).toMatch(/^Status: RETR \/slow\.bin, \d+ of \d+ bytes transferred \(\d+%\), [\d.]+ (B|KiB|MiB|GiB)\/s$/);
     expect((await ftp.send('NOOP')).code).toBe(200);
     // Telnet IP + Synch precede ABOR, as clients send them
     ftp.write(Buffer.from([0xff, 0xf4, 0xff, 0xf2]));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { HashAlgorithm } from '../protocol/hash.js';
-import { Crc32Hash } from './crc32.js';
+import type { HashAlgorithm } from './hash.js';
+import { Crc32Hash } from '../util/crc32.js';
 
 export interface Hasher {
   update(data: Uint8Array): unknown;
