@@ -19,6 +19,12 @@ export interface ZeroCopy {
   started(): number;
   /** Returns freed heap pages to the system (glibc malloc_trim); false when nothing went back or unsupported. */
   trim(): boolean;
+  /**
+   * The kernel's view of a socket's peer: 'open', 'closed' (FIN or reset, nothing unread), or
+   * 'closed-after-data' (it sent bytes we have not read, then closed). Sees a close that Node's
+   * loop has not delivered yet.
+   */
+  peerState(socket: Socket): 'open' | 'closed' | 'closed-after-data' | undefined;
 }
 
 export interface ZeroCopySend {
@@ -38,6 +44,7 @@ interface Addon {
   active(): number;
   /** Older builds of the addon lack it. */
   trim?(): boolean;
+  peerClosed?(fd: number): number;
 }
 
 const STATUS_DONE = 1;
@@ -62,6 +69,14 @@ export function zeroCopyUnavailableReason(): string | undefined {
 export function socketFd(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** The TCP descriptor under a socket, also under a TLSSocket wrapping one (its `_parent`). */
+function rawSocketFd(socket: Socket): number | undefined {
+  const own = socketFd(socket);
+  if (own !== undefined) return own;
+  const parent = (socket as unknown as { _parent?: Socket | null })._parent;
+  return parent ? socketFd(parent) : undefined;
 }
 
 function packageRoot(): string | undefined {
@@ -115,6 +130,12 @@ function load(): ZeroCopy | null {
   return {
     active: () => addon.active(),
     trim: () => addon.trim?.() ?? false,
+    peerState(socket) {
+      const fd = rawSocketFd(socket);
+      if (fd === undefined || !addon.peerClosed) return undefined;
+      const state = addon.peerClosed(fd);
+      return state === 0 ? 'open' : state === 1 ? 'closed' : 'closed-after-data';
+    },
     started: () => started,
     send(socket, fd, start, length) {
       const sockFd = socketFd(socket);

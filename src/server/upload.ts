@@ -1,3 +1,4 @@
+import { zeroCopy } from '../data/zero-copy.js';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -336,7 +337,12 @@ class AtomicUpload implements Upload {
 function checkCommit(session: Session, signal: AbortSignal): void {
   const control = session.socket;
   const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
-  if (signal.aborted || gone) {
+  // The kernel may already hold the control connection's close while the loop has not run its
+  // events yet (a loaded server): ask it. A close with nothing before it is a client that died
+  // (kill -9 closes both connections); one behind queued commands (QUIT right after the last
+  // byte) is a client that finished without waiting for 226, and commits.
+  const kernel = zeroCopy()?.peerState(control);
+  if (signal.aborted || gone || kernel === 'closed') {
     throw Object.assign(new Error('control connection lost before the upload was committed'), { code: 'ECONNRESET' });
   }
 }
