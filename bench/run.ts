@@ -22,6 +22,7 @@ import { curlRetr, curlStor, curlStorFile, type StreamResult } from './curl.js';
 /** Step 1 RETR; step 2 STOR from a pipe and from the page-cached fixture (the pipe's writer shares the 2 cores). */
 type StreamKey = 'retr' | 'stor' | 'storFile';
 import { installFixtures, makeFixtures } from './fixtures.js';
+import { LIMIT_SENDERS, measureLimits, type LimitSender } from './limit.js';
 import { manyClients, type ManyClientsResult } from './ftpbench.js';
 import { compareResults, writeResults } from './results.js';
 import { FTPS_SERVERS, SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
@@ -38,6 +39,8 @@ const { values: args, positionals } = parseArgs({
     runs: { type: 'string', default: '3' },
     'size-mib': { type: 'string', default: '1024' },
     'budget-s': { type: 'string', default: '570' },
+    /** Step 2's real-disk row: uploads into a folder here (not tmpfs). */
+    'disk-dir': { type: 'string', default: '/var/tmp' },
     compare: { type: 'boolean', default: false },
   },
 });
@@ -130,11 +133,22 @@ function cell(s: Series | undefined, scale = 1): Cell | undefined {
   return { value: s.median / scale, ...(s.errors.length ? { note: `⚠ ${s.errors.length} failed` } : {}) };
 }
 
-async function withServer<T>(name: ServerName, fixtures: Parameters<typeof installFixtures>[1], fn: (s: BenchServer) => Promise<T>, opts: { tls?: boolean } = {}): Promise<T | { error: string }> {
+async function withServer<T>(
+  name: ServerName,
+  fixtures: Parameters<typeof installFixtures>[1],
+  fn: (s: BenchServer) => Promise<T>,
+  opts: { tls?: boolean; env?: Record<string, string>; disk?: string } = {},
+): Promise<T | { error: string }> {
   let server: BenchServer | undefined;
+  const tmpdir = process.env.TMPDIR;
   try {
-    server = await startServer(name, limit(20_000), opts);
-    await installFixtures(server.root, fixtures);
+    // The real-disk row: the server's root (made under TMPDIR) on the disk; no fixtures (another file system).
+    if (opts.disk) process.env.TMPDIR = opts.disk;
+    server = await startServer(name, limit(20_000), opts).finally(() => {
+      if (tmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpdir;
+    });
+    if (!opts.disk) await installFixtures(server.root, fixtures);
     return await fn(server);
   } catch (err) {
     log(`${name}: ${errorText(err)}`);
@@ -190,7 +204,11 @@ async function main(): Promise<void> {
     clients: Record<string, Partial<Record<ClientName, { download?: Series; upload?: Series }>>>;
     /** Step 5: curl RETR/STOR of the big file over explicit FTPS. */
     ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
-  } = { single: {}, many: {}, clients: {}, ftps: {} };
+    /** Steps 1-2: minimal senders into a minimal receiver, the machine's limit for one stream. */
+    limits: Partial<Record<LimitSender, Series>>;
+    /** Step 2: STOR from the cached file into a root on a real disk; ftpkit with and without its fsync. */
+    disk: Record<string, Series | { error: string }>;
+  } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, disk: {} };
 
   /**
    * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs`; a timed-out run is not
@@ -229,13 +247,46 @@ async function main(): Promise<void> {
   }
 
   try {
-    // Steps 1 and 2: single stream through curl, one server instance each.
+    // Steps 1 and 2: first the machine's limit (no FTP at all), then curl against each server.
+    if (steps.has(1) || steps.has(2)) {
+      try {
+        const got = await measureLimits('/usr/bin/python3', fx.big.path, runs, limit(60_000));
+        for (const sender of LIMIT_SENDERS) {
+          results.limits[sender] = series(got[sender], []);
+          log(`limit, ${sender}: ${(results.limits[sender]!.median / 1e9).toFixed(2)} GB/s`);
+        }
+      } catch (err) {
+        notes.push(`limit rows: ${errorText(err)}`);
+      }
+    }
     if (steps.has(1) || steps.has(2)) {
       for (const name of present) {
         results.single[name] = await withServer(name, fx, async (s) => {
           const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
           return singleStreams(name, s, keys, false);
         });
+      }
+    }
+
+    // Step 2 on a real disk: STOR from the cached file into a root on args['disk-dir'] (atomic
+    // uploads fsync before the rename: ftpkit also without it, uploadFsync: false).
+    if (steps.has(2)) {
+      const disk = args['disk-dir'];
+      let onDisk = false;
+      try {
+        onDisk = statfsSync(disk).type !== 0x01021994; // TMPFS_MAGIC
+      } catch {
+        notes.push(`real-disk STOR skipped: ${disk} is not usable`);
+      }
+      if (onDisk) {
+        const runs: [string, ServerName, Record<string, string>][] = present.map((n) => [n, n, {}]);
+        if (present.includes('ftpkit')) runs.splice(1, 0, ['ftpkit, uploadFsync: false', 'ftpkit', { FTPKIT_UPLOAD_FSYNC: '0' }]);
+        for (const [column, name, env] of runs) {
+          const r = await withServer(name, fx, (s) => singleStreams(name, s, ['storFile'], false), { disk, env });
+          results.disk[column] = 'error' in r ? r : r.storFile ?? { error: 'no sample' };
+        }
+      } else if (existsSync(disk)) {
+        notes.push(`real-disk STOR skipped: ${disk} is on tmpfs (pass --disk-dir=<a folder on a disk>)`);
       }
     }
 
@@ -347,9 +398,41 @@ async function main(): Promise<void> {
     });
     out.push(renderTable('single stream', cols, [single('retr'), single('stor'), single('storFile')]));
     out.push('');
+    const limits = LIMIT_SENDERS.filter((k) => results.limits[k]?.samples.length);
+    if (limits.length > 0) {
+      // The machine's limit, and each server's figures as a fraction of the best sender's.
+      const best = Math.max(...limits.map((k) => results.limits[k]!.median));
+      out.push(renderTable(`limit: one stream, no FTP, into a Python receiver (GB/s)`, ['GB/s', 'of the best'], limits.map((k) => ({
+        label: k,
+        baseline: 'none',
+        cells: { 'GB/s': cell(results.limits[k], 1e9), 'of the best': { value: results.limits[k]!.median / best } },
+      }))));
+      out.push('');
+      const fraction = (key: StreamKey): Row => ({
+        label: `${labels[key].replace(/, curl \(GB\/s\)$/, '')}: fraction of the limit`,
+        cells: Object.fromEntries(cols.map((c) => {
+          const r = results.single[c as ServerName];
+          const v = r && !('error' in r) ? r[key]?.median : undefined;
+          return [c, v === undefined || !Number.isFinite(v) ? undefined : { value: v / best }];
+        })),
+      });
+      out.push(renderTable(`as a fraction of the limit (${(best / 1e9).toFixed(2)} GB/s)`, cols, (['retr', 'stor', 'storFile'] as const).filter((k) => steps.has(k === 'retr' ? 1 : 2)).map(fraction)));
+      out.push('');
+    }
+  }
+  if (Object.keys(results.disk).length > 0) {
+    const diskCols = Object.keys(results.disk);
+    out.push(renderTable(`STOR ${sizeLabel(bigBytes)} from a page-cached file into ${args['disk-dir']} (a real disk), curl (GB/s)`, diskCols, [{
+      label: 'GB/s',
+      cells: Object.fromEntries(diskCols.map((c) => {
+        const r = results.disk[c]!;
+        return [c, 'error' in r ? { error: r.error } : cell(r, 1e9)];
+      })),
+    }]));
+    out.push('');
   }
   for (const [n, byServer] of Object.entries(results.many)) {
-    out.push(renderTable(`ftpbench, N = ${n}`, cols, manyRows(byServer, sizeLabel(bigBytes))));
+    out.push(renderTable(`ftpbench, N = ${n}`, cols, manyRows(byServer, sizeLabel(bigBytes), smallBytes)));
     out.push('');
   }
   if (Object.keys(results.clients).length > 0) {

@@ -68,9 +68,9 @@ export function serverMissingReason(name: ServerName): string | null {
 /** Servers that step 5 runs with FTPS (explicit, PROT P, the test certificate). */
 export const FTPS_SERVERS: readonly ServerName[] = ['ftpkit', 'vsftpd'];
 
-export async function startServer(name: ServerName, timeoutMs = 20_000, opts: { tls?: boolean } = {}): Promise<BenchServer> {
+export async function startServer(name: ServerName, timeoutMs = 20_000, opts: { tls?: boolean; env?: Record<string, string> } = {}): Promise<BenchServer> {
   if (opts.tls && !FTPS_SERVERS.includes(name)) throw new Error(`${name} has no FTPS setup in the bench`);
-  if (name === 'ftpkit' || name === 'ftp-srv') return startNodeServer(name, timeoutMs, opts.tls ?? false);
+  if (name === 'ftpkit' || name === 'ftp-srv') return startNodeServer(name, timeoutMs, opts.tls ?? false, opts.env ?? {});
   const peer = await startPeer(name as PeerName, { startTimeoutMs: timeoutMs, ...(opts.tls ? { tls: true } : {}) });
   return {
     name,
@@ -89,7 +89,7 @@ export async function startServer(name: ServerName, timeoutMs = 20_000, opts: { 
 
 const TLS_DIR = fileURLToPath(new URL('../test/fixtures/tls/', import.meta.url));
 
-async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number, tls: boolean): Promise<BenchServer> {
+async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number, tls: boolean, extraEnv: Record<string, string>): Promise<BenchServer> {
   const script = (await bundle())[name];
   const tmp = await makeTempDir(`ftpkit-bench-${name}-`);
   const root = join(tmp.path, 'home');
@@ -107,6 +107,7 @@ async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number, tl
       FTPKIT_ROOT: root,
       FTPKIT_BANNER: `${name} ${token}`,
       ...(tls ? { FTPKIT_TLS_CERT: join(TLS_DIR, 'cert.pem'), FTPKIT_TLS_KEY: join(TLS_DIR, 'key.pem') } : {}),
+      ...extraEnv,
     },
   });
   try {

@@ -44,8 +44,13 @@ function phaseCell(p: Phase): Cell {
   return { value: p.seconds, ...(p.errors ? { note: `⚠ ${p.errors}/${p.ok + p.errors} failed` } : {}) };
 }
 
+/** Bytes the sessions that succeeded moved, over the phase's time. */
+function rateCell(p: Phase, bytes: number): Cell {
+  return { value: p.seconds > 0 ? (p.ok * bytes) / p.seconds / 1e9 : Number.NaN, ...(p.errors ? { note: `(${p.ok} sessions)` } : {}) };
+}
+
 /** The ftpbench rows for one N. */
-export function manyRows(results: Partial<Record<ServerName, ManyClientsResult | { error: string }>>, bigLabel: string): Row[] {
+export function manyRows(results: Partial<Record<ServerName, ManyClientsResult | { error: string }>>, bigLabel: string, smallBytes: number): Row[] {
   const pick = (f: (r: ManyClientsResult) => Cell): Partial<Record<string, Cell>> => {
     const cells: Partial<Record<string, Cell>> = {};
     for (const [name, r] of Object.entries(results)) {
@@ -61,7 +66,9 @@ export function manyRows(results: Partial<Record<ServerName, ManyClientsResult |
       cells: pick((r) => (r.idleRetrError ? { error: r.idleRetrError } : { value: r.idleRetrMBps })),
     },
     { label: 'N × RETR 10 MB at once (s)', cells: pick((r) => phaseCell(r.retr)) },
+    { label: 'N × RETR 10 MB at once, aggregate (GB/s)', cells: pick((r) => rateCell(r.retr, smallBytes)) },
     { label: 'N × STOR 10 MB at once (s)', cells: pick((r) => phaseCell(r.stor)) },
+    { label: 'N × STOR 10 MB at once, aggregate (GB/s)', cells: pick((r) => rateCell(r.stor, smallBytes)) },
     { label: 'N × QUIT (s)', cells: pick((r) => phaseCell(r.quit)) },
     { label: 'server RSS at start (MB)', digits: 1, cells: pick((r) => ({ value: r.memoryStart.rss / MB })) },
     {

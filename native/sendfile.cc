@@ -13,10 +13,15 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -289,6 +294,44 @@ napi_value Active(napi_env env, napi_callback_info) {
   return out;
 }
 
+// trim() -> true when memory went back: freed heap pages returned to the system
+// (glibc's malloc_trim; a no-op elsewhere). The block pools call it once they dropped
+// their blocks and the collector freed them (src/data/block-pool.ts).
+napi_value Trim(napi_env env, napi_callback_info) {
+  bool released = false;
+#if defined(__GLIBC__)
+  released = malloc_trim(0) != 0;
+#endif
+  napi_value out;
+  napi_get_boolean(env, released, &out);
+  return out;
+}
+
+// peerClosed(fd) -> 0: the peer has not closed; 1: it closed (FIN or reset seen by the kernel)
+// with nothing left unread; 2: it closed after sending bytes we have not read yet. A kernel
+// look, not Node's: a close already queued on a socket whose events the loop has not run yet
+// shows here. Atomic uploads ask it about the control connection before committing.
+napi_value PeerClosed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t fd = -1;
+  int result = 0;
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) {
+    pollfd p{};
+    p.fd = fd;
+    p.events = POLLIN | POLLRDHUP;
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+      char byte;
+      ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      result = n > 0 ? 2 : 1;
+    }
+  }
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
 napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -296,6 +339,8 @@ napi_value Register(napi_env env, napi_value exports) {
       {"progress", nullptr, Progress, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cancel", nullptr, Cancel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"active", nullptr, Active, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"trim", nullptr, Trim, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"peerClosed", nullptr, PeerClosed, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -2,6 +2,7 @@
 // environment like test/helpers/pyftpd.py. Bundled by bench/servers.ts, run with plain node.
 //   FTPKIT_USER, FTPKIT_PASSWORD, FTPKIT_ROOT, FTPKIT_BANNER
 //   FTPKIT_TLS_CERT, FTPKIT_TLS_KEY (PEM paths): FTPS required (the bench's step 5)
+//   FTPKIT_UPLOAD_FSYNC=0: uploadFsync: false (the real-disk STOR row)
 // Prints "PORT <n>" once listening; exits when stdin closes (the bench went away).
 import { readFileSync } from 'node:fs';
 import { FileServer, createStaticAuthenticator } from '../../src/index.js';
@@ -14,6 +15,7 @@ const server = new FileServer({
   greeting: env.FTPKIT_BANNER ?? 'ftpkit',
   maxConnectionsPerAddress: 0, // ftpbench opens 1,000 sessions from 127.0.0.1 (the default is 50)
   ...(tls ? { tls, requireTls: true } : {}),
+  uploadFsync: env.FTPKIT_UPLOAD_FSYNC !== '0',
   authenticate: createStaticAuthenticator([{ username: env.FTPKIT_USER!, password: env.FTPKIT_PASSWORD! }], {
     root: env.FTPKIT_ROOT!,
     write: true,

@@ -25,6 +25,7 @@ export const COMMON_OPTIONS = {
   insecure: { type: 'boolean', short: 'k', default: false },
   ca: { type: 'string' },
   fingerprint: { type: 'string' },
+  compress: { type: 'boolean', short: 'z', default: false },
   ...STANDARD_OPTIONS,
 } as const;
 
@@ -37,6 +38,7 @@ export const COMMON_HELP = `  -u, --user USER[:PASS]  login (else from the URL, 
   -v, --verbose           print the control dialogue on stderr (password masked)
       --active            active mode (EPRT/PORT) instead of passive
       --ascii             TYPE A: convert line endings
+  -z, --compress          MODE Z (zlib) when the server offers it, else plain (a note under -v)
       --verify            after each file, compare its hash with the server's (HASH, else XSHA256/XSHA1/XMD5/XCRC)
       --timeout SECONDS   per-reply and connect timeout (default 30)
       --netrc-file FILE   read credentials from FILE instead of ~/.netrc
@@ -59,6 +61,8 @@ export interface CommonFlags {
   verbose: boolean;
   active: boolean;
   ascii: boolean;
+  /** -z: MODE Z when the server offers it. */
+  compress: boolean;
   /** Compare local and remote hashes after each file (binary transfers only). */
   verify: boolean;
   timeoutMs: number;
@@ -92,6 +96,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
     verbose: values.verbose === true,
     active: values.active === true,
     ascii: values.ascii === true,
+    compress: values.compress === true,
     verify: values.verify === true,
     timeoutMs,
     netrcFile: values['netrc-file'] as string | undefined,
@@ -105,7 +110,7 @@ export function readCommonFlags(values: Record<string, string | boolean | undefi
 /** Where and how to connect: the URL's host, port and TLS mode, a login, and the TLS flags. */
 export function connectionOptions(url: FtpUrl, creds: { user: string; password: string }, flags: CommonFlags): FileClientOptions {
   const tls = url.tls || (flags.tls ? 'explicit' : false);
-  const options: FileClientOptions = { host: url.host, port: url.port, ...creds, tls };
+  const options: FileClientOptions = { host: url.host, port: url.port, ...creds, tls, ...(flags.compress ? { compress: true } : {}) };
   if (!tls) {
     if (flags.insecure || flags.caFile !== undefined || flags.fingerprint !== undefined) {
       throw new UsageError('-k, --ca and --fingerprint need FTPS: an ftps:// or ftpes:// URL, or --tls');
@@ -210,6 +215,10 @@ export class ClientGroup {
     } catch (e) {
       client.destroy();
       throw e;
+    }
+    if (options.compress && !client.compressed && this.#flags.verbose) {
+      this.#bar?.clear();
+      err.write(`${this.#prog}: note: the server does not offer MODE Z: transferring uncompressed\n`);
     }
     return client;
   }

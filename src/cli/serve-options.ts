@@ -32,6 +32,7 @@ export const SERVE_OPTIONS = {
   users: { type: 'string' },
   'anonymous-upload': { type: 'string' },
   dotfiles: { type: 'boolean', default: false },
+  'no-mode-z': { type: 'boolean', default: false },
   'max-connections': { type: 'string' },
   'max-per-address': { type: 'string' },
   'max-transfers': { type: 'string' },
@@ -71,6 +72,7 @@ Options:
   --anonymous-upload DIR an existing folder of ROOT (such as /incoming) where anonymous users
                          may store but not list or read
   --dotfiles             serve and list names starting with '.' (default: hidden)
+  --no-mode-z            refuse MODE Z (compressed transfers; offered by default)
   --max-connections N    control connections at once (default 10000)
   --max-per-address N    control connections from one address (default 50; 0: unlimited)
   --max-transfers N      data transfers one user may run at once (default 0: unlimited)
@@ -177,6 +179,7 @@ export async function planServer(values: Values, positionals: string[]): Promise
     options.anonymous = grant;
   }
   options.dotfiles = values.dotfiles ? 'show' : 'hide';
+  if (values['no-mode-z']) options.modeZ = false;
 
   if (values['max-connections'] !== undefined) options.maxConnections = parseCount(values['max-connections'], '--max-connections', { min: 1 });
   if (values['max-per-address'] !== undefined) options.maxConnectionsPerAddress = parseCount(values['max-per-address'], '--max-per-address');

@@ -4,7 +4,7 @@ import { isNegative, normalizeIp, parseMlsdTime, formatMlsdTime, parseQuotedPath
 import { HASH_ALGORITHMS, isHashAlgorithm, type HashAlgorithm } from '../protocol/hash.js';
 import { typedEmitter } from '../util/typed-emitter.js';
 import { ControlConnection } from './control.js';
-import { expect, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
+import { expect, negotiateModeZ, parseFeatures, protocolError, replyError, replyText, setType, type ControlSession } from './control-session.js';
 import { downloadFile, uploadFile } from './file-transfers.js';
 import { remoteHash } from './hash.js';
 import { readListing } from './listing.js';
@@ -27,6 +27,7 @@ export type {
   UploadArgs, UploadOptions, UploadSource,
 };
 import { clientOptionsFromUrl } from './url.js';
+import { zeroCopy } from '../data/zero-copy.js';
 import {
   APPEND_OPTIONS, checkBoolean, checkLocalPath, checkOptions, checkRemotePath, checkSource, checkTreeOptions, commonUpload,
   describe, DOWNLOAD_ALIASES, DOWNLOAD_OPTIONS, isWritableLike, RECURSIVE, SIGNAL_ONLY, transferArgs, TREE_OPTIONS, unknownName,
@@ -77,6 +78,9 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
     this.options = resolveOptions(options);
     assertSafeArgument(this.options.user, 'user');
     assertSafeArgument(this.options.password, 'password');
+    // Uploads of local files go out with sendfile (data/send-blocks.ts): the addon is loaded
+    // now, so its one descriptor and thread exist before the first transfer, not after.
+    zeroCopy();
   }
 
   /**
@@ -106,6 +110,11 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
   /** The negotiated TLS version ('TLSv1.3', 'TLSv1.2') when the control connection is secure. */
   get tlsProtocol(): string | undefined {
     return this.#session?.control.tls?.socket.getProtocol() ?? undefined;
+  }
+
+  /** True when transfers are compressed: `compress` was asked and the server agreed to MODE Z. */
+  get compressed(): boolean {
+    return this.#session?.modeZ ?? false;
   }
 
   get connected(): boolean {
@@ -139,6 +148,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       epsvRefused: false,
       eprtRefused: false,
       type: 'A', // RFC 959's default until we say TYPE I
+      modeZ: false,
       warn: (message) => this.emit('warning', message),
     };
     try {
@@ -166,6 +176,7 @@ export class FileClient extends typedEmitter<FileClientEvents>() {
       // RFC 2640: paths go out as UTF-8 either way; some servers only agree after OPTS.
       if (session.features.has('UTF8')) await control.request('OPTS UTF8 ON', o.timeout);
       await setType(session, 'I');
+      if (o.compress) await negotiateModeZ(session);
       if (this.#closing) throw new FtpError('FTPKIT_ERR_CLOSED', 'the client was closed while connecting');
       this.#session = session;
       this.#armKeepAlive();

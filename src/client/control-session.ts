@@ -22,6 +22,8 @@ export interface ControlSession {
   eprtRefused: boolean;
   /** TYPE currently in force ('I' or 'A'). */
   type: 'I' | 'A';
+  /** MODE Z in force: every transfer is one zlib stream (data/mode-z.ts). */
+  modeZ: boolean;
   warn(message: string): void;
 }
 
@@ -58,6 +60,21 @@ export async function setType(session: ControlSession, type: 'I' | 'A'): Promise
   if (session.type === type) return;
   await expect(session, `TYPE ${type}`);
   session.type = type;
+}
+
+/**
+ * `compress`: MODE Z when FEAT lists it, else plain transfers (FileClient.compressed tells
+ * which). A server that lists MODE Z and then refuses it also gets a 'warning'.
+ */
+export async function negotiateModeZ(session: ControlSession): Promise<void> {
+  const offered = (session.features.get('MODE') ?? '').toUpperCase().split(/[\s,;]+/).includes('Z');
+  if (!offered) return;
+  const reply = await session.control.request('MODE Z', session.options.timeout);
+  if (reply.code >= 200 && reply.code < 300) {
+    session.modeZ = true;
+    return;
+  }
+  session.warn(`the server refused MODE Z (${reply.code} ${replyText(reply)}): transfers are not compressed`);
 }
 
 /** FEAT (RFC 2389): lines between the first and last, each " NAME params". */

@@ -11,7 +11,7 @@ import {
   parsePasvText,
   type HostPort,
 } from '../protocol/index.js';
-import { connectWithLargeReads, type ReadTarget } from './data-reader.js';
+import { connectWithLargeReads, type ReadTarget } from '../data/large-reads.js';
 import { expect, protocolError, replyError, type ControlSession } from './control-session.js';
 import { handshake, secureData, type ControlTls } from './tls.js';
 
@@ -19,7 +19,7 @@ import { handshake, secureData, type ControlTls } from './tls.js';
 export interface DataConnection {
   socket: net.Socket;
   readable: Readable;
-  /** Large-read connections only: take the reads over with recycled buffers (file-sink.ts). */
+  /** Large-read connections only: take the reads over with recycled buffers (data/receive-blocks.ts). */
   attach?: (target: ReadTarget) => void;
 }
 

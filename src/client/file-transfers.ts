@@ -3,10 +3,9 @@ import type { Readable, Writable } from 'node:stream';
 import { FtpError } from '../errors.js';
 import type { FtpReply } from '../protocol/index.js';
 import { setType, type ControlSession } from './control-session.js';
-import { writeToFile } from './file-sink.js';
 import { asLocalFileError, bufferSource, localFileError, openDownloadFile, openUploadFile, type LocalSource } from './local-file.js';
 import { ProgressTracker, type TransferProgress } from './progress.js';
-import { receiveInto, sendFile, sendFrom } from './stream-io.js';
+import { receiveInto, receiveToFile, sendFile, sendFrom } from './stream-io.js';
 import { runTransfer } from './transfer.js';
 
 /**
@@ -73,7 +72,7 @@ function classify(err: unknown, local: { path?: string | undefined; action: stri
 export async function downloadFile(s: ControlSession, job: DownloadJob, signal: AbortSignal, emit: Emit, total: number | undefined): Promise<FileTransferResult> {
   await setType(s, job.ascii ? 'A' : 'I');
   const tracker = new ProgressTracker(emit, s.options.progressInterval, { name: job.remote, direction: 'download', total, startAt: job.startAt });
-  const receive = { ascii: job.ascii, length: job.length, tracker };
+  const receive = { ascii: job.ascii, inflate: s.modeZ, length: job.length, tracker };
   const command = `RETR ${job.remote}`;
   if (typeof job.to !== 'string') {
     const dest = job.to;
@@ -94,8 +93,9 @@ export async function downloadFile(s: ControlSession, job: DownloadJob, signal: 
     reply = await runTransfer(s, {
       command,
       restart: job.startAt,
-      handle: (conn, sig) => conn.attach && !job.ascii
-        ? writeToFile({ socket: conn.socket, attach: conn.attach }, handle, { position, length: job.length, tracker }, sig)
+      // Large reads write the socket's bytes straight into the file: MODE S binary only.
+      handle: (conn, sig) => conn.attach && !job.ascii && !s.modeZ
+        ? receiveToFile(handle.fd, { position, length: job.length, tracker })(conn, sig)
         : receiveInto(handle.createWriteStream({ start: job.startAt }), receive)(conn, sig),
     }, signal);
   } catch (err) {
@@ -111,16 +111,17 @@ export async function downloadFile(s: ControlSession, job: DownloadJob, signal: 
   return { bytes: tracker.moved, reply };
 }
 
-async function openSource(job: UploadJob): Promise<LocalSource> {
+async function openSource(job: UploadJob, modeZ: boolean): Promise<LocalSource> {
   const from = job.localStart;
-  if (typeof job.from === 'string') return openUploadFile(job.from, from, job.ascii, (e) => localFileError(e, job.from as string, 'read'));
+  // TYPE A and MODE Z transform the bytes: a stream through the stages, not blocks to the socket.
+  if (typeof job.from === 'string') return openUploadFile(job.from, from, job.ascii || modeZ, (e) => localFileError(e, job.from as string, 'read'));
   if (job.from instanceof Uint8Array) return bufferSource(job.from, from);
   return { kind: 'stream', stream: job.from, size: undefined, path: undefined };
 }
 
 export async function uploadFile(s: ControlSession, job: UploadJob, signal: AbortSignal, emit: Emit): Promise<FileTransferResult> {
   await setType(s, job.ascii ? 'A' : 'I');
-  const local = await openSource(job);
+  const local = await openSource(job, s.modeZ);
   const caller = local.kind === 'stream' && local.path === undefined && !(job.from instanceof Uint8Array);
   const streamError = local.kind === 'stream' && caller ? watch(local.stream) : undefined;
   const tracker = new ProgressTracker(emit, s.options.progressInterval, {
@@ -130,7 +131,7 @@ export async function uploadFile(s: ControlSession, job: UploadJob, signal: Abor
     const reply = await runTransfer(s, {
       command: `${job.verb} ${job.remote}`,
       restart: job.restart,
-      handle: local.kind === 'file' ? sendFile(local.reader, local.size - job.localStart, tracker) : sendFrom(local.stream, { ascii: job.ascii, tracker }),
+      handle: local.kind === 'file' ? sendFile(local.reader, local.size - job.localStart, tracker) : sendFrom(local.stream, { ascii: job.ascii, deflate: s.modeZ, tracker }),
     }, signal);
     tracker.finish();
     return { bytes: tracker.moved, reply };

@@ -19,12 +19,12 @@ export async function readListing(session: ControlSession, path: string, signal:
   const chunks: Buffer[] = [];
   const tracker = new ProgressTracker(onProgress, session.options.progressInterval, { name: path, direction: 'list', total: undefined });
   try {
-    await runTransfer(session, { command, handle: collectListing(session.options.maxListingBytes, chunks, tracker) }, signal);
+    await runTransfer(session, { command, handle: collectListing(session.options.maxListingBytes, chunks, tracker, session.modeZ) }, signal);
   } catch (err) {
     // A server that advertises MLST but not MLSD: fall back once to LIST.
     if (mlsd && err instanceof FtpError && (err.replyCode === 500 || err.replyCode === 502)) {
       chunks.length = 0;
-      await runTransfer(session, { command: joinCommand('LIST', listArg), handle: collectListing(session.options.maxListingBytes, chunks, tracker) }, signal);
+      await runTransfer(session, { command: joinCommand('LIST', listArg), handle: collectListing(session.options.maxListingBytes, chunks, tracker, session.modeZ) }, signal);
       return clean(parseListing(Buffer.concat(chunks).toString('utf8'), 'auto'));
     }
     throw err;

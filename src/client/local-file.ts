@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { FtpError } from '../errors.js';
-import { fdReader, type FdReader } from '../util/fd-reader.js';
+import { fdReader, type FdReader } from '../data/fd-reader.js';
 
 /**
  * The local side of a transfer: opening files, and turning what the file

@@ -51,6 +51,11 @@ export interface FileClientOptions {
   minVersion?: SecureVersion;
   /** Default: Node's (TLS 1.3). */
   maxVersion?: SecureVersion;
+  /**
+   * Compress transfers with MODE Z (zlib) when the server's FEAT lists it; otherwise transfer
+   * plainly (`FileClient.compressed` says which was agreed). Default false.
+   */
+  compress?: boolean;
 }
 
 export interface TlsSettings {
@@ -80,6 +85,7 @@ export interface ResolvedOptions {
   abortTimeout: number;
   /** Undefined for plain FTP. */
   tls: TlsSettings | undefined;
+  compress: boolean;
 }
 
 const HOUR = 3_600_000;
@@ -88,7 +94,7 @@ const HOUR = 3_600_000;
 export const FILE_CLIENT_OPTIONS = [
   'host', 'port', 'user', 'password', 'timeout', 'dataTimeout', 'active', 'allowPasvHostChange', 'maxReplyBytes',
   'maxListingBytes', 'progressInterval', 'keepAlive', 'abortTimeout', 'tls', 'ca', 'rejectUnauthorized',
-  'fingerprint256', 'servername', 'minVersion', 'maxVersion',
+  'fingerprint256', 'servername', 'minVersion', 'maxVersion', 'compress',
 ] as const satisfies readonly (keyof FileClientOptions)[];
 // Compile-time: the list above names every option (a new option must be added there).
 const everyOption: Exclude<keyof FileClientOptions, (typeof FILE_CLIENT_OPTIONS)[number]> extends never ? true : never = true;
@@ -108,6 +114,7 @@ export function resolveOptions(o: FileClientOptions): ResolvedOptions {
   }
   checkBoolean(o.active, 'active');
   checkBoolean(o.allowPasvHostChange, 'allowPasvHostChange');
+  checkBoolean(o.compress, 'compress');
   if (o.tls === undefined || o.tls === false) {
     // Certificate options without TLS would be silently unused: say so.
     const stray = (['ca', 'rejectUnauthorized', 'fingerprint256', 'servername', 'minVersion', 'maxVersion'] as const).find((k) => o[k] !== undefined);
@@ -132,6 +139,7 @@ export function resolveOptions(o: FileClientOptions): ResolvedOptions {
     keepAlive: checkInteger('keepAlive', o.keepAlive ?? 0, 0, 24 * HOUR),
     abortTimeout: checkInteger('abortTimeout', o.abortTimeout ?? 5_000, 1, HOUR),
     tls: resolveTls(o),
+    compress: o.compress ?? false,
   };
 }
 

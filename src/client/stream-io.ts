@@ -3,14 +3,31 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
-import { pumpBlocks, type BlockSource } from '../util/block-pump.js';
+import { fdSink, receiveBlocks } from '../data/receive-blocks.js';
+import { sendBlocks, type FileSource } from '../data/send-blocks.js';
+import { createModeZDeflate, createModeZInflate, MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
+import { abortError } from './queue.js';
 import { reset } from './data-connection.js';
 import type { ProgressTracker } from './progress.js';
 import type { DataHandler } from './transfer.js';
 
-/** Socket -> (ASCII decoder) -> destination; with `length`, stops after that many bytes (a segment). */
-export function receiveInto(dest: Writable, opts: { ascii: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
-  return async ({ readable }, signal) => {
+/**
+ * MODE Z: the data connection's bytes inflated. zlib stops while its output is not read, so a
+ * bomb costs a few chunks of memory; a stream cut short fails "compressed stream ended early".
+ */
+function inflated(readable: Readable): Readable {
+  const inflate = createModeZInflate();
+  readable.once('error', (err) => inflate.destroy(err));
+  return readable.pipe(inflate);
+}
+
+/**
+ * Socket -> (inflate, MODE Z) -> (ASCII decoder) -> destination; with `length`, stops after that
+ * many bytes (a segment). Progress and `length` count the file's bytes, not the wire's.
+ */
+export function receiveInto(dest: Writable, opts: { ascii: boolean; inflate?: boolean; length: number | undefined; tracker: ProgressTracker }): DataHandler {
+  return async ({ readable: socket }, signal) => {
+    const readable = opts.inflate ? inflated(socket) : socket;
     if (opts.length !== undefined) return receiveBounded(readable, dest, opts.length, opts.tracker, signal);
     const stages: (NodeJS.ReadableStream | NodeJS.ReadWriteStream | NodeJS.WritableStream)[] = [readable];
     if (opts.ascii) stages.push(createAsciiDecoder());
@@ -55,7 +72,7 @@ async function receiveBounded(socket: Readable, dest: Writable, length: number, 
  * A source that fails, or an abort, resets the connection first: pipeline() would close it
  * with a FIN, which the server reads as a complete file (see reset() in data-connection.ts).
  */
-export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: ProgressTracker }): DataHandler {
+export function sendFrom(source: Readable, opts: { ascii: boolean; deflate?: boolean; tracker: ProgressTracker }): DataHandler {
   return async ({ socket }, signal) => {
     const broken = (): void => reset(socket);
     // Registered before pipeline's own listeners, so they run first.
@@ -64,6 +81,7 @@ export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: Prog
     try {
       const stages: (Readable | NodeJS.ReadWriteStream)[] = [source];
       if (opts.ascii) stages.push(createAsciiEncoder());
+      if (opts.deflate) stages.push(createModeZDeflate(MODE_Z_DEFAULT_LEVEL)); // compress, then (PROT P) encrypt
       const done = pipeline([...stages, socket] as unknown as [Readable, Writable], { signal });
       source.on('data', opts.tracker.add);
       await done;
@@ -76,29 +94,51 @@ export function sendFrom(source: Readable, opts: { ascii: boolean; tracker: Prog
 }
 
 /**
- * Blocks per upload and their size: one filling from the file while the other drains into the
- * socket. Measured on loopback: 2 x 2 MiB uploads as fast as curl; 64-256 KiB blocks ran at
- * about half (one thread-pool read per block).
+ * A local file -> socket through the data layer's one sender (data/send-blocks.ts): sendfile(2)
+ * on a clear connection when the addon is there, else two reused blocks (a stream would allocate
+ * a fresh megabyte per chunk, a page fault per 4 KiB).
  */
-const UPLOAD_BLOCKS = 2;
-const UPLOAD_BLOCK_SIZE = 2 * 1024 * 1024;
-
-/**
- * A local file -> socket through two reused blocks (block-pump.ts): a stream
- * would allocate a fresh megabyte per chunk, a page fault per 4 KiB.
- */
-export function sendFile(reader: BlockSource, length: number, tracker: ProgressTracker): DataHandler {
+export function sendFile(reader: FileSource, length: number, tracker: ProgressTracker): DataHandler {
   return async ({ socket }, signal) => {
-    const size = Math.max(1, Math.min(UPLOAD_BLOCK_SIZE, length));
-    const free = Array.from({ length: UPLOAD_BLOCKS }, () => Buffer.allocUnsafeSlow(size));
-    await pumpBlocks(reader, socket, signal, free, tracker.add);
+    await sendBlocks(reader, socket, signal, length, { onSent: tracker.add });
     return 'complete';
   };
 }
 
-/** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class). */
-export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker): DataHandler {
-  return async ({ readable: socket }, signal) => {
+/**
+ * Blocks per download and their size. Measured on loopback into /dev/shm: 8 x 256 KiB kept
+ * up with curl where 32 x 64 KiB (one read per block) lost a few percent; 2 MiB in all.
+ */
+const DOWNLOAD_BLOCKS = 8;
+const DOWNLOAD_BLOCK_SIZE = 256 * 1024;
+
+/**
+ * Socket -> local file through the data layer's one receiver (data/receive-blocks.ts): reads
+ * land in reused blocks and go to the file in batched positional writes. `position` null
+ * writes at the descriptor's offset (pipes, devices); `length` stops after a segment. Settles
+ * only after every write has, so the caller may close the file.
+ */
+export function receiveToFile(fd: number, opts: { position: number | null; length: number | undefined; tracker: ProgressTracker }): DataHandler {
+  return async (conn, signal) => {
+    if (!conn.attach) throw new Error('receiveToFile needs a large-read connection');
+    const blocks = Array.from({ length: DOWNLOAD_BLOCKS }, () => Buffer.allocUnsafeSlow(DOWNLOAD_BLOCK_SIZE));
+    try {
+      return await receiveBlocks({ socket: conn.socket, attach: conn.attach }, fdSink(fd, opts.position), {
+        signal,
+        blocks,
+        ...(opts.length !== undefined ? { length: opts.length } : {}),
+        onBytes: opts.tracker.add,
+      });
+    } catch (err) {
+      throw signal.aborted ? abortError(signal) : err;
+    }
+  };
+}
+
+/** Collects a listing, refusing to buffer past `max` bytes (CVE-2026-41324 class): inflated bytes in MODE Z. */
+export function collectListing(max: number, chunks: Buffer[], tracker: ProgressTracker, inflate = false): DataHandler {
+  return async ({ readable }, signal) => {
+    const socket = inflate ? inflated(readable) : readable;
     let total = 0;
     const onAbort = (): void => void socket.destroy(new FtpError('FTPKIT_ERR_ABORTED', 'the operation was aborted', { cause: signal.reason }));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -28,21 +28,28 @@ export function canSendZeroCopy(socket: Socket): boolean {
  * contract as the block pump: resolves once the socket has ended after the last byte;
  * rejects on a socket error or close (a timeout's ETIMEDOUT included), an abort, or a
  * file that ends early. The socket's idle timer only sees Node's own writes, so while
- * the kernel moves bytes it is re-armed whenever progress is made.
+ * the kernel moves bytes it is re-armed whenever progress is made. `onSent` sees the
+ * progress as it is polled (a few times a second) and the rest at the end.
  */
-export function sendFileZeroCopy(range: FileRange, socket: Socket, signal: AbortSignal): Promise<void> {
+export function sendFileZeroCopy(range: FileRange, socket: Socket, signal: AbortSignal, onSent?: (n: number) => void): Promise<void> {
   const zc = zeroCopy();
   if (!zc) return Promise.reject(new Error('zero-copy unavailable'));
   return new Promise((resolve, reject) => {
     let settled = false;
     let send: ZeroCopySend | undefined;
     let lastProgress = 0;
+    let reported = 0;
+    const report = (now: number): void => {
+      if (onSent && now > reported) onSent(now - reported);
+      reported = Math.max(reported, now);
+    };
     const idle = socket.timeout ?? 0;
     const ticker = setInterval(() => {
       const now = send?.progress() ?? 0;
       if (now !== lastProgress && idle > 0) socket.setTimeout(idle); // re-arms the idle timer
       lastProgress = now;
-    }, Math.max(50, Math.min(1000, idle > 0 ? idle / 4 : 1000)));
+      report(now);
+    }, Math.max(50, Math.min(onSent ? 250 : 1000, idle > 0 ? idle / 4 : 1000)));
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
@@ -73,8 +80,9 @@ export function sendFileZeroCopy(range: FileRange, socket: Socket, signal: Abort
     const running = send;
     carried.set(socket, () => running.progress());
     running.done.then(
-      () => {
+      (sent) => {
         if (settled) return;
+        report(sent);
         socket.end(() => finish());
       },
       (err: Error) => finish(err),

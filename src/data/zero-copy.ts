@@ -17,6 +17,14 @@ export interface ZeroCopy {
   active(): number;
   /** Sends started since the process began (tests check which path a transfer took). */
   started(): number;
+  /** Returns freed heap pages to the system (glibc malloc_trim); false when nothing went back or unsupported. */
+  trim(): boolean;
+  /**
+   * The kernel's view of a socket's peer: 'open', 'closed' (FIN or reset, nothing unread), or
+   * 'closed-after-data' (it sent bytes we have not read, then closed). Sees a close that Node's
+   * loop has not delivered yet.
+   */
+  peerState(socket: Socket): 'open' | 'closed' | 'closed-after-data' | undefined;
 }
 
 export interface ZeroCopySend {
@@ -34,6 +42,9 @@ interface Addon {
   progress(id: number): number;
   cancel(id: number): number;
   active(): number;
+  /** Older builds of the addon lack it. */
+  trim?(): boolean;
+  peerClosed?(fd: number): number;
 }
 
 const STATUS_DONE = 1;
@@ -58,6 +69,14 @@ export function zeroCopyUnavailableReason(): string | undefined {
 export function socketFd(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** The TCP descriptor under a socket, also under a TLSSocket wrapping one (its `_parent`). */
+function rawSocketFd(socket: Socket): number | undefined {
+  const own = socketFd(socket);
+  if (own !== undefined) return own;
+  const parent = (socket as unknown as { _parent?: Socket | null })._parent;
+  return parent ? socketFd(parent) : undefined;
 }
 
 function packageRoot(): string | undefined {
@@ -110,6 +129,13 @@ function load(): ZeroCopy | null {
   let started = 0;
   return {
     active: () => addon.active(),
+    trim: () => addon.trim?.() ?? false,
+    peerState(socket) {
+      const fd = rawSocketFd(socket);
+      if (fd === undefined || !addon.peerClosed) return undefined;
+      const state = addon.peerClosed(fd);
+      return state === 0 ? 'open' : state === 1 ? 'closed' : 'closed-after-data';
+    },
     started: () => started,
     send(socket, fd, start, length) {
       const sockFd = socketFd(socket);

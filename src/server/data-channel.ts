@@ -50,7 +50,7 @@ export class DataChannel {
   /** Opens a passive listener; resolves with its port. */
   async listenPassive(): Promise<number> {
     this.close();
-    // Accepted paused: an upload may take the socket over before it reads a byte (large-read-socket.ts).
+    // Accepted paused: an upload may take the socket over before it reads a byte (data/large-reads.ts).
     const listener = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#onConnection(listener, socket));
     listener.on('error', (err) => this.#ctx.log.warn({ err }, 'passive listener error'));
     this.#listener = listener;

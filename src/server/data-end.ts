@@ -45,8 +45,8 @@ export function tlsCarrier(raw: Socket): { carrier: Duplex; bind(secure: TLSSock
   let tcpEnded = false;
   raw.allowHalfOpen = true;
   const carrier = new Duplex({
-    // As a TCP socket: the TLS socket takes this over, and ends its side when the client ends.
-    allowHalfOpen: false,
+    // Ended by hand on the client's end (below), not by the stream itself.
+    allowHalfOpen: true,
     read: () => void raw.resume(),
     write: (chunk: Buffer, _encoding, cb) => void raw.write(chunk, cb),
     final: (cb) => {
@@ -78,6 +78,11 @@ export function tlsCarrier(raw: Socket): { carrier: Duplex; bind(secure: TLSSock
   carrier.once('end', () => {
     tcpEnded = true;
     closeNotify = secure !== undefined && tlsEnded(secure);
+    // During the handshake: our side ends too, as a TCP socket's would (the handshake fails at
+    // once). Once secure, the TLS socket ends it (close_notify, then our FIN) when its reader has
+    // taken every byte: ending it here would close the carrier, which destroys the TLS socket
+    // with what it still buffers for a slower reader (a MODE Z upload's inflate).
+    if (!secure) carrier.end();
   });
   const check = (): Promise<void> =>
     // The TLS stream ended before the TCP end reached it: only a close_notify does that.

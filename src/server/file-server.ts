@@ -6,6 +6,7 @@ import { FtpError } from '../errors.js';
 import { formatReply } from '../protocol/index.js';
 import { buildCommandRegistry } from './commands/index.js';
 import type { ServerEvents } from './events.js';
+import { prepareDataLayer } from '../data/index.js';
 import { resolveServerOptions, type FileServerOptions, type ResolvedServerOptions } from './options.js';
 import { PassivePortPool } from './port-pool.js';
 import { ConnectionLimits } from './abuse/limits.js';
@@ -74,6 +75,7 @@ export class FileServer extends typedEmitter<ServerEvents>() {
   constructor(options: FileServerOptions = {}) {
     super();
     const resolved = resolveServerOptions(options);
+    prepareDataLayer(resolved);
     this.#options = resolved;
     this.#loginGuard = resolved.loginGuard ? new LoginGuard(resolved.loginGuard) : undefined;
     this.#tls = resolved.tls ? new TlsBindings(resolved.tls) : undefined;

@@ -17,6 +17,7 @@ export { RedisConnection, type RedisOptions } from './redis/connection.js';
 export { RedisLockManager } from './redis/lock-manager.js';
 export { RedisAbuseStore } from './redis/abuse-store.js';
 export type { ProxyProtocolOptions } from './proxy-protocol.js';
+export type { MemoryOptions } from '../data/block-pool.js';
 export { IpcLockManager, IpcLockHost } from './locks/ipc.js';
 export { IpcAbuseStore, IpcAbuseStoreHost } from './abuse/ipc-store.js';
 export type { IpcPort } from './ipc-channel.js';

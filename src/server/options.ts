@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecureContextOptions } from 'node:tls';
 import { FtpError, checkInteger } from '../errors.js';
+import { MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
 import type { Storage } from '../storage/types.js';
 import { CompressedStorage, resolveCompressedStorageOptions, type CompressedStorageOptions } from '../storage/compressed-storage.js';
 import { LocalStorage } from '../storage/local-storage.js';
@@ -10,6 +11,14 @@ import { ALL_PERMISSIONS, Permissions, READ_ONLY_PERMISSIONS, type PermissionOve
 import { InMemoryLockManager, type LockManager } from './locks/index.js';
 import type { AbuseStore } from './abuse/store.js';
 import { RedisConnection, type RedisOptions } from './redis/connection.js';
+import { DEFAULT_IDLE_RELEASE_MS, DEFAULT_POOL_BYTES, type MemoryOptions } from '../data/block-pool.js';
+
+function resolveMemory(memory: MemoryOptions | undefined): Required<MemoryOptions> {
+  return {
+    poolBytes: memory?.poolBytes === undefined ? DEFAULT_POOL_BYTES : checkInteger('memory.poolBytes', memory.poolBytes, 0),
+    idleReleaseMs: memory?.idleReleaseMs === undefined ? DEFAULT_IDLE_RELEASE_MS : checkInteger('memory.idleReleaseMs', memory.idleReleaseMs, 0, 3_600_000),
+  };
+}
 import { RedisLockManager } from './redis/lock-manager.js';
 import { RedisAbuseStore } from './redis/abuse-store.js';
 import { resolveProxyProtocol, type ProxyProtocolOptions, type ResolvedProxyProtocol } from './proxy-protocol.js';
@@ -124,6 +133,13 @@ export interface FileServerOptions {
    * and renamed over the target after the last byte. 'direct': written in place (vsftpd).
    */
   uploadMode?: 'atomic' | 'direct';
+  /**
+   * Atomic uploads: fsync the temporary before the rename (default true), so a power cut
+   * leaves the old file or the whole new one. false skips it: faster on a real disk (the
+   * kernel writes back later), at the risk of an empty or partial file after a crash of the
+   * machine (not of the process). See README "Performance".
+   */
+  uploadFsync?: boolean;
   /** Limits of one HASH/XCRC/XMD5/XSHA* request: bytes hashed (default 16 GiB) and time (default 120 s). */
   hashLimits?: { maxBytes?: number; timeout?: number };
   /** Certificate and key for FTPS (RFC 4217): enables AUTH TLS, PBSZ and PROT. minVersion defaults to TLSv1.2. */
@@ -151,6 +167,19 @@ export interface FileServerOptions {
    * false always uses the JavaScript path. Without the addon this changes nothing.
    */
   zeroCopy?: boolean;
+  /**
+   * The transfer buffers pooled by the process (data/block-pool.ts): `poolBytes` caps what all
+   * pools may lend at once (default 448 MiB; 0 turns pooling off, transfers then use small
+   * buffers of their own), `idleReleaseMs` drops idle pooled blocks after that long without a
+   * transfer borrowing one (default 5000). The pools are the process's: the last server made wins.
+   */
+  memory?: MemoryOptions;
+  /**
+   * MODE Z (compressed transfers, see README "MODE Z"): offered in FEAT and accepted by default.
+   * `level` is the compression level of a session that sends no OPTS MODE Z LEVEL (default 6),
+   * `maxLevel` caps what OPTS MODE Z LEVEL may ask for (default 9). false refuses MODE Z (504).
+   */
+  modeZ?: boolean | { level?: number; maxLevel?: number };
   /**
    * Host files or folders that no session reaching them through a `root` grant may list, read,
    * write, create, rename, delete or chmod: they behave as missing (a users file or TLS key
@@ -202,6 +231,10 @@ export interface ResolvedServerOptions {
   implicitTlsPort: number | undefined;
   compressAtRest: Required<CompressedStorageOptions> | undefined;
   zeroCopy: boolean;
+  uploadFsync: boolean;
+  memory: Required<MemoryOptions>;
+  /** undefined: MODE Z is refused. */
+  modeZ: { level: number; maxLevel: number } | undefined;
   tlsSessionReuse: 'required' | 'optional';
   /** Absolute host paths. */
   protectedPaths: string[];
@@ -300,11 +333,25 @@ export function resolveServerOptions(options: FileServerOptions): ResolvedServer
     tlsSessionReuse: options.tlsSessionReuse ?? 'required',
     compressAtRest: resolveCompressAtRest(options.compressAtRest),
     zeroCopy: options.zeroCopy !== false,
+    uploadFsync: options.uploadFsync !== false,
+    memory: resolveMemory(options.memory),
+    modeZ: resolveModeZ(options.modeZ),
     ...resolveLocalStorageOptions({ protectedPaths: options.protectedPaths, dotfiles: options.dotfiles }),
     redis,
     abuseStore,
     proxyProtocol: resolveProxyProtocol(options.proxyProtocol),
   };
+}
+
+function resolveModeZ(option: FileServerOptions['modeZ']): ResolvedServerOptions['modeZ'] {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return { level: MODE_Z_DEFAULT_LEVEL, maxLevel: 9 };
+  if (typeof option !== 'object' || option === null) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'modeZ must be a boolean or { level, maxLevel }');
+  }
+  const maxLevel = checkInteger('modeZ.maxLevel', option.maxLevel ?? 9, 0, 9);
+  const level = checkInteger('modeZ.level', option.level ?? Math.min(MODE_Z_DEFAULT_LEVEL, maxLevel), 0, maxLevel);
+  return { level, maxLevel };
 }
 
 function resolveCompressAtRest(option: FileServerOptions['compressAtRest']): Required<CompressedStorageOptions> | undefined {

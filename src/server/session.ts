@@ -24,6 +24,7 @@ import { checkInteger } from '../errors.js';
 import type { SessionTotals } from './events.js';
 import { climbsAboveRoot, emitSecurity } from './logging/security.js';
 import { maskArgument } from './logging/text.js';
+import { resetWireMode } from './wire-mode.js';
 
 /*
  * One control connection: reads commands in order, keeps the session's state, writes replies.
@@ -526,6 +527,7 @@ export class Session {
     this.#rangeEnd = undefined;
     this.#renameFrom = undefined;
     this.#epsvAll = false;
+    resetWireMode(this);
     if (!this.#loginTimer) {
       this.#loginTimer = setTimeout(() => this.#timeout('Login timeout'), this.host.options.timeouts.login);
     }

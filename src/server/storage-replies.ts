@@ -18,6 +18,9 @@ const REPLIES: Record<string, [number, string]> = {
   EXDEV: [550, 'Cannot move across file systems'],
   ENAMETOOLONG: [550, 'File name too long'],
   ELOOP: [550, 'Too many symbolic links'],
+  // MODE Z uploads (data/mode-z.ts): the client's data, not the storage, failed.
+  FTPKIT_ERR_MODE_Z_INVALID: [451, 'Invalid compressed data; transfer aborted'],
+  FTPKIT_ERR_MODE_Z_TRUNCATED: [451, 'Compressed stream ended early; transfer aborted'],
 };
 
 export function replyForError(err: unknown, path: string, fallback = 451): [number, string] {

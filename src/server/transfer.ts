@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tlsCarrier } from './data-end.js';
-import type { LargeReadConnection } from '../util/large-reads.js';
+import type { LargeReadConnection } from '../data/large-reads.js';
 import { REUSE_REFUSAL, secureDataConnection, TlsReuseRefused } from './data-tls.js';
-import { adoptWithLargeReads } from './large-read-socket.js';
+import { adoptWithLargeReads } from '../data/large-reads.js';
 import type { Session } from './session.js';
 import { zeroCopyBytes } from '../data/send-file.js';
 import { paceInbound } from './throttle.js';

@@ -1,33 +1,20 @@
+import { zeroCopy } from '../data/zero-copy.js';
 import { createHash } from 'node:crypto';
-import { WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createAsciiDecoder } from '../protocol/index.js';
+import { decodingStages, MODE_Z_INVALID, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
-import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
-import { receiveBlocks } from './receive-blocks.js';
-import type { LargeReadConnection } from '../util/large-reads.js';
+import { receiveIntoStream, takesBlocks } from '../data/receive-blocks.js';
+import type { LargeReadConnection } from '../data/large-reads.js';
 import { endCheck } from './data-end.js';
 import { isPeerGone } from '../util/peer-gone.js';
 import { FtpError } from '../errors.js';
 import { isAnonymous, partialOwners } from './upload-owners.js';
-
-/** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
-const LOANS: readonly { pool: BlockPool; count: number }[] = [
-  { pool: uploadBlocks, count: 8 },
-  { pool: smallUploadBlocks, count: 2 },
-];
-
-/** The pool an upload into `sink` may borrow from now: only file streams let go of a block when they call back. */
-function loanFor(sink: Writable): { pool: BlockPool; count: number } | undefined {
-  return sink instanceof WriteStream ? LOANS.find((l) => l.pool.canLend(l.count)) : undefined;
-}
 
 /**
  * Uploads (STOR, APPE, STOU) in the two modes of `uploadMode`.
@@ -55,10 +42,14 @@ export const TEMP_PREFIX = '.ftpkit-upload-';
 const NAME_MAX = 255;
 /** Temporaries modified before this are leftovers of an earlier process. */
 const PROCESS_START = Date.now();
-/** Failures that mean the client went away or gave up (or timed out), not that the storage failed. */
+/**
+ * Failures that mean the client went away or gave up (or timed out), not that the storage
+ * failed. A MODE Z stream cut short is one too (its inflated prefix is kept for REST); one that
+ * is not zlib data (MODE_Z_INVALID) is a failure: nothing of it is kept.
+ */
 function interrupted(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  return isPeerGone(err) || code === 'ETIMEDOUT' || code === 'ABORT_ERR';
+  return isPeerGone(err) || code === 'ETIMEDOUT' || code === 'ABORT_ERR' || code === MODE_Z_TRUNCATED;
 }
 
 /** True for the hidden temporaries of atomic uploads (no command may reach them). */
@@ -161,9 +152,10 @@ export function sweepAfterCrash(done: Set<string | Storage>, session: Session | 
 export interface Upload {
   /**
    * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
+   * `coding` says how the bytes arrive (TYPE A, MODE Z): they are decoded before the file.
    * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
    */
-  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void>;
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void>;
   /**
    * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
    * them to lend now: only then is the socket worth adopting for large reads.
@@ -200,7 +192,7 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
     const resume = mode === 'APPE' || (mode === 'STOR' && offset > 0);
     if (!resume) {
       claim();
-      const sink = await storage.createWriteStream(temp, { flush: true });
+      const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
       return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
@@ -215,10 +207,10 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
     claim();
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
-      const sink = await storage.createWriteStream(temp, { append: true, flush: true });
-      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
+      const sink = await storage.createWriteStream(temp, { append: true, flush: session.host.options.uploadFsync });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, resumedAt: at });
     }
-    const sink = await storage.createWriteStream(temp, { flush: true });
+    const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
     return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
@@ -239,11 +231,11 @@ class DirectUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return loanFor(this.sink) !== undefined;
+    return takesBlocks(this.sink);
   }
 
-  run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
-    return receive(source, this.sink, fence(signal, this.lock), ascii, reads);
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
+    return receive(source, this.sink, fence(signal, this.lock), coding, reads);
   }
 
   async dispose(): Promise<void> {
@@ -266,6 +258,8 @@ interface AtomicParts {
   prefix?: number;
   /** An anonymous session's upload: not kept as a partial when interrupted. */
   anonymous: boolean;
+  /** Continuing a partial upload: its size before this transfer. */
+  resumedAt?: number;
 }
 
 class AtomicUpload implements Upload {
@@ -278,15 +272,15 @@ class AtomicUpload implements Upload {
   }
 
   get takesBlocks(): boolean {
-    return loanFor(this.#p.sink) !== undefined;
+    return takesBlocks(this.#p.sink);
   }
 
-  async run(source: Socket, signal: AbortSignal, ascii: boolean, reads?: LargeReadConnection): Promise<void> {
+  async run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
     const { session, storage, path, temp, target, sink, prefix, lock } = this.#p;
     const fenced = fence(signal, lock);
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, fenced);
-      await receive(source, sink, fenced, ascii, reads);
+      await receive(source, sink, fenced, coding, reads);
       await closed(sink); // flushed to disk
       // Every event that reached us while the data was flushed has run by now; one more turn of
       // the loop (its poll phase) takes in a control-connection close that is already queued.
@@ -312,7 +306,10 @@ class AtomicUpload implements Upload {
       // Interrupted: keep what arrived so the client can resume. Storage failure, or an
       // anonymous upload (which no one could safely resume): remove it all.
       const keep = cut && !this.#p.anonymous && (await statOrUndefined(storage, temp))?.size !== 0;
-      if (!keep) await this.#discard();
+      // Not MODE Z data: none of this transfer's bytes are kept, but a partial it continued is.
+      const resumedAt = this.#p.resumedAt;
+      if (!keep && code === MODE_Z_INVALID && resumedAt && storage.truncate) await storage.truncate(temp, resumedAt).catch(() => this.#discard());
+      else if (!keep) await this.#discard();
       session.log.info({ path, code, interrupted: cut, kept: keep }, 'upload not committed');
       throw err;
     }
@@ -349,37 +346,28 @@ class AtomicUpload implements Upload {
 function checkCommit(session: Session, signal: AbortSignal): void {
   const control = session.socket;
   const gone = control.destroyed || !control.readable || control.readableEnded || control.readableAborted;
-  if (signal.aborted || gone) {
+  // The kernel may already hold the control connection's close while the loop has not run its
+  // events yet (a loaded server): ask it. A close with nothing before it is a client that died
+  // (kill -9 closes both connections); one behind queued commands (QUIT right after the last
+  // byte) is a client that finished without waiting for 226, and commits.
+  const kernel = zeroCopy()?.peerState(control);
+  if (signal.aborted || gone || kernel === 'closed') {
     throw new FtpError('FTPKIT_ERR_CONNECTION_CLOSED', 'control connection lost before the upload was committed');
   }
 }
 
 /**
- * The data connection into `sink`, ended: through reused blocks when the connection was
- * adopted for large reads and the sink is a file stream (and blocks are left to lend),
- * else through a pipeline. Resolves only for a connection the peer really ended (a FIN, and
- * under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts.
+ * The data connection into `sink`, ended (the data layer picks the path: data/receive-blocks.ts),
+ * with the decoding stages of TYPE A and MODE Z, inflating before the sink, so any size limit of
+ * the storage counts inflated bytes. Resolves only for a connection the peer really ended (a FIN,
+ * and under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts. A MODE Z
+ * stream must also have reached its zlib end.
  */
-async function receive(source: Socket, sink: Writable, signal: AbortSignal, ascii: boolean, reads: LargeReadConnection | undefined): Promise<void> {
+async function receive(source: Socket, sink: Writable, signal: AbortSignal, coding: WireCoding, reads: LargeReadConnection | undefined): Promise<void> {
   // reads: large-reads.ts checks the end before it passes it on.
   const confirm = reads ? undefined : endCheck(source);
-  const from = reads?.readable ?? source;
-  if (ascii) {
-    await pipeline(from, createAsciiDecoder(), sink, { signal });
-    return confirm?.();
-  }
-  const loan = reads ? loanFor(sink) : undefined;
-  const blocks = loan?.pool.borrow(loan.count);
-  if (!reads || !loan || !blocks) {
-    await pipeline(from, sink, { signal });
-    return confirm?.();
-  }
-  const idle: Buffer[] = [];
-  try {
-    await receiveBlocks(reads, sink, signal, blocks, idle);
-  } finally {
-    loan.pool.giveBack(blocks.length, idle);
-  }
+  await receiveIntoStream(reads?.readable ?? source, sink, signal, { stages: decodingStages(coding), ...(reads ? { reads } : {}) });
+  return confirm?.();
 }
 
 /** The transfer's signal, also aborted when a lease-based lock is lost (RedisLockManager). */

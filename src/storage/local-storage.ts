@@ -20,7 +20,7 @@ import type { BlockReader, ListReader, ReadOptions, Storage, StorageStat, WriteO
 import { storageError } from './types.js';
 import { readerFromStream } from './stream-reader.js';
 import { listReaderOf } from './list-reader.js';
-import { fdReader } from '../util/fd-reader.js';
+import { fdReader } from '../data/fd-reader.js';
 
 export type { LocalStorageOptions } from './hidden-entries.js';
 

@@ -13,7 +13,7 @@
 // third-party declarations (@types/node, pino) are theirs, not ours.
 import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { cp, mkdir, symlink } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -65,6 +65,12 @@ beforeAll(async () => {
     await symlink(join(ROOT, 'node_modules', name), join(modules, name), 'dir');
   }
   await cp(join(ROOT, 'test/types'), join(tmp.path, 'types'), { recursive: true });
+  // One consumer source for all modes, under the name each project's tsconfig lists.
+  const consumer = await readFile(join(ROOT, 'test/type-consumer/consumer.ts'), 'utf8');
+  for (const mode of MODES) {
+    const config = ts.readConfigFile(join(ROOT, 'test/types', mode, 'tsconfig.json'), ts.sys.readFile).config as { files: string[] };
+    await writeFile(join(tmp.path, 'types', mode, config.files[0]!), consumer);
+  }
 });
 
 afterAll(async () => {

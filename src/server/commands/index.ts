@@ -6,6 +6,7 @@ import * as files from './files.js';
 import * as hash from './hash.js';
 import * as info from './info.js';
 import * as listing from './listing.js';
+import * as mode from './mode.js';
 import * as navigation from './navigation.js';
 import * as params from './params.js';
 import * as range from './range.js';
@@ -13,7 +14,7 @@ import * as security from './security.js';
 import * as status from './status.js';
 import * as transfers from './transfers.js';
 
-const MODULES = [auth, security, info, status, params, range, navigation, directories, files, hash, listing, transfers, dataSetup];
+const MODULES = [auth, security, info, status, params, mode, range, navigation, directories, files, hash, listing, transfers, dataSetup];
 
 /** Every command spec, keyed by each verb it handles. */
 export function buildCommandRegistry(): Map<string, CommandSpec> {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { sendEncoded, type WireCoding } from '../../data/mode-z.js';
+import { wireCoding } from '../wire-mode.js';
 import { formatListLine, formatMlsxFacts, type FileFacts } from '../../protocol/index.js';
 import { MLST_FACTS } from '../../protocol/listing.js';
 import type { ListReader, Storage, StorageStat } from '../../storage/types.js';
@@ -149,12 +150,12 @@ export function mlsxLine(session: Session, stat: FileFacts, name: string, type?:
   return formatMlsxFacts({ ...stat, name }, { facts: session.mlstFacts, perm: permFact(session, stat as StorageStat, path), ...(type ? { type } : {}) });
 }
 
-/** Sends the lines over the data connection as the peer takes them (backpressure). */
-function sendLines(batches: AsyncIterable<string[]>): (socket: Socket, signal: AbortSignal) => Promise<void> {
+/** Sends the lines over the data connection as the peer takes them (backpressure), compressed in MODE Z. */
+function sendLines(batches: AsyncIterable<string[]>, coding: WireCoding): (socket: Socket, signal: AbortSignal) => Promise<void> {
   async function* chunks(): AsyncGenerator<string> {
     for await (const lines of batches) yield `${lines.join('\r\n')}\r\n`;
   }
-  return (socket, signal) => pipeline(Readable.from(chunks(), { highWaterMark: 1 }), socket, { signal });
+  return (socket, signal) => sendEncoded(Readable.from(chunks(), { highWaterMark: 1 }), coding, socket, signal);
 }
 
 /** A listing over the data connection; the turn and the reader are let go when it ends. */
@@ -164,7 +165,7 @@ function sendListing(session: Session, command: string, path: string, release: (
     path,
     opening: 'Here comes the directory listing',
     direction: 'out',
-    pump: sendLines(batches),
+    pump: sendLines(batches, wireCoding(session, false)), // the lines are CRLF already, whatever the TYPE
     dispose: async () => {
       await entries.close().catch(() => {});
       release();

@@ -23,20 +23,6 @@ export const TYPE: CommandSpec = {
   },
 };
 
-export const MODE: CommandSpec = {
-  verbs: ['MODE'],
-  help: 'MODE S',
-  login: true,
-  arg: 'required',
-  missing: 'Unknown MODE',
-  handler({ session }, arg) {
-    const mode = arg.trim().toUpperCase();
-    if (mode === 'S') return session.reply(200, 'Mode set to S');
-    if (mode === 'B' || mode === 'C' || mode === 'Z') return session.reply(504, `MODE ${mode} not supported`);
-    session.reply(501, 'Unknown MODE');
-  },
-};
-
 export const STRU: CommandSpec = {
   verbs: ['STRU'],
   help: 'STRU F',

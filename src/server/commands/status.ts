@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { statListing } from './listing.js';
 import { transferProgress } from '../logging/text.js';
+import { inModeZ } from '../wire-mode.js';
 
 /** STAT: server status; during a transfer, its progress; with a path, a listing on the control connection (listing.ts). */
 export const STAT: CommandSpec = {
@@ -24,7 +25,7 @@ export const STAT: CommandSpec = {
         'ftpkit FTP server status:',
         `     Connected to ${session.remoteAddress}`,
         `     Logged in as ${session.username ?? '(nobody)'}`,
-        `     TYPE: ${session.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: Stream`,
+        `     TYPE: ${session.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: ${inModeZ(session) ? 'Deflate' : 'Stream'}`,
         `     ${session.data.prepared ? 'Data connection prepared' : 'No data connection'}`,
         'End of status',
       ]);

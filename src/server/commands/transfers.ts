@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createAsciiEncoder } from '../../protocol/index.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
 import type { CommandSpec, LoggedInContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
@@ -12,6 +11,8 @@ import type { BlockReader } from '../../storage/index.js';
 import { openUpload } from '../upload.js';
 import { mediaTypeOf } from '../../protocol/media-types.js';
 import { exactReader, lengthCheck } from './range.js';
+import { wireCoding } from '../wire-mode.js';
+import { sendEncoded } from '../../data/mode-z.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -35,9 +36,9 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       session.reply(code, text);
     };
-    const ascii = session.type === 'A';
-    // Binary and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
-    const openReader = ascii || ctx.account?.download ? undefined : storage.openReader?.bind(storage);
+    const coding = wireCoding(session);
+    // Binary, MODE S and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
+    const openReader = coding.ascii || coding.deflateLevel !== undefined || ctx.account?.download ? undefined : storage.openReader?.bind(storage);
     let source: { reader: BlockReader } | { stream: Readable };
     let size: number;
     let last: number | undefined;
@@ -71,9 +72,14 @@ export const RETR: CommandSpec = {
           const reader = last === undefined ? opened.reader : exactReader(opened.reader, length);
           return sendBlocks(reader, socket, signal, length, { zeroCopy: session.host.options.zeroCopy });
         }
-        const paced = session.throttle(opened.stream, 'down', signal); // the user's downloadRate
-        if (last !== undefined) return pipeline(paced, lengthCheck(length), socket, { signal });
-        return ascii ? pipeline(paced, createAsciiEncoder(), socket, { signal }) : pipeline(paced, socket, { signal });
+        // A range's bytes are counted before any encoding (TYPE A, MODE Z).
+        let source: Readable = opened.stream;
+        if (last !== undefined) {
+          const counted = lengthCheck(length);
+          pipeline(opened.stream, counted).catch(() => {}); // an error destroys both; sendEncoded sees it
+          source = counted;
+        }
+        return sendEncoded(source, coding, socket, signal, (r) => session.throttle(r, 'down', signal)); // the user's downloadRate
       },
       dispose: async () => {
         if ('stream' in opened) opened.stream.destroy();
@@ -94,7 +100,7 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
   // Locks, the atomic temporary and resume live in upload.ts.
   const upload = await openUpload(ctx, path, mode, ctx.restart);
   if (!upload) return;
-  const ascii = session.type === 'A';
+  const coding = wireCoding(session);
   const name = virtualBasename(path);
   await session.runTransfer({
     command: mode,
@@ -103,8 +109,9 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
     direction: 'in',
     // STOU's name is the suggested one plus random hex: its type is the suggested name's.
     mediaType: mediaTypeOf(mode === 'STOU' ? path.replace(/\.[0-9a-f]{16}$/, '') : path),
-    largeReads: () => !ascii && upload.takesBlocks,
-    pump: (socket, signal, reads) => upload.run(socket, signal, ascii, reads),
+    // Large reads put the bytes straight into the file: only for bytes stored as they arrive.
+    largeReads: () => !coding.ascii && coding.deflateLevel === undefined && upload.takesBlocks,
+    pump: (socket, signal, reads) => upload.run(socket, signal, coding, reads),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
   });

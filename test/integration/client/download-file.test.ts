@@ -1,4 +1,4 @@
-// Downloads into a local path take the recycled-block writer (src/client/file-sink.ts):
+// Downloads into a local path take the recycled-block writer (src/data/receive-blocks.ts):
 // data that arrived before the 150 reply, pipes without positions, resume into an existing
 // file, cut connections and aborts, each checked by content and by descriptors left open.
 import { spawn } from 'node:child_process';

@@ -1,5 +1,6 @@
-// Uploads from a local path: binary from a regular file goes through two reused blocks
-// (src/util/block-pump.ts), ASCII and pipes stream. Checked by the bytes the server got,
+// Uploads from a local path: binary from a regular file goes through the data layer's sender
+// (src/data/send-blocks.ts: sendfile when the addon is there, else two reused blocks), ASCII
+// and pipes stream. Checked by the bytes the server got,
 // the commands it saw and the descriptors left open.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -14,6 +15,7 @@ import type { TransferProgress } from '../../../src/index.js';
 import { countFds, makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
 import { PYTHON } from '../../helpers/tools.js';
 import { fakeServerHarness, startSending, type FakeSession } from './fake-server.js';
+import { zeroCopy } from '../../../src/data/zero-copy.js';
 
 const start = fakeServerHarness();
 let tmp: TempDir;
@@ -59,6 +61,25 @@ describe('upload from a path', () => {
     expect(sha256Buffer(uploads[0]!)).toBe(sha256Buffer(body));
     expect(events.at(-1)).toMatchObject({ direction: 'upload', bytes: body.length, total: body.length, done: true });
     expect(countFds()).toBeLessThanOrEqual(before);
+  });
+
+  // CI builds the addon: there a plain upload from a regular file must take the zero-copy path.
+  it.skipIf(zeroCopy() === undefined && process.env.CI !== 'true')('sends a regular file with sendfile (zero-copy), counting progress to the last byte', async () => {
+    const zc = zeroCopy();
+    expect(zc).toBeDefined();
+    const body = randomBytes(3 * 1024 * 1024 + 7);
+    const { uploads, handlers } = collect();
+    const { client } = await start({ handlers }, { progressInterval: 0 });
+    await client.connect();
+    const events: TransferProgress[] = [];
+    client.on('progress', (p) => events.push(p));
+    const started = zc!.started();
+    const r = await client.upload(await localFile('zc.bin', body), '/zc.bin');
+    expect(zc!.started()).toBe(started + 1);
+    expect(zc!.active()).toBe(0);
+    expect(r.bytes).toBe(body.length);
+    expect(sha256Buffer(uploads[0]!)).toBe(sha256Buffer(body));
+    expect(events.at(-1)).toMatchObject({ bytes: body.length, done: true });
   });
 
   it('sends an empty file and a one-byte file', async () => {

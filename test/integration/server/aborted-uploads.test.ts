@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 import { FileServer, type FileServerOptions } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -549,7 +549,7 @@ describe('STOU names reveal nothing (issue 12)', () => {
 describe('large reads (the adopted socket read as a stream, and the client downloads) see a reset, not an end', () => {
   it('50 resets with bytes still queued: the readable errors every time (ECONNRESET), never ends', async () => {
     const { createServer, connect } = await import('node:net');
-    const { adoptWithLargeReads } = await import('../../../src/server/large-read-socket.js');
+    const { adoptWithLargeReads } = await import('../../../src/data/large-reads.js');
     let ended = 0;
     for (let i = 0; i < 50; i++) {
       const listener = createServer({ pauseOnConnect: true });

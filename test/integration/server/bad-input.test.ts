@@ -3,7 +3,7 @@ import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 import { encodeHostPort, formatEprtArg, parseEpsvText } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LockConflictInfo } from '../../../src/index.js';
-import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { downloadBlocks, smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { expectSettled, sleep } from '../../helpers/settle.js';

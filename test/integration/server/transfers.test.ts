@@ -7,7 +7,7 @@ import { encodeHostPort, formatEprtArg } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { randomFile, sha256Buffer, sha256File } from '../../helpers/tmp.js';
-import { smallUploadBlocks, uploadBlocks } from '../../../src/server/block-pool.js';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 
 async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
   for (const end = Date.now() + ms; !check(); ) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fdReader } from '../../../src/util/fd-reader.js';
+import { fdReader } from '../../../src/data/fd-reader.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 let tmp: TempDir;

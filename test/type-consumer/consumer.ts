@@ -1,4 +1,4 @@
-// NodeNext, a CommonJS module (.cts): resolves the "require" condition, dist/index.d.cts.
+// One consumer for every resolution mode: types.test.ts copies it into each test/types/MODE project under the name its tsconfig lists (.ts, .mts or .cts).
 import { FileClient, FileServer, FtpError } from 'ftpkit';
 
 const server = new FileServer({ anonymous: { root: '/srv/ftp' } });

@@ -1,16 +1,18 @@
-// STOR's block receiver over a real loopback socket taken over with adoptWithLargeReads:
-// bytes by hash into a file, the pool's loan back to zero after every ending (complete,
-// a full disk, the peer gone, an abort), and the takeover refused when it would lose bytes.
+// The one socket -> file receiver (server uploads, client downloads) over a real loopback
+// socket, taken over with adoptWithLargeReads or connected with connectWithLargeReads: bytes by
+// hash into a file (through a stream and through a descriptor), the pool's loan back to zero
+// after every ending (complete, a full disk, the peer gone, an abort, a bounded segment), and
+// the takeover refused when it would lose bytes.
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { uploadBlocks } from '../../../src/server/block-pool.js';
-import { adoptWithLargeReads } from '../../../src/server/large-read-socket.js';
-import { receiveBlocks } from '../../../src/server/receive-blocks.js';
+import { uploadBlocks } from '../../../src/data/block-pool.js';
+import { adoptWithLargeReads, connectWithLargeReads } from '../../../src/data/large-reads.js';
+import { fdSink, receiveBlocks, streamSink } from '../../../src/data/receive-blocks.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -37,13 +39,14 @@ async function pair(pauseOnConnect = true): Promise<{ accepted: net.Socket; clie
 }
 
 /** Borrows like the upload does and gives back what receiveBlocks reports idle. */
-async function receive(accepted: net.Socket, sink: NodeJS.WritableStream, signal = new AbortController().signal): Promise<void> {
+async function receive(accepted: net.Socket, sink: WriteStream, signal = new AbortController().signal): Promise<void> {
   const reads = adoptWithLargeReads(accepted);
   expect(reads).toBeDefined();
   const blocks = uploadBlocks.borrow(8)!;
   const idle: Buffer[] = [];
   try {
-    await receiveBlocks(reads!, sink as import('node:stream').Writable, signal, blocks, idle);
+    expect(await receiveBlocks(reads!, streamSink(sink), { signal, blocks, idle })).toBe('complete');
+    sink.end();
   } finally {
     uploadBlocks.giveBack(blocks.length, idle);
     reads!.socket.destroy();
@@ -72,7 +75,8 @@ describe('receiveBlocks', () => {
     const sink = createWriteStream(dest);
     const blocks = uploadBlocks.borrow(8)!;
     const idle: Buffer[] = [];
-    await receiveBlocks(reads, sink, new AbortController().signal, blocks, idle).finally(() => uploadBlocks.giveBack(8, idle));
+    await receiveBlocks(reads, streamSink(sink), { signal: new AbortController().signal, blocks, idle }).finally(() => uploadBlocks.giveBack(8, idle));
+    sink.end();
     await new Promise<void>((r) => sink.once('close', () => r()));
     expect(sha(await readFile(dest))).toBe(sha(body));
     reads.socket.destroy();
@@ -112,6 +116,68 @@ describe('receiveBlocks', () => {
     await expect(receive(accepted, sink, ac.signal)).rejects.toMatchObject({ code: 'ABORT_ERR' });
     sink.destroy();
     client.destroy();
+  });
+});
+
+/** A listener that sends `body` to whoever connects (the client's downloads connect out). */
+async function sender(body: Buffer, how: 'end' | 'reset'): Promise<{ port: number; close: () => void }> {
+  const listener = net.createServer((s) => {
+    s.on('error', () => {});
+    if (how === 'end') s.end(body);
+    else s.write(body, () => s.resetAndDestroy());
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  return { port: (listener.address() as net.AddressInfo).port, close: () => listener.close() };
+}
+
+describe('receiveBlocks into a descriptor (the client side)', () => {
+  const own = (): Buffer[] => Array.from({ length: 8 }, () => Buffer.allocUnsafe(256 * 1024));
+
+  it('writes the whole stream at a position, counting every byte', async () => {
+    const body = randomBytes(5 * 1024 * 1024 + 3);
+    const src = await sender(body, 'end');
+    const dest = join(tmp.path, 'down.bin');
+    const file = await open(dest, 'w');
+    await file.write(Buffer.from('HEAD'));
+    const conn = connectWithLargeReads({ host: '127.0.0.1', port: src.port });
+    let counted = 0;
+    const outcome = await receiveBlocks(conn, fdSink(file.fd, 4), { signal: new AbortController().signal, blocks: own(), onBytes: (n) => (counted += n) });
+    await file.close();
+    conn.socket.destroy();
+    src.close();
+    expect(outcome).toBe('complete');
+    expect(counted).toBe(body.length);
+    expect(sha(await readFile(dest))).toBe(sha(Buffer.concat([Buffer.from('HEAD'), body])));
+  });
+
+  it("stops after `length` bytes (a segment) and writes nothing past it", async () => {
+    const body = randomBytes(3 * 1024 * 1024);
+    const src = await sender(body, 'end');
+    const dest = join(tmp.path, 'segment.bin');
+    const file = await open(dest, 'w');
+    const conn = connectWithLargeReads({ host: '127.0.0.1', port: src.port });
+    const length = 1024 * 1024 + 17;
+    const outcome = await receiveBlocks(conn, fdSink(file.fd, 0), { signal: new AbortController().signal, blocks: own(), length });
+    await file.close();
+    conn.socket.destroy();
+    src.close();
+    expect(outcome).toBe('stopped');
+    expect(sha(await readFile(dest))).toBe(sha(body.subarray(0, length)));
+  });
+
+  it('rejects when the sender resets, never reporting a clean end', async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const src = await sender(body, 'reset');
+    const dest = join(tmp.path, 'reset.bin');
+    const file = await open(dest, 'w');
+    const conn = connectWithLargeReads({ host: '127.0.0.1', port: src.port });
+    conn.socket.on('error', () => {});
+    const done = receiveBlocks(conn, fdSink(file.fd, 0), { signal: new AbortController().signal, blocks: own() });
+    await expect(done).rejects.toMatchObject({ code: expect.stringMatching(/^(ECONNRESET|EPIPE)$/) });
+    await file.close();
+    src.close();
+    const got = await readFile(dest);
+    expect(got.equals(body.subarray(0, got.length))).toBe(true);
   });
 });
 

@@ -1,17 +1,19 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { Readable } from 'node:stream';
-import { confirmPeerEnd } from './peer-end.js';
+import { confirmPeerEnd } from '../util/peer-end.js';
 
 /** Node reads sockets 64 KiB at a time; 1 MiB reads cut syscalls and events per byte ~16x. */
 const READ_SIZE = 1024 * 1024;
 /** Each read gets at least this much room; below it a fresh 1 MiB block is started. */
 const MIN_ROOM = 64 * 1024;
+/** The buffer Node asks for when the socket is made (see withLargeReads). */
+const FIRST_SIZE = 16 * 1024;
 
 /**
  * Where the socket's reads land. The default target feeds a Readable; a
  * consumer that knows when it is done with each buffer (a file writer) can
- * take over and recycle its own buffers instead (client/file-sink.ts,
- * server/receive-blocks.ts).
+ * take over and recycle its own buffers instead (receive-blocks.ts, used by
+ * the server's uploads and the client's downloads).
  */
 export interface ReadTarget {
   /** The buffer the next read fills; asked for after every read. */
@@ -45,13 +47,15 @@ export interface LargeReadConnection {
  * consumer has dropped every chunk cut from it.
  */
 export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): LargeReadConnection {
-  let block = Buffer.allocUnsafe(READ_SIZE);
+  // Node asks for a buffer when the socket is made, before anyone can attach: that first one is
+  // small, so a connection handed to receive-blocks.ts at once does not hold a megabyte for it.
+  let block: Buffer | undefined;
   let used = 0;
   let readable!: Readable;
   const toReadable: ReadTarget = {
     buffer: () => {
-      if (READ_SIZE - used < MIN_ROOM) {
-        block = Buffer.allocUnsafe(READ_SIZE);
+      if (!block || block.length - used < MIN_ROOM) {
+        block = Buffer.allocUnsafe(block ? READ_SIZE : FIRST_SIZE);
         used = 0;
       }
       return block.subarray(used);
@@ -117,4 +121,30 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
     else socket.resume();
   };
   return { socket, readable, attach };
+}
+
+/** Connects with large reads (the client's data connections). */
+export function connectWithLargeReads(opts: net.TcpNetConnectOpts): LargeReadConnection {
+  return withLargeReads((onread) => net.connect({ ...opts, onread }));
+}
+
+/**
+ * Takes over an accepted data socket so its reads land in our buffers (net's
+ * `onread`, which Node offers to sockets it connects but not to accepted ones):
+ * the socket's handle moves into a new Socket built with `onread`. Only done
+ * while the socket has read nothing (passive listeners accept paused), and
+ * only when Node exposes the handle; otherwise undefined and the caller keeps
+ * the socket as it is.
+ */
+export function adoptWithLargeReads(socket: net.Socket): LargeReadConnection | undefined {
+  const holder = socket as net.Socket & { _handle?: object | null };
+  const handle = holder._handle;
+  if (!handle || socket.readableFlowing !== false || socket.readableLength > 0 || socket.destroyed) return undefined;
+  return withLargeReads((onread) => {
+    holder._handle = null;
+    socket.destroy(); // the old wrapper only: its handle is gone
+    const adopted = new net.Socket({ handle, onread, readable: true, writable: true } as net.SocketConstructorOpts);
+    adopted.on('error', () => {}); // errors surface through the transfer
+    return adopted;
+  });
 }

@@ -4,8 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlockPool, downloadBlocks } from '../../../src/server/block-pool.js';
-import { sendBlocks } from '../../../src/server/send-blocks.js';
+import { BlockPool, configureMemory, DEFAULT_POOL_BYTES, downloadBlocks } from '../../../src/data/block-pool.js';
+import { sendBlocks } from '../../../src/data/send-blocks.js';
 import type { BlockReader } from '../../../src/storage/index.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -121,19 +121,44 @@ describe('sendBlocks', () => {
 });
 
 describe('BlockPool', () => {
-  it('lends up to its limit, then refuses; keeps only idle blocks given back, up to maxFree', () => {
-    const pool = new BlockPool(1024, 4, 1);
+  afterEach(() => configureMemory());
+
+  it('lends up to its limit, then refuses; keeps the idle blocks given back, never one still in use', () => {
+    const pool = new BlockPool(1024, 4);
     const a = pool.borrow(2)!;
     const b = pool.borrow(2)!;
     expect(pool.canLend(1)).toBe(false);
     expect(pool.borrow(1)).toBeUndefined();
     expect(pool.lent).toBe(4);
     pool.giveBack(2, [a[0]!]); // a[1] was still in a write: not kept
-    pool.giveBack(2, b); // only one idle block is kept
+    pool.giveBack(2, b);
     expect(pool.lent).toBe(0);
-    const again = pool.borrow(2)!;
-    expect(again[0]).toBe(a[0]); // the kept block comes back first
+    expect(pool.kept).toBe(3);
+    const again = pool.borrow(3)!;
+    expect(again).toEqual(expect.arrayContaining([a[0], b[0], b[1]]));
     expect(again).not.toContain(a[1]);
-    expect(again).not.toContain(b[0]);
+    pool.giveBack(3, again);
+    pool.release();
+  });
+
+  it('drops its idle blocks once nothing borrowed for idleReleaseMs', async () => {
+    configureMemory({ idleReleaseMs: 20 });
+    const pool = new BlockPool(1024, 4);
+    pool.giveBack(2, pool.borrow(2)!);
+    expect(pool.kept).toBe(2);
+    while (pool.kept > 0) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.lent).toBe(0);
+    // A new loan cuts fresh blocks.
+    expect(pool.borrow(4)).toHaveLength(4);
+  });
+
+  it('memory.poolBytes caps what the pools lend (0: nothing)', () => {
+    configureMemory({ poolBytes: DEFAULT_POOL_BYTES / 2 });
+    expect(downloadBlocks.canLend(32)).toBe(true);
+    expect(downloadBlocks.canLend(33)).toBe(false);
+    configureMemory({ poolBytes: 0 });
+    expect(downloadBlocks.borrow(1)).toBeUndefined();
+    configureMemory();
+    expect(downloadBlocks.canLend(64)).toBe(true);
   });
 });

@@ -1,0 +1,73 @@
+// The machine's limit for one stream (bench step 1's "limit" rows): minimal senders of the big
+// fixture into a minimal Python receiver over loopback, in the same run as the servers, so
+// every server figure also reads as a fraction of what this machine can move at all.
+//   sendfile (Python os.sendfile): no copy, what vsftpd, pyftpdlib and ftpkit's zero-copy RETR do
+//   copy (Python read 2 MiB + sendall) and copy (Node fs.read 2 MiB + socket.write): one copy
+import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { withTimeout } from './util.js';
+
+const SCRIPT = fileURLToPath(new URL('./limit.py', import.meta.url));
+
+export type LimitSender = 'python sendfile' | 'python copy' | 'node copy';
+export const LIMIT_SENDERS: readonly LimitSender[] = ['python sendfile', 'python copy', 'node copy'];
+
+/** Node's best plain copying sender: positional 2 MiB reads into two reused buffers, written in turn. */
+async function nodeCopy(path: string, port: number): Promise<void> {
+  const file = await open(path, 'r');
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  try {
+    // Two blocks: one filling from the file while the other drains; a block is read into again
+    // only once the socket took all of it (its write's callback).
+    const blocks = [Buffer.allocUnsafeSlow(2 * 1024 * 1024), Buffer.allocUnsafeSlow(2 * 1024 * 1024)];
+    const written: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    let position = 0;
+    for (let i = 0; ; i++) {
+      const block = blocks[i % 2]!;
+      await written[i % 2];
+      const { bytesRead } = await file.read(block, 0, block.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      written[i % 2] = new Promise<void>((resolve, reject) => socket.write(block.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())));
+    }
+    await Promise.all(written);
+    await new Promise<void>((resolve) => socket.end(resolve));
+    await new Promise((r) => socket.once('close', r).resume());
+  } finally {
+    await file.close();
+    socket.destroy();
+  }
+}
+
+/** Runs each sender `runs` times (interleaved) into one receiver; bytes/s per sender. */
+export async function measureLimits(python: string, path: string, runs: number, timeoutMs: number): Promise<Record<LimitSender, number[]>> {
+  const recv = spawn(python, [SCRIPT, 'recv'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: recv.stdout });
+  const next = (): Promise<string> => new Promise((resolve) => lines.once('line', resolve));
+  const out: Record<LimitSender, number[]> = { 'python sendfile': [], 'python copy': [], 'node copy': [] };
+  try {
+    const port = Number(/^PORT (\d+)$/.exec(await withTimeout(next(), 10_000, 'limit receiver'))?.[1]);
+    for (let i = 0; i < runs; i++) {
+      for (const sender of LIMIT_SENDERS) {
+        const result = next();
+        const send =
+          sender === 'node copy'
+            ? nodeCopy(path, port)
+            : new Promise<void>((resolve, reject) => {
+              const child = spawn(python, [SCRIPT, sender === 'python sendfile' ? 'sendfile' : 'copy', path, String(port)], { stdio: 'ignore' });
+              child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${sender} exited ${code}`))));
+            });
+        await withTimeout(send, timeoutMs, sender);
+        const [bytes, seconds] = (await withTimeout(result, timeoutMs, `${sender} result`)).split(' ').map(Number);
+        if (bytes && seconds) out[sender].push(bytes / seconds);
+      }
+    }
+  } finally {
+    recv.kill();
+  }
+  return out;
+}
