@@ -68,7 +68,8 @@ describe('ftp-get against a hostile server', () => {
     const dest = join(tmp.path, 'file.bin');
     const r = await ftpGet([url('/file.bin'), dest]);
     expect(r.code).toBe(56); // the connection broke
-    expect(r.stderr).toBe('ftp-get: the server closed the control connection\n');
+    // The server drops both connections at once: whichever close the client sees first is named.
+    expect(['ftp-get: the server closed the control connection\n', 'ftp-get: the data connection failed: the data connection closed early\n']).toContain(r.stderr);
     expect(await readdir(tmp.path)).toEqual([]);
   });
 
