@@ -1,3 +1,4 @@
+import { printable } from '../util/printable.js';
 import { FtpError } from '../errors.js';
 import { resolveVirtualPath } from '../storage/path.js';
 import type { LoggedInContext } from './command.js';
@@ -37,7 +38,7 @@ export function parsePermissions(letters: unknown, field = 'permissions'): strin
   if (typeof letters !== 'string') throw invalid(`${field} must be a string of permission letters (${ALL_PERMISSIONS})`);
   for (const ch of letters) {
     if (!Object.hasOwn(PERMISSION_LETTERS, ch)) {
-      throw invalid(`${field}: unknown permission letter '${printable(ch)}' (known: ${ALL_PERMISSIONS})`);
+      throw invalid(`${field}: unknown permission letter '${printable(ch, 64)}' (known: ${ALL_PERMISSIONS})`);
     }
   }
   return [...ALL_PERMISSIONS].filter((l) => letters.includes(l)).join('');
@@ -51,7 +52,7 @@ export function parseOverrides(overrides: unknown, field = 'overrides'): Map<str
     throw invalid(`${field} must be an object mapping folders to permission letters`);
   }
   for (const [folder, letters] of Object.entries(overrides)) {
-    if (!folder.startsWith('/') || /[\0\r\n]/.test(folder)) throw invalid(`${field}: folder '${printable(folder)}' must be an absolute virtual path`);
+    if (!folder.startsWith('/') || /[\0\r\n]/.test(folder)) throw invalid(`${field}: folder '${printable(folder, 64)}' must be an absolute virtual path`);
     out.set(resolveVirtualPath('/', folder), parsePermissions(letters, `${field}['${folder}']`));
   }
   return out;
@@ -254,9 +255,6 @@ function invalid(message: string): FtpError {
   return new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', message);
 }
 
-function printable(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, 64);
-}
 
 /** Whether `letter` is granted at `path`; answers `550 <path>: Permission denied (...)` when not. */
 export function allowed(session: Session, permissions: Permissions, letter: PermissionLetter, path: string): boolean {

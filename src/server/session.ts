@@ -1,3 +1,4 @@
+import { printable } from '../util/printable.js';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -797,7 +798,7 @@ export class Session {
   async #dispatch(command: FtpCommand, running: Running): Promise<void> {
     const { verb, arg } = command;
     const spec = this.host.commands.get(verb);
-    if (!spec) return this.reply(500, `${printable(verb)} not understood`);
+    if (!spec) return this.reply(500, `${printable(verb, 16)} not understood`);
     if (spec.notImplemented) return this.reply(502, `${verb} not implemented`);
     const login = this.#login;
     if (spec.login && login.state !== 'logged-in') return this.reply(530, 'Please login with USER and PASS');
@@ -883,8 +884,3 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]/g, ' ');
 }
 
-/** Verbs echoed in replies: printable ASCII only, bounded. */
-function printable(verb: string): string {
-  const clean = verb.replace(/[^\x21-\x7e]/g, '?');
-  return clean.length > 16 ? `${clean.slice(0, 16)}...` : clean;
-}

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Crc32Hash } from '../../util/crc32.js';
+import { HASH_ALGORITHMS, LEGACY_HASH_VERBS, type HashAlgorithm } from '../../protocol/hash.js';
+import { createHasher } from '../../protocol/hasher.js';
 import type { CommandSpec, PathContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
@@ -17,22 +17,11 @@ import type { Session } from '../session.js';
  * says (as ProFTPD does); a range is hashed with XCRC/XSHA* start end.
  */
 
-export const ALGORITHMS = ['SHA-256', 'SHA-512', 'SHA-1', 'MD5', 'CRC32'] as const;
-export type HashAlgorithm = (typeof ALGORITHMS)[number];
-
-const NODE_NAMES: Record<Exclude<HashAlgorithm, 'CRC32'>, string> = { 'SHA-256': 'sha256', 'SHA-512': 'sha512', 'SHA-1': 'sha1', MD5: 'md5' };
+// The algorithm table and the hashers are the codec's, shared with the client.
+const ALGORITHMS = HASH_ALGORITHMS;
 const DEFAULT: HashAlgorithm = 'SHA-256';
 /** OPTS HASH choice per session (kept out of Session: only this module cares). */
 const selected = new WeakMap<Session, HashAlgorithm>();
-
-interface Hasher {
-  update(data: Uint8Array): unknown;
-  digest(encoding: 'hex'): string;
-}
-
-export function createHasher(algorithm: HashAlgorithm): Hasher {
-  return algorithm === 'CRC32' ? new Crc32Hash() : createHash(NODE_NAMES[algorithm]);
-}
 
 function algorithmOf(session: Session): HashAlgorithm {
   return selected.get(session) ?? DEFAULT;
@@ -106,7 +95,7 @@ export const HASH: CommandSpec = {
   },
 };
 
-const LEGACY: Record<string, HashAlgorithm> = { XCRC: 'CRC32', XMD5: 'MD5', XSHA: 'SHA-1', XSHA1: 'SHA-1', XSHA256: 'SHA-256', XSHA512: 'SHA-512' };
+const LEGACY = LEGACY_HASH_VERBS;
 
 /** `XCRC path [start [end]]`: clients quote paths with spaces; trailing numbers are the range. */
 function legacyArgs(arg: string): { name: string; start: number; end: number | undefined } {

@@ -1,3 +1,4 @@
+import { printable as safeText } from '../../util/printable.js';
 // Small text helpers shared by the audit records, the pretty lines, xferlog and STAT.
 
 /** Verbs whose argument is a secret: never logged, never emitted. */
@@ -8,11 +9,9 @@ export function maskArgument(verb: string, arg: string): string {
   return SECRET_VERBS.has(verb) && arg !== '' ? '***' : arg;
 }
 
-/** Client-supplied text for a log line: control characters become '?', at most `max` characters. */
+/** Client-supplied text for a log line: the one printable() (src/util), at most 200 characters by default. */
 export function printable(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+  return safeText(text, max);
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
