@@ -126,8 +126,10 @@ async function settleAfterAbort(session: ControlSession, finalSeen: boolean, out
   try {
     control.send('ABOR');
     let need = finalSeen ? 1 : 2;
-    // A wait already queued for the transfer's reply takes the first one, in FIFO order.
-    if (outstanding) {
+    // A wait already queued for the transfer's reply takes the first one, in FIFO order. When
+    // that final was already seen, the wait has resolved with it: counting it again would stop
+    // before ABOR's own reply, which then answers the next command.
+    if (outstanding && !finalSeen) {
       const first = (await withTimeout(outstanding, options.abortTimeout, 'settling after ABOR')) as FtpReply;
       if (!isPositivePreliminary(first.code)) need--;
     }

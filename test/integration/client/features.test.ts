@@ -330,3 +330,28 @@ describe('FileClient.connect(url)', () => {
     expect(countFds()).toBeLessThanOrEqual(fds);
   });
 });
+
+describe('ABOR after a bounded read whose final reply came first', () => {
+  it("reads ABOR's own reply, so the next command gets its answer, not ABOR's", async () => {
+    const { client } = await start({
+      handlers: {
+        SIZE: (_a, s) => s.reply(213, '1000000'),
+        REST: (_a, s) => s.reply(350, 'restarting'),
+        RETR: async (_a, s) => {
+          s.reply(150, 'sending');
+          // The transfer's 226 arrives before the bytes the client stops after (a fast server
+          // whose data sat in socket buffers): the client has seen the final when it ABORs.
+          s.reply(226, 'Transfer complete');
+          const data = await s.dataSocket();
+          setTimeout(() => data.end(Buffer.alloc(1_000_000, 1)), 30);
+        },
+        // ABOR's own reply comes late, as ProFTPD's "226 Abort successful" can.
+        ABOR: (_a, s) => void setTimeout(() => s.reply(226, 'Abort successful'), 100),
+      },
+    });
+    await client.connect();
+    const slice = await client.read('/f.bin', { start: 10, end: 109 });
+    expect(slice).toEqual(Buffer.alloc(100, 1));
+    expect(await client.pwd()).toBe('/');
+  });
+});
