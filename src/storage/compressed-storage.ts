@@ -34,6 +34,7 @@
  *
  * Errors: damaged compressed data is EIO (the server answers 451).
  */
+import { mapLimit } from '../util/map-limit.js';
 import { Readable, type Writable } from 'node:stream';
 import { FtpError } from '../errors.js';
 import { inspect, entryAt, readEntries, rewriteName, REWRITE_PREFIX, collect, type Layout, type Packed, type Unfinished } from './compressed/layout.js';
@@ -299,16 +300,3 @@ export class CompressedStorage implements Storage {
   }
 }
 
-/** Promise.all with at most `limit` calls of `fn` in flight, results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

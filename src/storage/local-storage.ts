@@ -1,3 +1,4 @@
+import { mapLimit } from '../util/map-limit.js';
 import { close, constants, createReadStream, createWriteStream, fstat, ftruncate, open, promises as fsp, realpathSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
@@ -456,19 +457,6 @@ function toStat(name: string, st: Stats): StorageStat {
 // listing line (CR/LF): listing them would offer entries the client can never open.
 const UNLISTABLE = /[\\\r\n\0]/;
 
-/** Promise.all with at most `limit` calls of `fn` in flight, results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 function realpathOr(root: string): string {
   try {
