@@ -2,7 +2,7 @@
 // metrics endpoint. Everything here is something an embedder can do with the package's exports.
 import { isIP } from 'node:net';
 import { pino, type DestinationStream, type Logger, type StreamEntry } from 'pino';
-import { attachXferLog, prettyDestination, serveMetrics, type FileServer } from '../index.js';
+import { attachXferLog, openLogFile, prettyDestination, serveMetrics, type FileServer, type LogFile } from '../index.js';
 import { parsePort } from './numbers.js';
 import { UsageError } from './usage-error.js';
 
@@ -39,13 +39,11 @@ interface LogValues {
   verbose?: boolean | undefined;
 }
 
-/** A file destination of pino's: it can reopen its path (SIGUSR1, after logrotate moved the file). */
-type FileDestination = DestinationStream & { reopen(): void; flushSync(): void };
 
 export interface LogPlan {
   logger: Logger;
   /** The --xferlog file, open. */
-  xferlog: FileDestination | undefined;
+  xferlog: LogFile | undefined;
   metrics: { host: string; port: number } | undefined;
   /** Lines for stdout after the startup line. */
   notes: string[];
@@ -54,9 +52,9 @@ export interface LogPlan {
 }
 
 /** Opens a file for appending, now: a path that cannot be written is a usage error naming the flag. */
-function openFile(path: string, flag: string): FileDestination {
+function openFile(path: string, flag: string): LogFile {
   try {
-    const dest = pino.destination({ dest: path, sync: true, append: true }) as FileDestination & NodeJS.EventEmitter;
+    const dest = openLogFile(path);
     // A write or reopen that fails later (disk full, folder gone) is reported, never a crash.
     dest.on('error', (err: Error) => process.stderr.write(`ftp-serve: ${flag} ${path}: ${err.message}\n`));
     return dest;

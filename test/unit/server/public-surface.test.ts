@@ -40,7 +40,7 @@ describe('the public surface', () => {
       'IpcLockManager', 'IpcLockHost', 'IpcAbuseStore', 'IpcAbuseStoreHost', 'LockLostError',
       // Logging: audit records, xferlog, counters and metrics, readable lines.
       'AuditLog', 'attachAuditLog', 'XferLog', 'attachXferLog', 'xferLine', 'StatsCollector',
-      'metricsText', 'serveMetrics', 'METRICS_CONTENT_TYPE', 'prettyLine', 'prettyDestination',
+      'metricsText', 'serveMetrics', 'METRICS_CONTENT_TYPE', 'prettyLine', 'prettyDestination', 'openLogFile',
       // Storage and media.
       'CompressedStorage', 'mediaTypeOf', 'OCTET_STREAM',
       // PROXY protocol codec.
