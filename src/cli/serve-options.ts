@@ -47,6 +47,7 @@ export const SERVE_OPTIONS = {
   'require-tls': { type: 'boolean', default: false },
   'implicit-port': { type: 'string' },
   'tls-session-reuse': { type: 'string' },
+  'tls-ticket-keys': { type: 'string' },
   workers: { type: 'string' },
   redis: { type: 'string' },
   'proxy-protocol': { type: 'boolean', default: false },
@@ -90,6 +91,8 @@ Options:
   --tls-session-reuse required|optional
                          whether PROT P data connections must resume the control connection's
                          TLS session (default required; optional for Python's ftplib.FTP_TLS)
+  --tls-ticket-keys FILE 48 secret bytes (openssl rand 48 > FILE) shared by the nodes: a client
+                         resumes on any node the TLS session another gave it (SIGHUP re-reads)
   --workers N|auto       processes serving the port (default 1; auto: one per core); locks,
                          bans and session counts are shared through the first process
   --redis URL            share locks, bans and session counts with other ftp-serve nodes
@@ -117,6 +120,8 @@ export interface LoadedTls {
   key: Buffer;
   certPath: string;
   keyPath: string;
+  /** --tls-ticket-keys: the secret and its file. */
+  ticketKeys?: { keys: Buffer; path: string };
   /** A line for stdout (the development certificate's fingerprint), or ''. */
   note: string;
 }
@@ -207,7 +212,7 @@ export async function planServer(values: Values, positionals: string[]): Promise
 
   const tls = await loadTls(values);
   if (tls) {
-    options.tls = { cert: tls.cert, key: tls.key };
+    options.tls = { cert: tls.cert, key: tls.key, ...(tls.ticketKeys ? { ticketKeys: tls.ticketKeys.keys } : {}) };
     if (values['require-tls']) options.requireTls = true;
     if (values['implicit-port'] !== undefined) options.implicitTlsPort = parsePort(values['implicit-port'], '--implicit-port');
     const reuse = values['tls-session-reuse'];
@@ -216,13 +221,13 @@ export async function planServer(values: Values, positionals: string[]): Promise
       options.tlsSessionReuse = reuse;
     }
     if (tls.note) notes.push(tls.note);
-  } else if (values['require-tls'] || values['implicit-port'] !== undefined || values['tls-session-reuse'] !== undefined) {
-    throw new UsageError('--require-tls, --implicit-port and --tls-session-reuse need --tls or --tls-cert/--tls-key');
+  } else if (values['require-tls'] || values['implicit-port'] !== undefined || values['tls-session-reuse'] !== undefined || values['tls-ticket-keys'] !== undefined) {
+    throw new UsageError('--require-tls, --implicit-port, --tls-session-reuse and --tls-ticket-keys need --tls or --tls-cert/--tls-key');
   }
 
   // Never served, whatever the permissions and wherever ROOT is: the users file (and the default
   // one, which `users add` may create in ROOT while the server runs) and the TLS key and cert.
-  options.protectedPaths = protectedPaths([DEFAULT_USERS_FILE, usersFile, tls?.certPath, tls?.keyPath]);
+  options.protectedPaths = protectedPaths([DEFAULT_USERS_FILE, usersFile, tls?.certPath, tls?.keyPath, tls?.ticketKeys?.path]);
 
   const upload = uploadFolder !== undefined ? `, uploads to ${uploadFolder}` : '';
   const access = [
@@ -347,20 +352,40 @@ async function pasvAddress(text: string): Promise<{ address: string; note: strin
 }
 
 /** The certificate: from --tls-cert/--tls-key, or the development one for --tls. */
-export async function loadTls(values: Pick<Values, 'tls-cert' | 'tls-key' | 'tls'>): Promise<LoadedTls | undefined> {
+export async function loadTls(values: Pick<Values, 'tls-cert' | 'tls-key' | 'tls' | 'tls-ticket-keys'>): Promise<LoadedTls | undefined> {
   const certFile = values['tls-cert'];
   const keyFile = values['tls-key'];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (certFile === undefined && !values.tls) return undefined;
+  const ticketFile = values['tls-ticket-keys'];
+  const ticketKeys = ticketFile === undefined ? undefined : { keys: await loadTicketKeys(ticketFile), path: ticketFile };
   if (certFile !== undefined && keyFile !== undefined) {
     try {
-      return { cert: await readFile(certFile), key: await readFile(keyFile), certPath: certFile, keyPath: keyFile, note: '' };
+      return { cert: await readFile(certFile), key: await readFile(keyFile), certPath: certFile, keyPath: keyFile, ticketKeys, note: '' };
     } catch (err) {
       throw new UsageError(`cannot read the certificate or key: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { seeHelp: false });
     }
   }
-  if (!values.tls) return undefined;
   const dev = await ensureDevCertificate();
-  return { cert: dev.cert, key: dev.key, certPath: dev.certPath, keyPath: dev.keyPath, note: `ftp-serve: self-signed certificate ${dev.certPath}, SHA-256 ${dev.fingerprint256}` };
+  return { cert: dev.cert, key: dev.key, certPath: dev.certPath, keyPath: dev.keyPath, ticketKeys, note: `ftp-serve: self-signed certificate ${dev.certPath}, SHA-256 ${dev.fingerprint256}` };
+}
+
+/**
+ * --tls-ticket-keys FILE: 48 bytes, as `openssl rand 48` writes them, or as 96 hex digits or
+ * base64 text (`openssl rand -hex 48`, `openssl rand -base64 48`).
+ */
+async function loadTicketKeys(file: string): Promise<Buffer> {
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (err) {
+    throw new UsageError(`--tls-ticket-keys: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { seeHelp: false });
+  }
+  if (content.length === 48) return content;
+  const text = content.toString('latin1').trim();
+  if (/^[0-9a-f]{96}$/i.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/]{64}$/.test(text)) return Buffer.from(text, 'base64');
+  throw new UsageError(`--tls-ticket-keys: ${file} must hold 48 random bytes (make it with: openssl rand 48 > ${file}), it has ${content.length}`, { seeHelp: false });
 }
 
 /** Absolute paths, and where symlinks lead, of the files given; duplicates dropped. */

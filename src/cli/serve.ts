@@ -112,7 +112,7 @@ export function waitingLine(transfers: number, signal: 'SIGINT' | 'SIGTERM'): st
 
 /**
  * SIGHUP: re-reads the users file (an invalid one keeps the users in force) and the certificate
- * (open sessions keep theirs).
+ * and --tls-ticket-keys (open sessions keep theirs).
  */
 export function reload(server: FileServer, plan: ServePlan, values: Values): void {
   const { logger, store, usersFile } = plan;
@@ -122,7 +122,7 @@ export function reload(server: FileServer, plan: ServePlan, values: Values): voi
   );
   if (!plan.tls) return;
   loadTls(values)
-    .then((fresh) => fresh && server.setTls({ cert: fresh.cert, key: fresh.key }))
+    .then((fresh) => fresh && server.setTls({ cert: fresh.cert, key: fresh.key, ...(fresh.ticketKeys ? { ticketKeys: fresh.ticketKeys.keys } : {}) }))
     .catch((err: Error) => logger.error({ reason: err.message }, 'certificate not reloaded, keeping the previous one'));
 }
 

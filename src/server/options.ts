@@ -142,7 +142,13 @@ export interface FileServerOptions {
   uploadFsync?: boolean;
   /** Limits of one HASH/XCRC/XMD5/XSHA* request: bytes hashed (default 16 GiB) and time (default 120 s). */
   hashLimits?: { maxBytes?: number; timeout?: number };
-  /** Certificate and key for FTPS (RFC 4217): enables AUTH TLS, PBSZ and PROT. minVersion defaults to TLSv1.2. */
+  /**
+   * Certificate and key for FTPS (RFC 4217): enables AUTH TLS, PBSZ and PROT. minVersion defaults
+   * to TLSv1.2. `ticketKeys` (48 bytes), when given, is the secret shared by the nodes of a cluster:
+   * a control connection resumes a session another node issued; each connection's ticket keys
+   * are derived from it, so PROT P data stays bound to its own control connection (README "TLS
+   * across nodes").
+   */
   tls?: SecureContextOptions;
   /** Refuse login before AUTH TLS (530) and clear-text data connections (PROT C: 534, transfers: 521). */
   requireTls?: boolean;

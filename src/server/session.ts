@@ -359,10 +359,17 @@ export class Session {
     this.#queue.length = 0;
     this.#unparsed.length = 0;
     this.#parser = new ControlLineParser();
-    const secure = binding.wrap(raw, 'control');
     this.#tls = binding;
-    this.#socket = secure;
-    this.#listen(secure);
+    const wrap = (): void => {
+      if (this.#lifecycle === 'closed' || raw.destroyed) return;
+      const secure = binding.wrap(raw, 'control');
+      this.#socket = secure;
+      this.#listen(secure);
+    };
+    // Shared ticket keys: the ClientHello says which node's ticket it resumes (tls-tickets.ts).
+    const prepared = binding.prepare(raw);
+    if (prepared) void prepared.then(wrap);
+    else wrap();
   }
 
   start(): void {

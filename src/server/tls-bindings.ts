@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Server as NetServer, Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { FtpError } from '../errors.js';
+import { deriveTicketKeys, readClientHello, ticketInClientHello, TICKET_KEYS_BYTES, verifiedTicketName, type DerivedTicketKeys } from './tls-tickets.js';
 
 /** Sessions one control connection may keep for ID resumption (TLS 1.2 gives 1, TLS 1.3 one per ticket). */
 const SESSIONS_PER_BINDING = 8;
@@ -29,6 +30,12 @@ const SESSION_TIMEOUT = 24 * 3600;
  * A binding is released when its session ends; its context is re-keyed before anyone else uses it.
  */
 export interface TlsBinding {
+  /**
+   * With shared ticket keys (`tls.ticketKeys`): reads the control connection's ClientHello and,
+   * when it presents a ticket made under the shared keys, by any node, takes that ticket's keys
+   * so the handshake resumes it. Undefined when there is nothing to wait for: wrap() at once.
+   */
+  prepare(socket: Socket): Promise<void> | undefined;
   /** Starts the server side of TLS on the control connection or on a PROT P data connection. */
   wrap(socket: Socket, role: 'control' | 'data'): TLSSocket;
   /** The session ended: nothing may resume this binding's sessions again. Idempotent. */
@@ -47,12 +54,15 @@ interface PooledContext {
  */
 export class TlsBindings {
   #options: SecureContextOptions;
+  /** `tls.ticketKeys`: the secret every node's ticket keys are derived from (tls-tickets.ts). */
+  #secret: Buffer | undefined;
   #generation = 0;
   readonly #idle: PooledContext[] = [];
 
-  /** Throws FTPKIT_ERR_INVALID_ARGUMENT on a bad certificate or key. */
+  /** Throws FTPKIT_ERR_INVALID_ARGUMENT on a bad certificate, key or ticketKeys. */
   constructor(options: SecureContextOptions) {
-    this.#options = options;
+    this.#secret = ticketSecret(options);
+    this.#options = withoutTicketKeys(options);
     this.#idle.push(this.#fresh());
   }
 
@@ -61,9 +71,11 @@ export class TlsBindings {
    * their data connections still resume. Throws on a bad certificate, keeping the old one.
    */
   setOptions(options: SecureContextOptions): void {
-    const context = makeContext(options); // throws before anything changes
+    const secret = ticketSecret(options);
+    const context = makeContext(withoutTicketKeys(options)); // throws before anything changes
     rekey(context);
-    this.#options = options;
+    this.#secret = secret;
+    this.#options = withoutTicketKeys(options);
     this.#generation++;
     this.#idle.length = 0;
     this.#idle.push({ context, generation: this.#generation });
@@ -90,7 +102,18 @@ export class TlsBindings {
       done(null, sessions.get(id.toString('hex')) ?? null);
     });
     let released = false;
+    const secret = this.#secret;
+    // With shared keys: a name of its own until its ClientHello shows a ticket of ours (prepare()).
+    if (secret) keyWith(pooled.context, deriveTicketKeys(secret, randomBytes(16)));
     return {
+      prepare: (socket) => {
+        if (!secret) return undefined;
+        return readClientHello(socket).then((hello) => {
+          const ticket = ticketInClientHello(hello);
+          const name = ticket && verifiedTicketName(secret, ticket);
+          if (name && !released) keyWith(pooled.context, deriveTicketKeys(secret, name));
+        });
+      },
       // TLSSocket reports session events to its `server`; it only calls emit() and listenerCount() on it.
       wrap: (socket, role) =>
         new TLSSocket(socket, { isServer: true, secureContext: pooled.context, server: (role === 'control' ? controlOwner : dataOwner) as unknown as NetServer }),
@@ -129,9 +152,29 @@ export function refuseInTls(socket: Socket, bindings: TlsBindings, reply: string
 
 /** Fresh ticket keys and session ID context: sessions made before can no longer be resumed here. */
 function rekey(context: SecureContext): void {
+  keyWith(context, { keys: randomBytes(TICKET_KEYS_BYTES), sessionIdContext: randomBytes(16).toString('hex') }); // 32 characters, OpenSSL's maximum
+}
+
+function keyWith(context: SecureContext, { keys, sessionIdContext }: DerivedTicketKeys): void {
   const native = context.context as { setTicketKeys(keys: Buffer): void; setSessionIdContext(id: string): void };
-  native.setTicketKeys(randomBytes(48));
-  native.setSessionIdContext(randomBytes(16).toString('hex')); // 32 bytes, OpenSSL's maximum
+  native.setTicketKeys(keys);
+  native.setSessionIdContext(sessionIdContext);
+}
+
+/** `tls.ticketKeys`, checked: 48 bytes, as Node's own option. */
+function ticketSecret(options: SecureContextOptions): Buffer | undefined {
+  const keys = options.ticketKeys;
+  if (keys === undefined) return undefined;
+  if (!Buffer.isBuffer(keys) || keys.length !== TICKET_KEYS_BYTES) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', `tls: ticketKeys must be a Buffer of ${TICKET_KEYS_BYTES} bytes`);
+  }
+  return Buffer.from(keys);
+}
+
+/** The secret itself is never a context's key: each connection's keys are derived from it. */
+function withoutTicketKeys(options: SecureContextOptions): SecureContextOptions {
+  const { ticketKeys: _secret, ...rest } = options;
+  return rest;
 }
 
 /**

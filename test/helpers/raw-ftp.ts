@@ -49,8 +49,9 @@ export class RawFtp {
     this.socket = secure;
     this.tls = secure;
     this.#attach(secure);
-    // TLS 1.3 tickets arrive after the handshake: wait for one so data connections can resume.
-    if (secure.getProtocol() === 'TLSv1.3') await ticket;
+    // TLS 1.3 tickets arrive after the handshake: wait for one so data connections can resume
+    // (a resumed handshake gets none: its data connections resume the same session again).
+    if (secure.getProtocol() === 'TLSv1.3' && !secure.isSessionReused()) await ticket;
     // A write made in the same tick as the 'session' event stalls (seen on Node 20): yield first.
     await new Promise((r) => setImmediate(r));
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatProxyV2 } from '../../../src/protocol/proxy.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { TEST_CERT_PATH, TEST_KEY_PATH } from '../../helpers/tls.js';
 import { REPO_ROOT } from '../../helpers/peers.js';
 import { hasDaemon, startRedis, type RedisProcess } from '../../helpers/scale.js';
 import { killAllServe, startServe } from '../../helpers/serve-process.js';
@@ -56,6 +57,9 @@ describe('ftp-serve flags: bad values are one line naming the flag, exit 2', () 
     [['--proxy-protocol', '--trusted-proxy', '10.0.0.0/33'], /^ftp-serve: --trusted-proxy: "10\.0\.0\.0\/33" is not an IPv4\/IPv6 address or CIDR block \(see --help\)$/],
     [['--compress-at-rest=yes'], /^ftp-serve: Option '--compress-at-rest' does not take an argument/],
     [['--no-zero-copy=1'], /^ftp-serve: Option '--no-zero-copy' does not take an argument/],
+    [['--tls-ticket-keys', '/nonexistent-ftpkit/keys'], /^ftp-serve: --require-tls, --implicit-port, --tls-session-reuse and --tls-ticket-keys need --tls or --tls-cert\/--tls-key \(see --help\)$/],
+    [['--tls-cert', TEST_CERT_PATH, '--tls-key', TEST_KEY_PATH, '--tls-ticket-keys', '/nonexistent-ftpkit/keys'], /^ftp-serve: --tls-ticket-keys: cannot read \/nonexistent-ftpkit\/keys \(ENOENT\)$/],
+    [['--tls-cert', TEST_CERT_PATH, '--tls-key', TEST_KEY_PATH, '--tls-ticket-keys', TEST_CERT_PATH], /^ftp-serve: --tls-ticket-keys: \S+ must hold 48 random bytes \(make it with: openssl rand 48 > \S+\), it has \d+$/],
   ];
   for (const [args, message] of cases) {
     it(args.join(' '), async () => {
@@ -83,6 +87,34 @@ describe('ftp-serve flags: bad values are one line naming the flag, exit 2', () 
 });
 
 describe('ftp-serve flags: what each one does', () => {
+  it('--tls-ticket-keys: two nodes with the same file resume each other\'s TLS sessions; the file is never served', async () => {
+    const keys = join(root, 'ticket.keys');
+    for (const [form, content] of [['raw', randomBytes(48)], ['hex', Buffer.from(`${randomBytes(48).toString('hex')}\n`)], ['base64', Buffer.from(`${randomBytes(48).toString('base64')}\n`)]] as const) {
+      await writeFile(keys, content, { mode: 0o600 });
+      const args = ['--tls-cert', TEST_CERT_PATH, '--tls-key', TEST_KEY_PATH, '--tls-ticket-keys', keys, '--user', 'alice:secret', root];
+      const [a, b] = [await startServe(args), await startServe(args)];
+      const first = await RawFtp.connect(a.port);
+      clients.push(first);
+      expect((await first.send('AUTH TLS')).code).toBe(234);
+      await first.upgrade();
+      await first.login();
+      // The key file sits in the served folder, and is refused as the users file is.
+      expect((await first.send('SIZE ticket.keys')).code).toBe(550);
+      const session = first.tls!.getSession()!;
+      const second = await RawFtp.connect(b.port);
+      clients.push(second);
+      expect((await second.send('AUTH TLS')).code).toBe(234);
+      await second.upgrade({ session });
+      expect(second.tls!.isSessionReused(), form).toBe(true);
+      await second.login();
+      expect((await second.send('PBSZ 0')).code).toBe(200);
+      expect((await second.send('PROT P')).code).toBe(200);
+      second.protectData = true;
+      expect((await second.fetch('LIST')).final.code).toBe(226);
+      killAllServe();
+    }
+  });
+
   it('--workers auto starts one worker per core', async () => {
     const cores = (await import('node:os')).availableParallelism();
     const s = await startServe(['--workers', 'auto', root]);
