@@ -161,7 +161,10 @@ describe.skipIf(!hasTool('lftp'))('lftp -> FileServer', () => {
         const r = await run(`put ${name} -o ${name}; get ${name} -o back-${name}; cls -1`, mode);
         expect(r.code).toBe(0);
         const d = dialogue(r);
-        expect(d.filter((l) => mode.command.test(l))).toHaveLength(3);
+        // One per transfer (put, get, cls); lftp may redo one after its own 10 s timeout on a loaded machine.
+        const other = modes.filter((m) => m !== mode).map((m) => m.command);
+        expect(d.filter((l) => mode.command.test(l)).length, d.join('\n')).toBeGreaterThanOrEqual(3);
+        expect(d.filter((l) => other.some((c) => c.test(l))), d.join('\n')).toEqual([]);
         expect(d.filter((l) => l === '<--- 226 Transfer complete')).toHaveLength(2);
         expect(await sha256File(join(fx.root, name))).toBe(sha);
         expect(await sha256File(join(fx.local, `back-${name}`))).toBe(sha);

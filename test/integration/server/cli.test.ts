@@ -121,7 +121,7 @@ describe('ftp-serve', () => {
     [['--pasv-address', '::1'], "--pasv-address takes an IPv4 address or a host name (PASV replies carry IPv4 only), got '::1' (see --help)"],
     [['--pasv-address', 'bad_name!'], "--pasv-address takes an IPv4 address or a host name (PASV replies carry IPv4 only), got 'bad_name!' (see --help)"],
     [['--write', '--user', 'u:p'], '--write is for anonymous users, who are off with --user or --users: add --anonymous (--user users may write anyway) (see --help)'],
-    [['--tls-session-reuse', 'optional'], '--require-tls, --implicit-port and --tls-session-reuse need --tls or --tls-cert/--tls-key (see --help)'],
+    [['--tls-session-reuse', 'optional'], '--require-tls, --implicit-port, --tls-session-reuse and --tls-ticket-keys need --tls or --tls-cert/--tls-key (see --help)'],
     [['--tls-cert', TEST_CERT_PATH, '--tls-key', TEST_KEY_PATH, '--tls-session-reuse', 'sometimes'], "--tls-session-reuse takes required or optional, got 'sometimes' (see --help)"],
     [['--log-level', 'loud'], "--log-level takes one of fatal, error, warn, info, debug, trace, silent, got 'loud' (see --help)"],
     [['-v', '--log-level', 'loud'], "--log-level takes one of fatal, error, warn, info, debug, trace, silent, got 'loud' (see --help)"],
@@ -396,7 +396,7 @@ describe('ftp-serve FTPS', () => {
 
   it.each([
     [['--tls-cert', 'x.pem'], /^ftp-serve: --tls-cert and --tls-key go together \(see --help\)\n$/],
-    [['--require-tls'], /^ftp-serve: --require-tls, --implicit-port and --tls-session-reuse need --tls or --tls-cert\/--tls-key \(see --help\)\n$/],
+    [['--require-tls'], /^ftp-serve: --require-tls, --implicit-port, --tls-session-reuse and --tls-ticket-keys need --tls or --tls-cert\/--tls-key \(see --help\)\n$/],
     [['--implicit-port', '0'], /need --tls/],
     [['--tls-cert', '/nope/c.pem', '--tls-key', '/nope/k.pem'], /^ftp-serve: cannot read the certificate or key: ENOENT\n$/],
     [['--tls-cert', join(repo, 'package.json'), '--tls-key', join(repo, 'package.json')], /^ftp-serve: --tls-cert\/--tls-key: .+ \(see --help\)\n$/],
