@@ -4,8 +4,8 @@
 //
 //   npx tsx bench/logging.ts [--size-mib=256] [--runs=5] [--logins=1000] [--concurrency=50]
 //
-// Each configuration's server runs in a child process of its own; off and on alternate run by
-// run, and the medians are printed: wall-clock throughput, and the server process's CPU time
+// Each run starts fresh child processes for off and on (alternating which starts first), warms
+// both up, then measures each; the medians are printed: wall-clock throughput, and the server process's CPU time
 // (user + system) per operation, which a busy shared machine disturbs much less.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -19,6 +19,8 @@ import { RawFtp, type Target } from './raw-ftp.js';
 import { MiB, median } from './util.js';
 
 const PASSWORD = 'bench-password';
+/** Logins (and one RETR) each fresh server gets before anything is measured: the JIT warms up. */
+const WARM_UP_LOGINS = 500;
 
 /** Child mode: `--serve off|on ROOT LOGDIR`; prints the port, runs until killed. */
 async function serve(mode: string, root: string, logDir: string): Promise<void> {
@@ -45,6 +47,7 @@ async function serve(mode: string, root: string, logDir: string): Promise<void> 
     const { user, system } = process.cpuUsage();
     process.send!((user + system) / 1000);
   });
+  process.on('SIGTERM', () => process.exit(0)); // exit writes the gathered log records
   process.stdout.write(`${port}\n`);
 }
 
@@ -115,14 +118,24 @@ async function main(): Promise<void> {
   await Promise.all([root, logDir].map((d) => mkdir(d, { recursive: true })));
   const chunk = Buffer.alloc(MiB, 7);
   await writeFile(join(root, 'big.bin'), Buffer.alloc(sizeMiB * MiB, 1));
-  const servers = { off: await startServer('off', root, logDir), on: await startServer('on', root, logDir) };
   type Series = { retr: number[]; stor: number[]; logins: number[] };
   const empty = (): Series => ({ retr: [], stor: [], logins: [] });
   const results = { off: empty(), on: empty() };
   const cpu = { off: empty(), on: empty() };
+  const live: Server[] = [];
   try {
     for (let run = 0; run < runs; run++) {
-      for (const mode of run % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      // Fresh processes each run, started in alternating order and warmed up alike: a process's
+      // own luck (its cores, its memory layout) must not count as the cost of logging.
+      const order = run % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      const servers = {} as Record<'off' | 'on', Server>;
+      for (const mode of order) live.push((servers[mode] = await startServer(mode, root, logDir)));
+      for (const mode of order) {
+        const t: Target = { host: '127.0.0.1', port: servers[mode].port, user: 'bench', password: PASSWORD };
+        await logins(t, WARM_UP_LOGINS, concurrency);
+        await session(t, (c) => c.retr('big.bin'));
+      }
+      for (const mode of order) {
         const t: Target = { host: '127.0.0.1', port: servers[mode].port, user: 'bench', password: PASSWORD };
         const server = servers[mode];
         const retr = await timed(server, () => session(t, (c) => c.retr('big.bin')));
@@ -135,22 +148,26 @@ async function main(): Promise<void> {
         cpu[mode].stor.push(stor.cpu);
         cpu[mode].logins.push(many.cpu);
       }
+      await Promise.all(live.splice(0).map(({ child }) => new Promise((r) => child.once('exit', r).kill('SIGTERM'))));
       process.stderr.write(`run ${run + 1}/${runs} done\n`);
     }
   } finally {
-    for (const { child } of Object.values(servers)) child.kill('SIGKILL');
+    for (const { child } of live) child.kill('SIGKILL');
   }
   const logBytes = (await stat(join(logDir, 'ftp.log')).catch(() => ({ size: 0 }))).size;
   // The cost is the median of the run-by-run ratios (on and off ran back to back), which cancels
   // the machine's drift between runs better than a ratio of medians.
+  // With it, a 90% bootstrap interval of that median: on a shared machine one run's noise is
+  // larger than the cost being measured, so the interval says what the runs can tell apart.
+  const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   const row = (what: string, unit: string, off: number[], on: number[], higherIsBetter: boolean): string => {
     const ratios = on.map((v, i) => (higherIsBetter ? off[i]! / v : v / off[i]!) - 1);
-    const cost = median(ratios) * 100;
-    return `| ${what} | ${median(off).toFixed(1)} ${unit} | ${median(on).toFixed(1)} ${unit} | ${cost >= 0 ? '+' : ''}${cost.toFixed(1)}% |`;
+    const [low, high] = bootstrapMedian(ratios);
+    return `| ${what} | ${median(off).toFixed(1)} ${unit} | ${median(on).toFixed(1)} ${unit} | ${pct(median(ratios))} | ${pct(low)} to ${pct(high)} |`;
   };
   console.log(`\nLogging cost: medians of ${runs} runs, ${sizeMiB} MiB files, ${loginCount} logins (${concurrency} at a time); on = info to a file + xferlog (${(logBytes / 1024).toFixed(0)} KiB of log written); cost = median of the runs' on/off ratios\n`);
-  console.log('| measure | logging off | logging on | cost |');
-  console.log('|---|---|---|---|');
+  console.log('| measure | logging off | logging on | cost | 90% interval |');
+  console.log('|---|---|---|---|---|');
   console.log(row('RETR', 'MiB/s', results.off.retr, results.on.retr, true));
   console.log(row('STOR', 'MiB/s', results.off.stor, results.on.stor, true));
   console.log(row(`${loginCount} logins`, 'ms', results.off.logins, results.on.logins, false));
@@ -163,6 +180,16 @@ async function main(): Promise<void> {
     console.log(`  ${key}: ${samples(results.off[key])} / ${samples(results.on[key])}; CPU ms ${samples(cpu.off[key])} / ${samples(cpu.on[key])}`);
   }
   await rm(base, { recursive: true, force: true });
+}
+
+/** The 5th and 95th percentiles of the median of `values` resampled with replacement. */
+function bootstrapMedian(values: number[], rounds = 4000): [number, number] {
+  const medians: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    medians.push(median(Array.from(values, () => values[Math.floor(Math.random() * values.length)]!)));
+  }
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(rounds * 0.05)]!, medians[Math.floor(rounds * 0.95)]!];
 }
 
 function existsShm(): boolean {
