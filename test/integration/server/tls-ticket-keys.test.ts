@@ -67,6 +67,20 @@ async function thief(port: number, options: ConnectionOptions): Promise<{ got: (
   return { got: () => bytes, closed, resumed };
 }
 
+/**
+ * The attacker races to the victim's passive port with its own session (`stolen`) while the
+ * victim starts a RETR: the victim gets 522, the attacker no byte and no resumption.
+ */
+async function raceRefused(victim: RawFtp, stolen: Buffer, version: Version): Promise<void> {
+  const dataPort = parseEpsvText((await victim.send('EPSV')).text)!;
+  const t = await thief(dataPort, { session: stolen, minVersion: version, maxVersion: version });
+  expect((await victim.send('RETR secret.bin')).code).toBe(150);
+  expect((await victim.read()).code).toBe(522);
+  await t.closed;
+  expect(t.got()).toBe(0);
+  expect(await t.resumed).toBe(false);
+}
+
 describe.each(['TLSv1.3', 'TLSv1.2'] as const)('tls.ticketKeys shared by two nodes, %s', (version) => {
   it('a control connection resumes on node B the session node A gave; PROT P transfers on B work', async () => {
     dir = await makeTempDir('ftpkit-tickets-');
@@ -121,13 +135,7 @@ describe.each(['TLSv1.3', 'TLSv1.2'] as const)('tls.ticketKeys shared by two nod
     const victim = await control(a, version);
     for (const port of [a, b]) {
       const attacker = await control(port, version, undefined, false);
-      const dataPort = parseEpsvText((await victim.c.send('EPSV')).text)!;
-      const t = await thief(dataPort, { session: attacker.c.tls!.getSession()!, minVersion: version, maxVersion: version });
-      expect((await victim.c.send('RETR secret.bin')).code).toBe(150);
-      expect((await victim.c.read()).code).toBe(522);
-      await t.closed;
-      expect(t.got()).toBe(0);
-      expect(await t.resumed).toBe(false);
+      await raceRefused(victim.c, attacker.c.tls!.getSession()!, version);
       attacker.c.close();
     }
     expect((await victim.c.fetch('RETR secret.bin')).final.code).toBe(226);
@@ -149,12 +157,7 @@ describe.each(['TLSv1.3', 'TLSv1.2'] as const)('tls.ticketKeys shared by two nod
     const attacker = await control(a, version, forgedSession, false);
     expect(attacker.resumed).toBe(false);
     expect(attacker.c.tls!.getTLSTicket()!.subarray(0, 16)).not.toEqual(ticket.subarray(0, 16));
-    const dataPort = parseEpsvText((await victim.c.send('EPSV')).text)!;
-    const t = await thief(dataPort, { session: attacker.c.tls!.getSession()!, minVersion: version, maxVersion: version });
-    expect((await victim.c.send('RETR secret.bin')).code).toBe(150);
-    expect((await victim.c.read()).code).toBe(522);
-    await t.closed;
-    expect(t.got()).toBe(0);
+    await raceRefused(victim.c, attacker.c.tls!.getSession()!, version);
     attacker.c.close();
     victim.c.close();
   });
