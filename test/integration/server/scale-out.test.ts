@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileServer, formatProxyV2, parseEpsvText, type FileServerOptions } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { TEST_CERT, TEST_KEY } from '../../helpers/tls.js';
 import { REPO_ROOT } from '../../helpers/peers.js';
 import { freePort, freePortRange, hasDaemon, startHaproxy, startRedis, type HaproxyProcess, type RedisProcess } from '../../helpers/scale.js';
 import { makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
@@ -104,6 +105,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
     await mkdir(root);
     redis = await startRedis();
     prefix = `scale-${randomBytes(3).toString('hex')}:`;
+    const ticketKeys = randomBytes(48); // --tls-ticket-keys: the same secret on both nodes
     const rangeA = await freePortRange(6, ['127.0.0.1', '127.0.0.2']);
     let rangeB: [number, number];
     do rangeB = await freePortRange(6, ['127.0.0.1', '127.0.0.3']);
@@ -121,6 +123,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
         redis: { url: redis.url, keyPrefix: prefix, lease: 10_000 },
         loginGuard: { delay: 0, banAfter: 4, maxTries: 1, banDuration: 60_000 },
         logger: capture(logs),
+        tls: { cert: TEST_CERT, key: TEST_KEY, ticketKeys },
       };
       const server = new FileServer(options);
       const port = (await server.listen()).port;
@@ -210,6 +213,39 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
       expect(n.connects.slice(since[i])).toContain('127.0.0.7');
       expect(n.transfers.filter((t) => t.remoteAddress !== '127.0.0.7')).toEqual([]);
     }
+  });
+
+  it('FTPS through the balancer: a client that reconnects resumes on the other node the TLS session the first gave it', async () => {
+    const body = randomBytes(200_000);
+    await writeFile(join(root, 'tls.bin'), body);
+    const tlsClient = async (session?: Buffer): Promise<{ c: RawFtp; node: string; resumed: boolean }> => {
+      const c = await client('127.0.0.8');
+      expect((await c.send('AUTH TLS')).code).toBe(234);
+      await c.upgrade(session ? { session } : {});
+      await c.login();
+      expect((await c.send('PBSZ 0')).code).toBe(200);
+      expect((await c.send('PROT P')).code).toBe(200);
+      c.protectData = true;
+      expect((await c.send('TYPE I')).code).toBe(200);
+      return { c, node: nodeOf(c), resumed: c.tls!.isSessionReused() };
+    };
+    const first = await tlsClient();
+    expect(first.resumed).toBe(false);
+    const session = first.c.tls!.getSession()!;
+    first.c.close();
+    // Round robin: within a few connections one lands on the other node.
+    let other: { c: RawFtp; node: string; resumed: boolean } | undefined;
+    for (let i = 0; i < 4 && !other; i++) {
+      const next = await tlsClient(session);
+      expect(next.resumed).toBe(true); // on either node
+      if (next.node !== first.node) other = next;
+      else next.c.close();
+    }
+    expect(other).toBeDefined();
+    const got = await other!.c.fetch('RETR tls.bin');
+    expect(got.final.code).toBe(226);
+    expect(sha256Buffer(got.data)).toBe(sha256Buffer(body));
+    other!.c.close();
   });
 
   it('a slow upload on one node makes DELE on the other answer 450; once committed, DELE works', async () => {
