@@ -1,22 +1,22 @@
 // Client comparison: FileClient, basic-ftp and curl moving the same 1 GiB file to and from a
 // server (download to /dev/null, upload from the page-cached fixture). Node clients run in a
-// worker process each (bench/client-worker.ts), curl as itself.
+// worker process each (bench/client-worker.ts, bundled by servers.ts), curl as itself.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ClientSpec } from './client-worker.js';
 import { curlRetr, curlStorFile, type StreamResult } from './curl.js';
 import type { Target } from './raw-ftp.js';
+import { bundle } from './servers.js';
 import { TimeoutError } from './util.js';
 
 export type ClientName = 'FileClient' | 'basic-ftp' | 'curl';
 export const CLIENTS: readonly ClientName[] = ['FileClient', 'basic-ftp', 'curl'];
 
-const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
-
-function runWorker(spec: ClientSpec, timeoutMs: number): Promise<StreamResult> {
+async function runWorker(spec: ClientSpec, timeoutMs: number): Promise<StreamResult> {
+  // The worker bundled like the servers: plain node, as an installed package runs (under tsx a
+  // first transfer also paid for transpiling the modules it loads).
+  const worker = (await bundle()).client;
   return new Promise((resolve, reject) => {
-    // process.execArgv carries tsx's loader flags when the bench runs under tsx
-    const child = spawn(process.execPath, [...process.execArgv, WORKER, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [worker, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
