@@ -135,6 +135,8 @@ export class Session {
   /** Failed PASS on this connection. */
   #loginFailures = 0;
   #lifecycle: Lifecycle = 'open';
+  /** Replies written while TLS starts, sent once the control connection is a TLSSocket. */
+  #heldReplies: string[] | undefined;
   // Transfer parameters.
   #cwd = '/';
   #type: 'A' | 'I' = 'A';
@@ -361,15 +363,19 @@ export class Session {
     this.#parser = new ControlLineParser();
     this.#tls = binding;
     const wrap = (): void => {
+      const held = this.#heldReplies ?? [];
+      this.#heldReplies = undefined;
       if (this.#lifecycle === 'closed' || raw.destroyed) return;
       const secure = binding.wrap(raw, 'control');
       this.#socket = secure;
       this.#listen(secure);
+      for (const text of held) this.#write(text); // the implicit port's greeting, a timeout's 421
     };
     // Shared ticket keys: the ClientHello says which node's ticket it resumes (tls-tickets.ts).
     const prepared = binding.prepare(raw);
-    if (prepared) void prepared.then(wrap);
-    else wrap();
+    if (!prepared) return wrap();
+    this.#heldReplies = [];
+    void prepared.then(wrap);
   }
 
   start(): void {
@@ -432,6 +438,11 @@ export class Session {
   #write(text: string): boolean {
     const socket = this.#socket;
     if (this.#lifecycle === 'closed' || socket.destroyed || socket.writableEnded) return false;
+    if (this.#heldReplies) {
+      // TLS is starting (its ClientHello is being read): nothing may go out in clear now.
+      this.#heldReplies.push(text);
+      return true;
+    }
     socket.write(text);
     if (socket.writableLength <= REPLY_CAP) return true;
     this.log.debug({ unsent: socket.writableLength }, 'peer does not read its replies, closing');

@@ -68,7 +68,7 @@ export class RawFtp {
     client.tls = socket;
     const greeting = await client.read();
     if (greeting.code !== 220) throw new Error(`greeting ${greeting.code} ${greeting.text}`);
-    if (socket.getProtocol() === 'TLSv1.3') await ticket;
+    if (socket.getProtocol() === 'TLSv1.3' && !socket.isSessionReused()) await ticket;
     await new Promise((r) => setImmediate(r));
     return client;
   }

@@ -163,6 +163,37 @@ describe.each(['TLSv1.3', 'TLSv1.2'] as const)('tls.ticketKeys shared by two nod
   });
 });
 
+describe('tls.ticketKeys on the implicit FTPS port', () => {
+  it('the greeting comes inside TLS, and a session from one node resumes on the other', async () => {
+    dir = await makeTempDir('ftpkit-tickets-');
+    await writeFile(join(dir.path, 'f.bin'), randomBytes(5000));
+    const keys = randomBytes(48);
+    const implicit = async (): Promise<number> => {
+      const server = new FileServer({
+        authenticate: ({ password }) => (password === 'secret' ? { root: dir!.path } : false),
+        tls: { cert: TEST_CERT, key: TEST_KEY, ticketKeys: keys },
+        implicitTlsPort: 0,
+      });
+      servers.push(server);
+      await server.listen();
+      return server.implicitAddress()!.port;
+    };
+    const [a, b] = [await implicit(), await implicit()];
+    const first = await RawFtp.connectTls(a); // throws unless a 220 arrives inside TLS
+    expect(first.tls!.isSessionReused()).toBe(false);
+    const session = first.tls!.getSession()!;
+    first.close();
+    const second = await RawFtp.connectTls(b, { session });
+    expect(second.tls!.isSessionReused()).toBe(true);
+    await second.login();
+    expect((await second.send('PBSZ 0')).code).toBe(200);
+    expect((await second.send('PROT P')).code).toBe(200);
+    second.protectData = true;
+    expect((await second.fetch('RETR f.bin')).final.code).toBe(226);
+    second.close();
+  });
+});
+
 describe('tls.ticketKeys bad input', () => {
   it('anything but 48 bytes is refused naming the option', () => {
     for (const ticketKeys of [Buffer.alloc(0), randomBytes(47), randomBytes(80)]) {
