@@ -132,6 +132,9 @@ export function runPrimary(plan: ServePlan, values: ServeValues): Promise<void> 
       worker.on('message', (message: unknown) => {
         if (isReport(message)) onReport(worker, message);
       });
+      // A message to a worker that just died (node:cluster's own, such as the listen error every
+      // worker gets when the port is taken) fails with EPIPE: its exit is handled below.
+      worker.on('error', (err: Error) => logger.debug({ worker: worker.process.pid, err }, 'message to a worker failed'));
       return worker;
     };
 
