@@ -5,44 +5,17 @@
 //   npx tsx bench/at-rest.ts [MiB]        (default 256)
 //
 // Server and curl share the machine: on a small or busy one the numbers are noisy.
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { FileServer } from '../src/index.js';
 import { curlRetr, curlStorFile } from './curl.js';
+import { writeRandom, writeText } from './fixtures.js';
 import { MiB, median } from './util.js';
 
 const SIZE = Number(process.argv[2] ?? 256) * MiB;
 const RUNS = 3;
 const TIMEOUT = 10 * 60_000;
-
-/** A web-server-like log: what compression at rest is for. */
-async function writeText(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  let n = 0;
-  for (let i = 0; n < bytes; i++) {
-    const lines: string[] = [];
-    for (let j = 0; j < 1000; j++) {
-      const k = i * 1000 + j;
-      lines.push(`10.0.${k % 256}.${(k * 7) % 256} - - [01/May/2024:12:${String(k % 60).padStart(2, '0')}:07 +0000] "GET /api/items/${k % 50_000}?page=${k % 40} HTTP/1.1" 200 ${(k * 31) % 90_000} "-" "curl/8.5.0"\n`);
-    }
-    const chunk = Buffer.from(lines.join('')).subarray(0, bytes - n);
-    n += chunk.length;
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
-  }
-  out.end();
-  await finished(out);
-}
-
-async function writeRandom(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let n = 0; n < bytes; n += MiB) if (!out.write(randomBytes(Math.min(MiB, bytes - n)))) await new Promise<void>((r) => out.once("drain", () => r()));
-  out.end();
-  await finished(out);
-}
 
 interface Measure {
   stor: number;

@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { chmod, link, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { MiB } from './util.js';
 
 export interface Fixtures {
@@ -37,4 +38,29 @@ export async function installFixtures(root: string, f: Fixtures): Promise<void> 
     await rm(target, { force: true });
     await link(file.path, target);
   }
+}
+
+/** A web-server-like log, about 10:1 under zlib level 6 (the compression benches). */
+export async function writeText(path: string, bytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  let n = 0;
+  for (let i = 0; n < bytes; i++) {
+    const lines: string[] = [];
+    for (let j = 0; j < 1000; j++) {
+      const k = i * 1000 + j;
+      lines.push(`10.0.${k % 256}.${(k * 7) % 256} - - [01/May/2024:12:${String(k % 60).padStart(2, '0')}:07 +0000] "GET /api/items/${k % 50_000}?page=${k % 40} HTTP/1.1" 200 ${(k * 31) % 90_000} "-" "curl/8.5.0"\n`);
+    }
+    const chunk = Buffer.from(lines.join('')).subarray(0, bytes - n);
+    n += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  out.end();
+  await finished(out);
+}
+
+export async function writeRandom(path: string, bytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let n = 0; n < bytes; n += MiB) if (!out.write(randomBytes(Math.min(MiB, bytes - n)))) await new Promise<void>((r) => out.once('drain', () => r()));
+  out.end();
+  await finished(out);
 }

@@ -7,44 +7,17 @@
 //   npx tsx bench/mode-z.ts [MiB]        (default 1024)
 //
 // On a small or busy machine the times are noisy; the wire bytes are exact.
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { FileClient, FileServer } from '../src/index.js';
+import { writeRandom, writeText } from './fixtures.js';
 import { MiB } from './util.js';
 
 const SIZE = Number(process.argv[2] ?? 1024) * MiB;
 /** 100 Mbit/s in bytes per second. */
 const LINK = 100_000_000 / 8;
-
-/** A web-server-like log, about 10:1 under zlib level 6. */
-async function writeText(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  let n = 0;
-  for (let i = 0; n < bytes; i++) {
-    const lines: string[] = [];
-    for (let j = 0; j < 1000; j++) {
-      const k = i * 1000 + j;
-      lines.push(`10.0.${k % 256}.${(k * 7) % 256} - - [01/May/2024:12:${String(k % 60).padStart(2, '0')}:07 +0000] "GET /api/items/${k % 50_000}?page=${k % 40} HTTP/1.1" 200 ${(k * 31) % 90_000} "-" "curl/8.5.0"\n`);
-    }
-    const chunk = Buffer.from(lines.join('')).subarray(0, bytes - n);
-    n += chunk.length;
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  out.end();
-  await finished(out);
-}
-
-async function writeRandom(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  for (let n = 0; n < bytes; n += MiB) if (!out.write(randomBytes(Math.min(MiB, bytes - n)))) await new Promise<void>((r) => out.once('drain', () => r()));
-  out.end();
-  await finished(out);
-}
 
 interface Sample {
   wire: number;

@@ -4,7 +4,7 @@
 import { FtpError } from '../../errors.js';
 import { IpcClient, answerIpc, type IpcPort } from '../ipc-channel.js';
 import { InMemoryLockManager } from './memory.js';
-import { LockConflictError, LockLostError, type AcquireOptions, type HeldLock, type LockHandle, type LockManager, type LockRequest } from './types.js';
+import { checkAcquire, LockConflictError, LockLostError, type AcquireOptions, type HeldLock, type LockHandle, type LockManager, type LockRequest } from './types.js';
 
 const TAG = 'ftpkit-locks';
 
@@ -29,11 +29,7 @@ export class IpcLockManager implements LockManager {
   }
 
   acquire(requests: readonly LockRequest[], options: AcquireOptions): Promise<LockHandle> {
-    if (!Array.isArray(requests) || requests.length === 0) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'acquire() needs at least one lock request');
-    }
-    const wait = options.wait ?? 0;
-    if (!Number.isSafeInteger(wait) || wait < 0) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'wait must be a non-negative integer');
+    const wait = checkAcquire(requests, options);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const callId = this.#client.nextId;

@@ -2,6 +2,7 @@ import { FtpError } from '../../errors.js';
 import {
   LockConflictError,
   conflicts,
+  checkAcquire,
   sortLockRequests,
   type AcquireOptions,
   type HeldLock,
@@ -34,11 +35,7 @@ export class InMemoryLockManager implements LockManager {
   readonly #waiters: Waiter[] = [];
 
   acquire(requests: readonly LockRequest[], options: AcquireOptions): Promise<LockHandle> {
-    if (!Array.isArray(requests) || requests.length === 0) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'acquire() needs at least one lock request');
-    }
-    const wait = options.wait ?? 0;
-    if (!Number.isSafeInteger(wait) || wait < 0) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'wait must be a non-negative integer');
+    const wait = checkAcquire(requests, options);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const grant: Grant = { requests: sortLockRequests(requests), owner: options.owner, purpose: options.purpose };

@@ -132,6 +132,19 @@ export function conflicts(a: LockRequest, b: LockRequest): boolean {
 }
 
 /**
+ * The checks every LockManager makes of acquire()'s arguments (throws FTPKIT_ERR_INVALID_ARGUMENT);
+ * returns how long the caller may wait, in ms.
+ */
+export function checkAcquire(requests: readonly LockRequest[], options: AcquireOptions): number {
+  if (!Array.isArray(requests) || requests.length === 0) {
+    throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'acquire() needs at least one lock request');
+  }
+  const wait = options.wait ?? 0;
+  if (!Number.isSafeInteger(wait) || wait < 0) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'wait must be a non-negative integer');
+  return wait;
+}
+
+/**
  * The order locks are taken in (rule 2 above): sorted by path (or key: a scope's keys sort
  * together, ancestors first), duplicates merged with the stronger mode winning.
  */

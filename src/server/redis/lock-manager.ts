@@ -7,6 +7,7 @@ import {
   LockLostError,
   conflicts,
   lockKey,
+  checkAcquire,
   sortLockRequests,
   splitLockKey,
   type AcquireOptions,
@@ -103,11 +104,7 @@ export class RedisLockManager implements LockManager {
   }
 
   async acquire(requests: readonly LockRequest[], options: AcquireOptions): Promise<LockHandle> {
-    if (!Array.isArray(requests) || requests.length === 0) {
-      throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'acquire() needs at least one lock request');
-    }
-    const wait = options.wait ?? 0;
-    if (!Number.isSafeInteger(wait) || wait < 0) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'wait must be a non-negative integer');
+    const wait = checkAcquire(requests, options);
     const signal = options.signal;
     if (signal?.aborted) throw signal.reason;
     if (this.#closed) throw new FtpError('FTPKIT_ERR_CLOSED', 'the lock manager is closed');

@@ -1,33 +1,22 @@
 // Listings of huge folders are streamed in batches and limited in number (issue 12, item 12):
 // LIST of 100,000 entries used to cost ~100 MB, ten at once ~1 GB. The server runs in a child
 // process here so its peak RSS (VmHWM, reset before each step) is its own.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { startServerProcess, type ServerProcess } from '../../helpers/server-process.js';
 
 const ENTRIES = 100_000;
 const MB = 1024 * 1024;
-const REPO = join(import.meta.dirname, '../../..');
 
 let root: string;
-let child: ChildProcessWithoutNullStreams;
-let lines: Interface;
+let server: ServerProcess;
 let port: number;
-const pending: Array<(line: string) => void> = [];
-
-/** Sends a command to the server process; resolves with its answer line. */
-function ask(command: string): Promise<string> {
-  return new Promise((resolve) => {
-    pending.push(resolve);
-    child.stdin.write(`${command}\n`);
-  });
-}
+const ask = (command: string): Promise<string> => server.ask(command);
 
 /** The server's peak RSS since the last reset, minus `baseline`, in bytes. */
 async function peakGrowth(baseline: number): Promise<number> {
@@ -80,14 +69,8 @@ beforeAll(async () => {
   await writeFile(join(root, 'big', name(7)), 'seven'); // one with a size, to check a line
   for (let i = 0; i < 1000; i++) await (await open(join(root, 'small', name(i)), 'w')).close();
 
-  child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(REPO, 'test/fixtures/listing-server.ts'), root], { cwd: REPO });
-  child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
-  lines = createInterface({ input: child.stdout });
-  port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`listing server exited ${code}`)));
-    lines.once('line', (line) => resolve(Number(/^PORT (\d+)$/.exec(line)?.[1])));
-  });
-  lines.on('line', (line) => pending.shift()?.(line));
+  server = await startServerProcess('listing-server.ts', [root], { exposeGc: true });
+  port = server.port;
   // Warm up before any baseline: code compiled, and V8's young generation grown to its working
   // size by as much garbage as a big listing makes (a fixed cost of any busy server), without
   // a big listing's data ever being live.
@@ -97,11 +80,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.stdin.end();
-    await exited;
-  }
+  await server?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 

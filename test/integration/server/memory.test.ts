@@ -3,35 +3,26 @@
 // pools give every block back and drop the idle ones, and the server's RSS returns to within
 // 1.5x of its idle level (sessions logged in, no transfers). The pools' idle release time is
 // an option (`memory.idleReleaseMs`, default 5 s); this test uses 500 ms.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { startServerProcess, type ServerProcess } from '../../helpers/server-process.js';
 
-const REPO = join(import.meta.dirname, '../../..');
 const SESSIONS = Number(process.env.FTPKIT_MEMORY_SESSIONS ?? 1000);
 const WAVES = 3;
 const IDLE_RELEASE_MS = 500;
 const KB = 1000;
 
 let root: string;
-let child: ChildProcessWithoutNullStreams;
-let lines: Interface;
+let server: ServerProcess;
 let port: number;
-const pending: ((line: string) => void)[] = [];
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-function ask(command: string): Promise<string> {
-  return new Promise((resolve) => {
-    pending.push(resolve);
-    child.stdin.write(`${command}\n`);
-  });
-}
+const ask = (command: string): Promise<string> => server.ask(command);
 async function rss(): Promise<number> {
   return Number(/^MEM (\d+) /.exec(await ask('mem'))![1]) * 1024;
 }
@@ -54,22 +45,12 @@ async function each<T>(items: T[], limit: number, fn: (item: T, i: number) => Pr
 
 beforeAll(async () => {
   root = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ftpkit-memory-'));
-  child = spawn(process.execPath, [...(process.env.FTPKIT_MEMORY_DEBUG ? ['--expose-gc'] : []), '--import', 'tsx', join(REPO, 'test/fixtures/memory-server.ts'), root, String(IDLE_RELEASE_MS)], { cwd: REPO });
-  child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
-  lines = createInterface({ input: child.stdout });
-  port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`memory server exited ${code}`)));
-    lines.once('line', (line) => resolve(Number(/^PORT (\d+)$/.exec(line)?.[1])));
-  });
-  lines.on('line', (line) => pending.shift()?.(line));
+  server = await startServerProcess('memory-server.ts', [root, String(IDLE_RELEASE_MS)], { exposeGc: Boolean(process.env.FTPKIT_MEMORY_DEBUG) });
+  port = server.port;
 }, 60_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.stdin.end();
-    await exited;
-  }
+  await server?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 

@@ -2,20 +2,18 @@
 // into the file through zlib's chunks and the file stream's backpressure, so its memory grows
 // by a few blocks, not by the inflated size. The server runs in a child process so its peak RSS
 // (VmHWM, reset before the upload) is its own. Limits of the storage see the inflated bytes.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { createDeflate, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileServer, MemoryStorage } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
+import { startServerProcess, type ServerProcess } from '../../helpers/server-process.js';
 
 const MB = 1024 * 1024;
 const BOMB_SIZE = 512 * MB;
-const REPO = join(import.meta.dirname, '../../..');
 
 /** BOMB_SIZE zeros through zlib at level 9, made a MiB at a time (never the whole in memory). */
 async function makeBomb(): Promise<Buffer> {
@@ -34,34 +32,18 @@ async function makeBomb(): Promise<Buffer> {
 
 describe('a MODE Z bomb uploaded to a server in its own process', () => {
   let root: string;
-  let child: ChildProcessWithoutNullStreams;
-  let lines: Interface;
+  let server: ServerProcess;
   let port: number;
-  const pending: Array<(line: string) => void> = [];
-  const ask = (command: string): Promise<string> =>
-    new Promise((resolve) => {
-      pending.push(resolve);
-      child.stdin.write(`${command}\n`);
-    });
+  const ask = (command: string): Promise<string> => server.ask(command);
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ftpkit-bomb-'));
-    child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(REPO, 'test/fixtures/mode-z-server.ts'), root], { cwd: REPO });
-    child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
-    lines = createInterface({ input: child.stdout });
-    port = await new Promise<number>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-      lines.once('line', (line) => resolve(Number(/^PORT (\d+)$/.exec(line)?.[1])));
-    });
-    lines.on('line', (line) => pending.shift()?.(line));
+    server = await startServerProcess('mode-z-server.ts', [root], { exposeGc: true });
+    port = server.port;
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin.end();
-      await exited;
-    }
+    await server?.stop();
     await rm(root, { recursive: true, force: true });
   });
 
