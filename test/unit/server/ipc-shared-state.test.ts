@@ -32,18 +32,22 @@ function channel(): { worker: IpcPort; primary: IpcPort; close(): void } {
   };
 }
 
+/** Two workers attached to `host`, each on a channel of its own with its side (`make`) on it. */
+function twoWorkers<T>(host: { attach(port: IpcPort): void }, make: (port: IpcPort) => T) {
+  const one = channel();
+  const two = channel();
+  host.attach(one.primary);
+  host.attach(two.primary);
+  return { one, two, a: make(one.worker), b: make(two.worker) };
+}
+
 const ex = (path: string) => ({ path, mode: 'exclusive' as const });
 const sh = (path: string) => ({ path, mode: 'shared' as const });
 
 describe('IpcLockManager through IpcLockHost', () => {
   it('two workers contend for the same paths: conflicts come back as LockConflictError naming the holder', async () => {
     const host = new IpcLockHost();
-    const one = channel();
-    const two = channel();
-    host.attach(one.primary);
-    host.attach(two.primary);
-    const a = new IpcLockManager(one.worker);
-    const b = new IpcLockManager(two.worker);
+    const { a, b } = twoWorkers(host, (port) => new IpcLockManager(port));
     const held = await a.acquire([ex('/d/f.txt')], { owner: 's1', purpose: 'STOR' });
     const err = await b.acquire([sh('/d')], { owner: 's2', purpose: 'LIST' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockConflictError);
@@ -58,12 +62,7 @@ describe('IpcLockManager through IpcLockHost', () => {
 
   it('a wait is granted across workers when the holder releases; an aborted wait leaves nothing held', async () => {
     const host = new IpcLockHost();
-    const one = channel();
-    const two = channel();
-    host.attach(one.primary);
-    host.attach(two.primary);
-    const a = new IpcLockManager(one.worker);
-    const b = new IpcLockManager(two.worker);
+    const { a, b } = twoWorkers(host, (port) => new IpcLockManager(port));
     const held = await a.acquire([ex('/x')], { owner: 's1' });
     const waiting = b.acquire([ex('/x')], { owner: 's2', wait: 60_000 });
     const controller = new AbortController();
@@ -79,12 +78,7 @@ describe('IpcLockManager through IpcLockHost', () => {
 
   it('a worker that dies: its locks are released, its waits cancelled, others get the paths', async () => {
     const host = new IpcLockHost();
-    const dying = channel();
-    const other = channel();
-    host.attach(dying.primary);
-    host.attach(other.primary);
-    const doomed = new IpcLockManager(dying.worker);
-    const survivor = new IpcLockManager(other.worker);
+    const { one: dying, a: doomed, b: survivor } = twoWorkers(host, (port) => new IpcLockManager(port));
     await doomed.acquire([ex('/a'), ex('/b')], { owner: 's1' });
     await doomed.acquire([sh('/c')], { owner: 's1b' });
     const blocked = await survivor.acquire([ex('/a')], { owner: 's2' }).catch((e: unknown) => e);
@@ -106,12 +100,7 @@ describe('IpcAbuseStore through IpcAbuseStoreHost', () => {
 
   it('failures from two workers add up to one ban, seen by both; unban lifts it for both', async () => {
     const host = new IpcAbuseStoreHost();
-    const one = channel();
-    const two = channel();
-    host.attach(one.primary);
-    host.attach(two.primary);
-    const a = new IpcAbuseStore(one.worker);
-    const b = new IpcAbuseStore(two.worker);
+    const { a, b } = twoWorkers(host, (port) => new IpcAbuseStore(port));
     expect(await a.recordFailure('192.0.2.1', policy)).toEqual({ failures: 1, bannedFor: 0, banned: false });
     expect(await b.recordFailure('192.0.2.1', policy)).toEqual({ failures: 2, bannedFor: 0, banned: false });
     expect(await a.recordFailure('192.0.2.1', policy)).toEqual({ failures: 3, bannedFor: 60_000, banned: true });
@@ -124,12 +113,7 @@ describe('IpcAbuseStore through IpcAbuseStoreHost', () => {
   it('maxSessions counts every worker; a dead worker stops counting', async () => {
     const store = new InMemoryAbuseStore();
     const host = new IpcAbuseStoreHost(store);
-    const dying = channel();
-    const other = channel();
-    host.attach(dying.primary);
-    host.attach(other.primary);
-    const a = new IpcAbuseStore(dying.worker);
-    const b = new IpcAbuseStore(other.worker);
+    const { one: dying, a, b } = twoWorkers(host, (port) => new IpcAbuseStore(port));
     expect(await a.joinSession('alice', 's1', 2)).toBe(true);
     expect(await b.joinSession('alice', 's2', 2)).toBe(true);
     expect(await b.joinSession('alice', 's3', 2)).toBe(false);
