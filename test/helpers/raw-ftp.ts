@@ -3,6 +3,16 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { ReplyParser, parseEpsvText, type FtpReply } from '../../src/protocol/index.js';
 
+/**
+ * TLS 1.3 tickets arrive after the handshake: waits for one so data connections can resume (a
+ * resumed handshake gets none: its data connections resume the same session again). Then yields:
+ * a write made in the same tick as the 'session' event stalls (seen on Node 20).
+ */
+async function ticketReady(socket: TLSSocket, ticket: Promise<unknown>): Promise<void> {
+  if (socket.getProtocol() === 'TLSv1.3' && !socket.isSessionReused()) await ticket;
+  await new Promise((r) => setImmediate(r));
+}
+
 export class RawFtp {
   socket: Socket;
   /** Set once the control connection is TLS: data connections resume its session. */
@@ -49,11 +59,7 @@ export class RawFtp {
     this.socket = secure;
     this.tls = secure;
     this.#attach(secure);
-    // TLS 1.3 tickets arrive after the handshake: wait for one so data connections can resume
-    // (a resumed handshake gets none: its data connections resume the same session again).
-    if (secure.getProtocol() === 'TLSv1.3' && !secure.isSessionReused()) await ticket;
-    // A write made in the same tick as the 'session' event stalls (seen on Node 20): yield first.
-    await new Promise((r) => setImmediate(r));
+    await ticketReady(secure, ticket);
   }
 
   /** Implicit FTPS: TLS from the first byte. */
@@ -68,8 +74,7 @@ export class RawFtp {
     client.tls = socket;
     const greeting = await client.read();
     if (greeting.code !== 220) throw new Error(`greeting ${greeting.code} ${greeting.text}`);
-    if (socket.getProtocol() === 'TLSv1.3' && !socket.isSessionReused()) await ticket;
-    await new Promise((r) => setImmediate(r));
+    await ticketReady(socket, ticket);
     return client;
   }
 
