@@ -10,7 +10,6 @@ import { localError, looksLikeUrl, redactUrl } from './local-paths.js';
 import { parseSize } from './numbers.js';
 import { formatBytes, ProgressBar, treeSummary } from './progress-bar.js';
 import { countLocalTree, failuresOf } from './trees.js';
-import { runPool } from '../util/run-pool.js';
 import { UsageError } from './usage-error.js';
 import { verifyFile } from './verify.js';
 
@@ -203,4 +202,24 @@ async function putOne(client: FileClient, job: Job, flags: CommonFlags, bar: Pro
 function joinRemote(dir: string, name: string): string {
   if (dir === '' || dir === '.') return name;
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+/**
+ * Runs `jobs` over `workers` (one FileClient each), each worker taking the next job when free.
+ * The first failure stops new jobs from starting; the running ones finish, then it is thrown.
+ */
+async function runPool<W, J>(workers: readonly W[], jobs: readonly J[], run: (worker: W, job: J) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  await Promise.all(workers.map(async (worker) => {
+    while (!failure && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await run(worker, job);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  }));
+  if (failure) throw failure.error;
 }

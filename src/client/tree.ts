@@ -4,7 +4,7 @@ import { FtpError } from '../errors.js';
 import type { FileClient } from './client.js';
 import type { OperationOptions } from './method-options.js';
 import { localFileError, NO_FOLLOW } from './local-file.js';
-import { runPool } from '../util/run-pool.js';
+import { runPool } from './pool.js';
 import { linkSignal } from './queue.js';
 import { MAX_TREE_DEPTH } from './remote-folders.js';
 import { isSafeEntryName, joinInside, joinRemote } from './safety.js';

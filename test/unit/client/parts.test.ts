@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProgressTracker, type TransferProgress } from '../../../src/client/progress.js';
 import { OperationQueue } from '../../../src/client/queue.js';
-import { runPool } from '../../../src/util/run-pool.js';
+import { runPool } from '../../../src/client/pool.js';
 import { parseFeatures } from '../../../src/client/control-session.js';
 import { formatBytes, formatDuration } from '../../../src/cli/progress-bar.js';
 

@@ -1,5 +1,5 @@
 /**
- * Runs `jobs` over `workers` (one FileClient each: trees, ftp-put), each worker taking the
+ * Runs `jobs` over `workers` (one FileClient each), each worker taking the
  * next job when free. The first failure stops new jobs from starting; the
  * ones already running finish, then it is thrown.
  */
