@@ -48,6 +48,8 @@ export function bundle(): Promise<Record<'ftpkit' | 'ftp-srv' | 'client', string
       entryPoints: [join(BENCH_DIR, 'servers/ftpkit-server.ts'), join(BENCH_DIR, 'servers/ftp-srv-server.ts'), join(BENCH_DIR, 'client-worker.ts')],
       outdir: BUILD_DIR,
       outExtension: { '.js': '.mjs' },
+      // Flat: each entry's bundle at BUILD_DIR/<name>.mjs, whatever folder its source is in.
+      entryNames: '[name]',
       bundle: true,
       platform: 'node',
       format: 'esm',

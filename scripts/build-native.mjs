@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the optional zero-copy addon (native/sendfile.cc) with the node-gyp that ships with npm.
+// Builds the optional zero-copy addon (native/zero-copy.cc) with the node-gyp that ships with npm.
 // Optional by design: no compiler, no headers, another OS -> one line, exit 0, and ftpkit
 // uses its JavaScript path. FTPKIT_NATIVE=0 skips the build.
 import { spawnSync } from 'node:child_process';

@@ -21,6 +21,8 @@ export interface DataConnection {
   readable: Readable;
   /** Large-read connections only: take the reads over with recycled buffers (data/receive-blocks.ts). */
   attach?: (target: ReadTarget) => void;
+  /** Large-read connections only: stop Node's reads so the addon's thread reads the socket (true), or keep reading (false). */
+  handOver?: () => boolean;
 }
 
 /** A data connection being set up: connected already (passive) or awaiting the server (active). */

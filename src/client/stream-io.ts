@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { FtpError } from '../errors.js';
 import { createAsciiDecoder, createAsciiEncoder } from '../protocol/index.js';
 import { fdSink, receiveBlocks } from '../data/receive-blocks.js';
+import { canReceiveZeroCopy, receiveFileZeroCopy } from '../data/receive-file.js';
 import { sendBlocks, type FileSource } from '../data/send-blocks.js';
 import { createModeZDeflate, createModeZInflate, MODE_Z_DEFAULT_LEVEL } from '../data/mode-z.js';
 import { abortError } from './queue.js';
@@ -113,14 +114,28 @@ const DOWNLOAD_BLOCKS = 8;
 const DOWNLOAD_BLOCK_SIZE = 256 * 1024;
 
 /**
- * Socket -> local file through the data layer's one receiver (data/receive-blocks.ts): reads
- * land in reused blocks and go to the file in batched positional writes. `position` null
- * writes at the descriptor's offset (pipes, devices); `length` stops after a segment. Settles
- * only after every write has, so the caller may close the file.
+ * Socket -> local file through the data layer: on a clear connection the addon's thread reads
+ * the socket and writes each read at once (data/receive-file.ts); otherwise reads land in
+ * reused blocks and go to the file in batched positional writes (data/receive-blocks.ts).
+ * `position` null writes at the descriptor's offset (pipes, devices); `length` stops after a
+ * segment. Settles only after every write has, so the caller may close the file.
  */
 export function receiveToFile(fd: number, opts: { position: number | null; length: number | undefined; tracker: ProgressTracker }): DataHandler {
   return async (conn, signal) => {
     if (!conn.attach) throw new Error('receiveToFile needs a large-read connection');
+    if (canReceiveZeroCopy(conn.socket, { afterHandOver: true }) && conn.handOver?.()) {
+      try {
+        const n = await receiveFileZeroCopy(conn.socket, fd, opts.position, signal, {
+          ...(opts.length !== undefined ? { limit: opts.length } : {}),
+          onBytes: opts.tracker.add,
+        });
+        if (opts.length !== undefined && n >= opts.length) return 'stopped';
+        conn.socket.end(); // as Node ends a socket after the peer's end (the server may wait for it)
+        return 'complete';
+      } catch (err) {
+        throw signal.aborted ? abortError(signal) : err;
+      }
+    }
     const blocks = Array.from({ length: DOWNLOAD_BLOCKS }, () => Buffer.allocUnsafeSlow(DOWNLOAD_BLOCK_SIZE));
     try {
       return await receiveBlocks({ socket: conn.socket, attach: conn.attach }, fdSink(fd, opts.position), {

@@ -34,6 +34,12 @@ export interface LargeReadConnection {
    * `readable` are given to it first, and an end already seen is passed on.
    */
   attach(target: ReadTarget): void;
+  /**
+   * Stops Node's reads for good so that another reader (the addon's thread, receive-file.ts)
+   * takes the socket from here. True only when nothing was read yet and the stream is open;
+   * false leaves the connection reading as before.
+   */
+  handOver(): boolean;
 }
 
 /**
@@ -69,6 +75,7 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
   };
   let target = toReadable;
   let state: 'open' | 'ended' | Error = 'open';
+  let handedOver = false;
   const socket = create({
     buffer: () => target.buffer(),
     callback: (n: number, buf: Uint8Array): boolean => target.onRead(n, buf),
@@ -77,7 +84,7 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
     highWaterMark: 4 * READ_SIZE,
     // Returning false from the callback only stops the handle (isPaused() stays false),
     // so resume unconditionally; it is a no-op while reading runs.
-    read: () => void socket.resume(),
+    read: () => void (handedOver || socket.resume()),
     destroy: (err, cb) => {
       // After a confirmed end the socket is the owner's to close (its end was checked, not cut).
       if (err || state !== 'ended') socket.destroy(err ?? undefined);
@@ -120,7 +127,20 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
     else if (state instanceof Error) next.fail(state);
     else socket.resume();
   };
-  return { socket, readable, attach };
+  const handOver = (): boolean => {
+    const handle = (socket as net.Socket & { _handle?: { reading?: boolean } | null })._handle;
+    if (state !== 'open' || handedOver || !handle || socket.connecting || socket.destroyed || readable.readableLength > 0) return false;
+    socket.pause(); // stops the handle's reads (net's onread sockets)
+    if (handle.reading || readable.readableLength > 0) {
+      socket.resume();
+      return false;
+    }
+    handedOver = true;
+    // The new reader watches the socket itself; what Node would still report is not ours.
+    target = { buffer: () => toReadable.buffer(), onRead: () => false, end: () => {}, fail: () => {} };
+    return true;
+  };
+  return { socket, readable, attach, handOver };
 }
 
 /** Connects with large reads (the client's data connections). */

@@ -1,22 +1,35 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FtpError } from '../errors.js';
 
 /**
- * Zero-copy sends (sendfile(2)) through the optional native addon in native/sendfile.cc.
- * Loaded once, lazily; when it is missing (no compiler at install, another OS, a failed
- * load) or FTPKIT_ZERO_COPY=0, `zeroCopy()` returns undefined and callers use the JS path.
+ * Zero-copy sends (sendfile(2)) and one-thread receives through the optional native addon in
+ * native/zero-copy.cc. Loaded once, lazily; when it is missing (no compiler at install, another
+ * OS, a failed load) or FTPKIT_ZERO_COPY=0, `zeroCopy()` returns undefined and callers use the
+ * JS path.
  */
 export interface ZeroCopy {
   /** Sends `length` bytes of the open file `fd` from `start` to `socket`. */
   send(socket: Socket, fd: number, start: number, length: number): ZeroCopySend;
+  /**
+   * Writes what `socket` brings into the open file `fd`, from `position` on (null: at the
+   * descriptor's own position), until the peer's FIN (a reset after it fails the job) or
+   * `limit` bytes. `done` resolves with the bytes written; progress() counts them. The socket
+   * must not be read by Node meanwhile. A failed write rejects with the file's errno code.
+   */
+  receive(socket: Socket, fd: number, position: number | null, limit?: number): ZeroCopySend;
   /** Sends still running (tests check it returns to zero). */
   active(): number;
   /** Sends started since the process began (tests check which path a transfer took). */
   started(): number;
+  /** Receives started since the process began. */
+  receivesStarted(): number;
+  /** The addon can receive (an older build cannot). */
+  readonly canReceive: boolean;
   /** Returns freed heap pages to the system (glibc malloc_trim); false when nothing went back or unsupported. */
   trim(): boolean;
   /**
@@ -39,6 +52,8 @@ export interface ZeroCopySend {
 interface Addon {
   init(onComplete: (id: number, status: number, sent: number, errno: number) => void): void;
   start(socketFd: number, fileFd: number, offset: number, length: number): number;
+  /** Older builds of the addon lack it. */
+  receive?(socketFd: number, fileFd: number, position: number, limit: number): number;
   progress(id: number): number;
   cancel(id: number): number;
   active(): number;
@@ -49,6 +64,8 @@ interface Addon {
 
 const STATUS_DONE = 1;
 const STATUS_EOF = 2;
+const STATUS_LIMIT = 5;
+const STATUS_FILE_ERROR = 6;
 
 let loaded: ZeroCopy | null | undefined;
 let loadError: string | undefined;
@@ -122,11 +139,13 @@ function load(): ZeroCopy | null {
     const w = waiting.get(id);
     if (!w) return;
     waiting.delete(id);
-    if (status === STATUS_DONE) w.resolve(sent);
+    if (status === STATUS_DONE || status === STATUS_LIMIT) w.resolve(sent);
     else if (status === STATUS_EOF) w.reject(Object.assign(new Error(`file ended after ${sent} bytes (truncated during the transfer)`), { code: 'ERR_FILE_TRUNCATED' }));
+    else if (status === STATUS_FILE_ERROR) w.reject(errnoError(errno, sent, 'write'));
     else w.reject(errnoError(errno, sent));
   });
   let started = 0;
+  let received = 0;
   return {
     active: () => addon.active(),
     trim: () => addon.trim?.() ?? false,
@@ -137,44 +156,59 @@ function load(): ZeroCopy | null {
       return state === 0 ? 'open' : state === 1 ? 'closed' : 'closed-after-data';
     },
     started: () => started,
+    receivesStarted: () => received,
+    canReceive: addon.receive !== undefined,
     send(socket, fd, start, length) {
       const sockFd = socketFd(socket);
       if (sockFd === undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'zero-copy needs a plain TCP socket');
-      let settle!: { resolve: (n: number) => void; reject: (e: Error) => void };
-      const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
-      if (length === 0) {
-        settle.resolve(0);
-        return { done, progress: () => 0, cancel: () => {} };
-      }
+      if (length === 0) return { done: Promise.resolve(0), progress: () => 0, cancel: () => {} };
       const id = addon.start(sockFd, fd, start, length);
       started++;
-      let last = 0;
-      waiting.set(id, {
-        resolve: (n) => settle.resolve((last = n)),
-        reject: (e) => settle.reject(e),
-      });
-      return {
-        done,
-        progress() {
-          const n = addon.progress(id);
-          if (n >= 0) last = n;
-          return last;
-        },
-        cancel() {
-          const n = addon.cancel(id);
-          if (n < 0) return; // already finished: its completion is on its way
-          last = n;
-          waiting.delete(id);
-          settle.reject(Object.assign(new Error('zero-copy send cancelled'), { name: 'AbortError', code: 'ABORT_ERR' }));
-        },
-      };
+      return track(id, 'send');
+    },
+    receive(socket, fd, position, limit) {
+      const sockFd = socketFd(socket);
+      if (sockFd === undefined || !addon.receive) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'zero-copy receives need a plain TCP socket and a current addon');
+      if (limit === 0) return { done: Promise.resolve(0), progress: () => 0, cancel: () => {} };
+      const id = addon.receive(sockFd, fd, position ?? -1, limit ?? -1);
+      received++;
+      return track(id, 'receive');
     },
   };
+
+  /** The handle of the addon's job `id`: its completion, progress and cancel. */
+  function track(id: number, what: 'send' | 'receive'): ZeroCopySend {
+    let settle!: { resolve: (n: number) => void; reject: (e: Error) => void };
+    const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+    let last = 0;
+    waiting.set(id, {
+      resolve: (n) => settle.resolve((last = n)),
+      reject: (e) => settle.reject(e),
+    });
+    return {
+      done,
+      progress() {
+        const n = addon.progress(id);
+        if (n >= 0) last = n;
+        return last;
+      },
+      cancel() {
+        const n = addon.cancel(id);
+        if (n < 0) return; // already finished: its completion is on its way
+        last = n;
+        waiting.delete(id);
+        settle.reject(Object.assign(new Error(`zero-copy ${what} cancelled`), { name: 'AbortError', code: 'ABORT_ERR' }));
+      },
+    };
+  }
 }
 
-const ERRNO_CODES: Record<number, string> = { 32: 'EPIPE', 104: 'ECONNRESET', 103: 'ECONNABORTED', 9: 'EBADF', 5: 'EIO', 110: 'ETIMEDOUT' };
+/** errno number -> its name (ECONNRESET, ENOSPC...). */
+const ERRNO_CODES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
-function errnoError(errno: number, sent: number): Error {
-  const code = ERRNO_CODES[errno] ?? `ERRNO_${errno}`;
-  return Object.assign(new Error(`sendfile failed after ${sent} bytes: ${code}`), { code, errno: -errno });
+/** `syscall` 'write': the file failed (ENOSPC, EDQUOT, EFBIG...), named like fs errors are. */
+function errnoError(errno: number, sent: number, syscall?: 'write'): Error {
+  const code = ERRNO_CODES.get(errno) ?? `ERRNO_${errno}`;
+  const what = syscall ? `writing the file failed after ${sent} bytes` : `the data connection failed after ${sent} bytes`;
+  return Object.assign(new Error(`${what}: ${code}`), { code, errno: -errno, ...(syscall ? { syscall } : {}) });
 }

@@ -1,11 +1,10 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tlsCarrier } from './data-end.js';
-import type { LargeReadConnection } from '../data/large-reads.js';
 import { REUSE_REFUSAL, secureDataConnection, TlsReuseRefused } from './data-tls.js';
-import { adoptWithLargeReads } from '../data/large-reads.js';
+import { ownReads, type OwnedReads } from '../data/receive-file.js';
 import type { Session } from './session.js';
-import { zeroCopyBytes } from '../data/send-file.js';
+import { zeroCopyBytes } from '../data/zero-copy-job.js';
 import { paceInbound } from './throttle.js';
 import { emitSecurity } from './logging/security.js';
 import { isPeerGone } from '../util/peer-gone.js';
@@ -38,11 +37,11 @@ export interface TransferPlan {
   size?: number;
   /**
    * Moves the bytes over `socket`; resolves when the last byte is handed over. `reads` is
-   * set when the socket was adopted for large reads (see `largeReads`): read through it.
+   * set when the data layer took the socket's reads over (see `ownReads`): read through it.
    */
-  pump(socket: Socket, signal: AbortSignal, reads?: LargeReadConnection): Promise<void>;
-  /** Uploads into a file: asked once the data connection is up, whether to take its reads in our own large buffers. */
-  largeReads?(): boolean;
+  pump(socket: Socket, signal: AbortSignal, reads?: OwnedReads): Promise<void>;
+  /** Uploads into a file: asked once the data connection is up, whether the data layer may take its reads over. */
+  ownReads?(): boolean;
   /** Releases what the command prepared (open files, locks). Always called, once; awaited before the transfer counts as done. */
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
@@ -110,7 +109,7 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
   const transfer: ActiveTransfer = {
     command: plan.command,
     path: plan.path,
-    bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten + zeroCopyBytes(socket) : socket.bytesRead) : 0),
+    bytes: () => (socket ? (plan.direction === 'out' ? socket.bytesWritten : socket.bytesRead) + zeroCopyBytes(socket) : 0),
     ...(plan.size !== undefined ? { total: plan.size } : {}),
     startedAt: Date.now(),
     abort: () => {
@@ -142,9 +141,9 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
       reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
-    let reads: LargeReadConnection | undefined;
-    // Clear binary uploads without a rate: the data socket reads into the upload's buffers.
-    if (session.prot !== 'P' && !account?.upload && plan.largeReads?.()) reads = adoptWithLargeReads(socket);
+    let reads: OwnedReads | undefined;
+    // Clear binary uploads without a rate: the data layer reads the socket itself (data/receive-file.ts).
+    if (session.prot !== 'P' && !account?.upload && plan.ownReads?.()) reads = ownReads(socket, { zeroCopy: session.host.options.zeroCopy });
     if (reads) socket = reads.socket;
     else socket.read(0); // passive sockets are accepted paused: start reading as any socket does
     if (session.prot === 'P') {

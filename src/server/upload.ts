@@ -9,8 +9,8 @@ import type { Storage, StorageStat } from '../storage/types.js';
 import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
-import { receiveIntoStream, takesBlocks } from '../data/receive-blocks.js';
-import type { LargeReadConnection } from '../data/large-reads.js';
+import { receiveIntoStream, takesReads } from '../data/receive-blocks.js';
+import type { OwnedReads } from '../data/receive-file.js';
 import { endCheck } from './data-end.js';
 import { isPeerGone } from '../util/peer-gone.js';
 import { FtpError } from '../errors.js';
@@ -153,14 +153,11 @@ export interface Upload {
   /**
    * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
    * `coding` says how the bytes arrive (TYPE A, MODE Z): they are decoded before the file.
-   * With `reads` the connection was adopted for large reads: its bytes come through `reads`.
+   * With `reads` the data layer took the connection's reads over: its bytes come through `reads`.
    */
-  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void>;
-  /**
-   * The sink may take the data socket's own buffers (see receive-blocks.ts) and the pool has
-   * them to lend now: only then is the socket worth adopting for large reads.
-   */
-  readonly takesBlocks: boolean;
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void>;
+  /** Bytes arriving as `coding` says could be stored by the data layer reading the socket itself (receive-blocks.ts's takesReads). */
+  takesReads(coding: WireCoding): boolean;
   /** Closes what is open and releases the locks. Always called, once. */
   dispose(): Promise<void>;
 }
@@ -230,11 +227,11 @@ class DirectUpload implements Upload {
     sink.on('error', () => {}); // surfaces through the pipeline
   }
 
-  get takesBlocks(): boolean {
-    return takesBlocks(this.sink);
+  takesReads(coding: WireCoding): boolean {
+    return storedAsTheyArrive(this.session, this.sink, coding);
   }
 
-  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
+  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void> {
     return receive(source, this.sink, fence(signal, this.lock), coding, reads);
   }
 
@@ -271,11 +268,11 @@ class AtomicUpload implements Upload {
     parts.sink.on('error', () => {}); // surfaces through the pipeline or closed()
   }
 
-  get takesBlocks(): boolean {
-    return takesBlocks(this.#p.sink);
+  takesReads(coding: WireCoding): boolean {
+    return storedAsTheyArrive(this.#p.session, this.#p.sink, coding);
   }
 
-  async run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: LargeReadConnection): Promise<void> {
+  async run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void> {
     const { session, storage, path, temp, target, sink, prefix, lock } = this.#p;
     const fenced = fence(signal, lock);
     try {
@@ -363,10 +360,15 @@ function checkCommit(session: Session, signal: AbortSignal): void {
  * and under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts. A MODE Z
  * stream must also have reached its zlib end.
  */
-async function receive(source: Socket, sink: Writable, signal: AbortSignal, coding: WireCoding, reads: LargeReadConnection | undefined): Promise<void> {
-  // reads: large-reads.ts checks the end before it passes it on.
+/** Bytes that need no decoding, into a sink the data layer can write itself. */
+function storedAsTheyArrive(session: Session, sink: Writable, coding: WireCoding): boolean {
+  return !coding.ascii && coding.deflateLevel === undefined && takesReads(sink, { zeroCopy: session.host.options.zeroCopy });
+}
+
+async function receive(source: Socket, sink: Writable, signal: AbortSignal, coding: WireCoding, reads: OwnedReads | undefined): Promise<void> {
+  // reads: the data layer checks the end of what it read itself.
   const confirm = reads ? undefined : endCheck(source);
-  await receiveIntoStream(reads?.readable ?? source, sink, signal, { stages: decodingStages(coding), ...(reads ? { reads } : {}) });
+  await receiveIntoStream(source, sink, signal, { stages: decodingStages(coding), ...(reads ? { reads } : {}) });
   return confirm?.();
 }
 

@@ -109,8 +109,8 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
     direction: 'in',
     // STOU's name is the suggested one plus random hex: its type is the suggested name's.
     mediaType: mediaTypeOf(mode === 'STOU' ? path.replace(/\.[0-9a-f]{16}$/, '') : path),
-    // Large reads put the bytes straight into the file: only for bytes stored as they arrive.
-    largeReads: () => !coding.ascii && coding.deflateLevel === undefined && upload.takesBlocks,
+    // The data layer may read the socket itself: only for bytes stored as they arrive.
+    ownReads: () => upload.takesReads(coding),
     pump: (socket, signal, reads) => upload.run(socket, signal, coding, reads),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),

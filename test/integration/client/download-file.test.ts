@@ -1,12 +1,15 @@
-// Downloads into a local path take the recycled-block writer (src/data/receive-blocks.ts):
-// data that arrived before the 150 reply, pipes without positions, resume into an existing
-// file, cut connections and aborts, each checked by content and by descriptors left open.
+// Downloads into a local path: the addon's receiving thread when it loaded (src/data/receive-file.ts),
+// else, and whenever bytes arrived before the writer started, the recycled-block writer
+// (src/data/receive-blocks.ts): data that arrived before the 150 reply, pipes without positions,
+// resume into an existing file, cut connections and aborts, each checked by content and by
+// descriptors left open.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zeroCopy } from '../../../src/data/zero-copy.js';
 import { TreeTransferError } from '../../../src/index.js';
 import { countFds, makeTempDir, sha256Buffer, type TempDir } from '../../helpers/tmp.js';
 import { fakeServerHarness, startSending, type FakeSession } from './fake-server.js';
@@ -49,9 +52,13 @@ describe('download to a path', () => {
     const { client } = await start({ handlers: serve(body) });
     await client.connect();
     const dest = join(tmp.path, 'big.bin');
+    const receives = zeroCopy()?.receivesStarted() ?? 0;
     const r = await client.download('/f', dest);
     expect(r.bytes).toBe(body.length);
     expect(sha256Buffer(await readFile(dest))).toBe(sha256Buffer(body));
+    // With the addon loaded (always in CI) its thread wrote the file.
+    expect((zeroCopy()?.receivesStarted() ?? 0) - receives).toBe(zeroCopy() ? 1 : 0);
+    expect(zeroCopy()?.active() ?? 0).toBe(0);
   });
 
   it('keeps bytes that arrived before the 150 reply, and an end seen before the writer started', async () => {
@@ -59,8 +66,11 @@ describe('download to a path', () => {
     const { client } = await start({ handlers: serve(body, { early: true }) });
     await client.connect();
     const dest = join(tmp.path, 'early.bin');
+    const receives = zeroCopy()?.receivesStarted() ?? 0;
     await client.download('/f', dest);
     expect(sha256Buffer(await readFile(dest))).toBe(sha256Buffer(body));
+    // Node had read bytes already: the block writer took them and the rest, not the addon.
+    expect(zeroCopy()?.receivesStarted() ?? 0).toBe(receives);
   });
 
   it('resumes into an existing file from startAt', async () => {

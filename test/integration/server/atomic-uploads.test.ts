@@ -312,22 +312,26 @@ describe('faults', () => {
 
   // Needs root with mount rights: CI runs as root, so there a refusal fails the test.
   const canMount = process.env.CI === 'true' || (process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0);
-  it.skipIf(!canMount)('out of space on a real 1 MiB tmpfs: 452, temporary removed, old file intact', async () => {
-    const dir = await makeTempDir('ftpkit-tmpfs-');
-    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir.path], { encoding: 'utf8' });
-    dirs.push({ path: dir.path, cleanup: async () => void (spawnSync('umount', [dir.path]), await dir.cleanup()) });
-    expect(mount.status, `cannot mount a 1 MiB tmpfs for this test: ${mount.stderr}`).toBe(0);
-    const old = randomBytes(200_000);
-    await writeFile(join(dir.path, 'f'), old);
-    await setup({ authenticate: () => ({ root: dir.path, write: true }) });
-    const a = await client();
-    const up = await a.store('STOR f', randomBytes(2_000_000));
-    expect(up.final.code).toBe(452);
-    expect(uploadBlocks.lent).toBe(0);
-    expect(smallUploadBlocks.lent).toBe(0);
-    expect(sha256Buffer(await readFile(join(dir.path, 'f')))).toBe(sha256Buffer(old));
-    expect(await temporaries(dir.path)).toEqual([]);
-  });
+  // zeroCopy on: the addon's thread writes the file and its write fails; off: the JavaScript path.
+  for (const zeroCopy of [true, false]) {
+    it.skipIf(!canMount)(`out of space on a real 1 MiB tmpfs (zeroCopy ${zeroCopy}): 452, temporary removed, old file intact`, async () => {
+      const dir = await makeTempDir('ftpkit-tmpfs-');
+      const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir.path], { encoding: 'utf8' });
+      dirs.push({ path: dir.path, cleanup: async () => void (spawnSync('umount', [dir.path]), await dir.cleanup()) });
+      expect(mount.status, `cannot mount a 1 MiB tmpfs for this test: ${mount.stderr}`).toBe(0);
+      const old = randomBytes(200_000);
+      await writeFile(join(dir.path, 'f'), old);
+      await setup({ zeroCopy, authenticate: () => ({ root: dir.path, write: true }) });
+      const a = await client();
+      const up = await a.store('STOR f', randomBytes(2_000_000));
+      expect(up.final.code).toBe(452);
+      expect(up.final.text).toBe('/f: Insufficient storage space');
+      expect(uploadBlocks.lent).toBe(0);
+      expect(smallUploadBlocks.lent).toBe(0);
+      expect(sha256Buffer(await readFile(join(dir.path, 'f')))).toBe(sha256Buffer(old));
+      expect(await temporaries(dir.path)).toEqual([]);
+    });
+  }
 });
 
 describe('resume with real clients after an interrupted upload', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { encodeHostPort, formatEprtArg } from '../../../src/protocol/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -31,6 +31,20 @@ beforeEach(async () => {
   await ftp.send('TYPE I');
 });
 afterEach(() => ftp.close());
+
+/**
+ * The JavaScript upload path (what runs without the zero-copy addon): this test's session on a
+ * server with zeroCopy: false, closed after the test.
+ */
+async function jsPath(): Promise<string> {
+  const js = await startTestServer({ zeroCopy: false });
+  onTestFinished(() => js.close());
+  ftp.close();
+  ftp = await RawFtp.connect(js.port);
+  await ftp.login();
+  await ftp.send('TYPE I');
+  return js.root;
+}
 
 /** Listens for one active-mode data connection; resolves the bytes it received. */
 async function activeListener(): Promise<{ port: number; received: Promise<Buffer>; socket: Promise<Socket> }> {
@@ -64,6 +78,7 @@ describe('binary transfers', () => {
   });
 
   it('a binary STOR reads into pooled blocks and returns them; an ASCII one does not', async () => {
+    const root = await jsPath();
     const body = randomBytes(16 * 1024 * 1024);
     const data = await ftp.passive();
     expect((await ftp.send('STOR pooled.bin')).code).toBe(150);
@@ -72,7 +87,7 @@ describe('binary transfers', () => {
     data.end(body.subarray(8 * 1024 * 1024));
     expect((await ftp.read()).code).toBe(226);
     expect(uploadBlocks.lent).toBe(0);
-    expect(await sha256File(join(t.root, 'pooled.bin'))).toBe(sha256Buffer(body));
+    expect(await sha256File(join(root, 'pooled.bin'))).toBe(sha256Buffer(body));
     await ftp.send('TYPE A');
     const ascii = await ftp.passive();
     expect((await ftp.send('STOR text.txt')).code).toBe(150);
@@ -81,10 +96,11 @@ describe('binary transfers', () => {
     expect(uploadBlocks.lent).toBe(0);
     ascii.end();
     expect((await ftp.read()).code).toBe(226);
-    expect(await readFile(join(t.root, 'text.txt'), 'utf8')).toBe('line\n'.repeat(100_000));
+    expect(await readFile(join(root, 'text.txt'), 'utf8')).toBe('line\n'.repeat(100_000));
   });
 
   it('beyond the large blocks a STOR reads into two small pooled ones; with none left it streams', async () => {
+    const root = await jsPath();
     // Stand in for eight uploads holding every large block.
     const large = uploadBlocks.borrow(64)!;
     try {
@@ -97,7 +113,7 @@ describe('binary transfers', () => {
       data.end(body.subarray(1024 * 1024));
       expect((await ftp.read()).code).toBe(226);
       expect(smallUploadBlocks.lent).toBe(0);
-      expect(await sha256File(join(t.root, 'small-pool.bin'))).toBe(sha256Buffer(body));
+      expect(await sha256File(join(root, 'small-pool.bin'))).toBe(sha256Buffer(body));
 
       // Every small block lent too (untouched memory, never written): the upload streams.
       const small = smallUploadBlocks.borrow(2048)!;
@@ -105,7 +121,7 @@ describe('binary transfers', () => {
         const up = await ftp.store('STOR streamed.bin', body);
         expect(up.final.code).toBe(226);
         expect(smallUploadBlocks.lent).toBe(2048);
-        expect(await sha256File(join(t.root, 'streamed.bin'))).toBe(sha256Buffer(body));
+        expect(await sha256File(join(root, 'streamed.bin'))).toBe(sha256Buffer(body));
       } finally {
         smallUploadBlocks.giveBack(small.length, []);
       }

@@ -1,12 +1,14 @@
-// Zero-copy downloads (sendfile through native/sendfile.cc) seen from FTP: which path a RETR
-// takes, and the faults of issue 14: a reader that stops, a file truncated or deleted mid-send,
-// ABOR, close(), kill -9 of the client, 1,000 at once. Descriptors and sends back to zero.
+// The zero-copy addon (native/zero-copy.cc) seen from FTP: which path a RETR (sendfile) and a
+// STOR (the addon's receiving thread) take, and the faults of issue 14: a peer that stops, a
+// file truncated or deleted mid-send, ABOR, close(), kill -9 of the client, many at once.
+// Descriptors, jobs and pool blocks back to zero.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, truncateSync } from 'node:fs';
-import { unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
 import { zeroCopy, zeroCopyUnavailableReason } from '../../../src/data/zero-copy.js';
 import type { FileServerOptions } from '../../../src/index.js';
 import { RawFtp } from '../../helpers/raw-ftp.js';
@@ -219,6 +221,158 @@ describe.runIf(required)('zero-copy RETR', () => {
     await Promise.all(running);
     expect(results.filter((h) => h !== expected)).toEqual([]);
     expect(zc!.started() - before).toBe(1000);
+    expect(zc!.active()).toBe(0);
+    await until(() => fds() <= base + 5, 10_000);
+  });
+});
+
+describe.runIf(required)('zero-copy STOR (the addon reads the data socket)', () => {
+  const written = (sock: { write(b: Buffer, cb: () => void): unknown }, b: Buffer): Promise<void> => new Promise((r) => void sock.write(b, () => r()));
+
+  it('STOR, REST + STOR and APPE are written by the addon, byte for byte, with the right byte counts', async () => {
+    await setup();
+    const ends: { command: string; bytes: number }[] = [];
+    t!.server.on('transfer-end', (e) => ends.push({ command: e.command, bytes: e.bytes }));
+    const body = randomBytes(16 * 1024 * 1024 + 7);
+    const before = zc!.receivesStarted();
+    const c = await login();
+    expect((await c.store('STOR up.bin', body)).final.code).toBe(226);
+    expect(sha256Buffer(await readFile(join(t!.root, 'up.bin')))).toBe(sha256Buffer(body));
+    // A resume from 1,000,000 (over a shorter partial upload) and an append.
+    await c.send('REST 1000000');
+    expect((await c.store('STOR up.bin', body.subarray(1_000_000))).final.code).toBe(226);
+    expect(sha256Buffer(await readFile(join(t!.root, 'up.bin')))).toBe(sha256Buffer(body));
+    const tail = randomBytes(300_001);
+    expect((await c.store('APPE up.bin', tail)).final.code).toBe(226);
+    expect(sha256Buffer(await readFile(join(t!.root, 'up.bin')))).toBe(sha256Buffer(Buffer.concat([body, tail])));
+    expect(zc!.receivesStarted()).toBe(before + 3);
+    await until(() => ends.length === 3);
+    expect(ends).toEqual([
+      { command: 'STOR', bytes: body.length },
+      { command: 'STOR', bytes: body.length - 1_000_000 },
+      { command: 'APPE', bytes: tail.length },
+    ]);
+    expect(zc!.active()).toBe(0);
+    expect(uploadBlocks.lent + smallUploadBlocks.lent).toBe(0);
+  });
+
+  it('zeroCopy: false, TYPE A, MODE Z and an upload rate take the JavaScript path', async () => {
+    const before = zc!.receivesStarted();
+    const body = randomBytes(1024 * 1024);
+    await setup({ zeroCopy: false });
+    const c = await login();
+    expect((await c.store('STOR off.bin', body)).final.code).toBe(226);
+    expect(sha256Buffer(await readFile(join(t!.root, 'off.bin')))).toBe(sha256Buffer(body));
+    await t!.close();
+    await setup({
+      authenticate: ({ username }) => (username === 'alice' ? { root: t!.root, write: true } : { root: t!.root, write: true, uploadRate: 50_000_000 }),
+    });
+    const a = await login();
+    await a.send('TYPE A');
+    expect((await a.store('STOR a.txt', 'a\r\nb\r\n')).final.code).toBe(226);
+    expect(await readFile(join(t!.root, 'a.txt'), 'utf8')).toBe('a\nb\n');
+    const paced = await RawFtp.connect(t!.port);
+    clients.push(paced);
+    await paced.login('carol', 'secret');
+    await paced.send('TYPE I');
+    expect((await paced.store('STOR paced.bin', body)).final.code).toBe(226);
+    expect(sha256Buffer(await readFile(join(t!.root, 'paced.bin')))).toBe(sha256Buffer(body));
+    expect(zc!.receivesStarted()).toBe(before);
+  });
+
+  it('a sender that stops: the data timeout ends the receive with 426, nothing left running, what came is kept', async () => {
+    await setup({ timeouts: { data: 600 } });
+    const base = fds();
+    const c = await login();
+    const data = await c.passive();
+    expect((await c.send('STOR slow.bin')).code).toBe(150);
+    await written(data, randomBytes(1024 * 1024));
+    await until(() => zc!.active() === 1);
+    // Nothing more is sent, and the connection stays open.
+    expect(await c.read()).toMatchObject({ code: 426, text: 'Data connection timed out; transfer aborted' });
+    expect(zc!.active()).toBe(0);
+    const temporaries = (await readdir(t!.root)).filter((n) => n.startsWith('.ftpkit-upload-'));
+    expect(temporaries).toEqual(['.ftpkit-upload-slow.bin']);
+    expect((await stat(join(t!.root, temporaries[0]!))).size).toBe(1024 * 1024);
+    data.destroy();
+    c.close();
+    clients.length = 0;
+    await until(() => fds() <= base, 5000);
+  });
+
+  it('ABOR during a zero-copy receive: 426 then 226, the session goes on, the previous file stays', async () => {
+    await setup();
+    await writeFile(join(t!.root, 'keep.bin'), 'previous');
+    const c = await login();
+    const data = await c.passive();
+    expect((await c.send('STOR keep.bin')).code).toBe(150);
+    await written(data, randomBytes(2 * 1024 * 1024));
+    await until(() => zc!.active() === 1);
+    c.socket.write('ABOR\r\n');
+    expect((await c.send('NOOP')).code).toBe(426);
+    expect((await c.send('NOOP')).code).toBe(226);
+    expect((await c.send('NOOP')).code).toBe(200);
+    expect(zc!.active()).toBe(0);
+    expect(await readFile(join(t!.root, 'keep.bin'), 'utf8')).toBe('previous');
+    data.destroy();
+  });
+
+  it('close() during zero-copy receives leaves nothing running', async () => {
+    await setup({ closeTimeout: 200 });
+    const base = fds();
+    const sockets = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await login();
+      const data = await c.passive();
+      sockets.push(data);
+      expect((await c.send(`STOR open-${i}.bin`)).code).toBe(150);
+      await written(data, randomBytes(64 * 1024));
+    }
+    await until(() => zc!.active() === 3);
+    await t!.close();
+    t = undefined;
+    expect(zc!.active()).toBe(0);
+    for (const s of sockets) s.destroy();
+    for (const c of clients.splice(0)) c.close();
+    await until(() => fds() <= base, 5000);
+  });
+
+  it('kill -9 of a curl mid-upload: the previous file stays, the receive ends, nothing leaks', async () => {
+    await setup();
+    await writeFile(join(t!.root, 'k.bin'), 'previous');
+    const base = fds();
+    const before = zc!.receivesStarted();
+    // --limit-rate keeps curl mid-transfer when it is killed; it reads the upload from a pipe
+    const curl = spawn('curl', ['-s', '--limit-rate', '1M', '-T', '-', `ftp://alice:secret@127.0.0.1:${t!.port}/k.bin`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    curl.stdin.on('error', () => {});
+    curl.stdin.write(randomBytes(8 * 1024 * 1024));
+    await until(() => zc!.active() === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    curl.kill('SIGKILL');
+    await until(() => zc!.active() === 0);
+    expect(zc!.receivesStarted()).toBe(before + 1);
+    await until(() => fds() <= base, 5000);
+    expect(await readFile(join(t!.root, 'k.bin'), 'utf8')).toBe('previous');
+  });
+
+  it('300 concurrent zero-copy uploads all arrive intact', async () => {
+    await setup({ maxConnectionsPerAddress: 0 });
+    const before = zc!.receivesStarted();
+    const base = fds();
+    const bodies = Array.from({ length: 300 }, () => randomBytes(200_000 + Math.floor(Math.random() * 1000)));
+    const codes: number[] = [];
+    await Promise.all(
+      bodies.map(async (body, i) => {
+        const c = await RawFtp.connect(t!.port);
+        await c.login();
+        await c.send('TYPE I');
+        codes.push((await c.store(`STOR u-${i}.bin`, body)).final.code);
+        c.close();
+      }),
+    );
+    expect(codes.filter((code) => code !== 226)).toEqual([]);
+    for (const [i, body] of bodies.entries()) expect(sha256Buffer(await readFile(join(t!.root, `u-${i}.bin`))), `u-${i}.bin`).toBe(sha256Buffer(body));
+    expect(zc!.receivesStarted() - before).toBe(300);
     expect(zc!.active()).toBe(0);
     await until(() => fds() <= base + 5, 10_000);
   });

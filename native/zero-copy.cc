@@ -1,15 +1,19 @@
-// Zero-copy file -> socket sends for Node (Linux sendfile(2)), off the event loop.
+// Off-loop file <-> socket moves for Node on Linux: file -> socket sends with sendfile(2), and
+// socket -> file receives in one thread, as a blocking server would do them.
 //
 // Node has no sendfile. This addon runs one thread of its own with an epoll set of the
-// sockets it is sending to: when a socket is writable it calls sendfile() until the kernel's
-// send buffer is full (EAGAIN), then waits for the next EPOLLOUT. So:
+// sockets it moves data on: when a socket is writable (a send) it calls sendfile() until the
+// kernel's send buffer is full (EAGAIN); when it is readable (a receive) it reads what arrived
+// and writes it to the file at once, while the bytes are still in the CPU's cache, until the
+// socket has nothing more (EAGAIN); then it waits for the next event. So:
 //  - the event loop never blocks (it only registers, cancels and hears completions);
-//  - no libuv pool thread is pinned while a socket is not writable (thousands of slow
-//    readers cost one epoll entry each);
-//  - the bytes never enter user space.
-// Each send holds dup()s of the socket and file descriptors, so a socket that Node destroys
-// meanwhile (peer reset) can never make us write into a recycled descriptor number.
-// cancel() is synchronous: when it returns, no sendfile() of that send is running or will run.
+//  - no libuv pool thread is pinned while a socket is not ready (thousands of slow peers
+//    cost one epoll entry each);
+//  - a sent byte never enters user space, and a received one is copied once, not handed
+//    from the loop's thread to a pool thread.
+// Each job holds dup()s of the socket and file descriptors, so a socket that Node destroys
+// meanwhile (peer reset) can never make us touch a recycled descriptor number.
+// cancel() is synchronous: when it returns, no call of that job is running or will run.
 #include <node_api.h>
 
 #include <errno.h>
@@ -36,15 +40,24 @@ namespace {
 // cannot starve the other sends sharing the thread.
 constexpr size_t kChunk = 4 << 20;
 constexpr int64_t kTurn = 16 << 20;
+// A receive reads at most this much before writing it: small enough to stay in the cache.
+constexpr size_t kReadSize = 256 << 10;
 
-enum Status { kActive = 0, kDone = 1, kEof = 2, kError = 3, kCancelled = 4 };
+// kDone: a send sent all; a receive saw the peer's FIN (and no reset after it).
+// kEof: a send's file ended early. kLimit: a receive took the bytes it was asked for.
+// kError: the socket failed. kFileError: a receive's write to the file failed.
+enum Status { kActive = 0, kDone = 1, kEof = 2, kError = 3, kCancelled = 4, kLimit = 5, kFileError = 6 };
 
 struct Send {
   uint32_t id;
   int sock;
   int file;
+  // Sends: the file's next byte. Receives: where the next byte goes, or -1 for the file's own
+  // position (write(), e.g. a file opened to append).
   int64_t offset;
+  // One past the last byte; for a receive with no limit, -1.
   int64_t end;
+  bool receive = false;
   std::atomic<int64_t> sent{0};
   int status = kActive;
   int err = 0;
@@ -104,6 +117,54 @@ bool Pump(Send& s) {
   return true;
 }
 
+// A receive: called on the worker thread with s.m held. Returns true when it finished.
+bool Drain(Send& s) {
+  static char* buf = new char[kReadSize];  // only the worker thread uses it
+  int64_t turn = 0;
+  for (;;) {
+    int64_t taken = s.sent.load(std::memory_order_relaxed);
+    if (s.end >= 0 && taken >= s.end) {
+      s.status = kLimit;
+      return true;
+    }
+    if (turn >= kTurn) return false;  // rearm: let the others have a go
+    size_t want = kReadSize;
+    if (s.end >= 0 && static_cast<int64_t>(want) > s.end - taken) want = static_cast<size_t>(s.end - taken);
+    ssize_t n = recv(s.sock, buf, want, MSG_DONTWAIT);
+    if (n == 0) {
+      // A FIN. A reset that came after it is only seen by a write: an empty send fails
+      // with the pending error (ECONNRESET, EPIPE), and then the upload is not complete.
+      if (send(s.sock, buf, 0, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN) {
+        s.status = kError;
+        s.err = errno;
+      } else {
+        s.status = kDone;
+      }
+      return true;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      s.status = kError;
+      s.err = errno;
+      return true;
+    }
+    for (ssize_t w = 0; w < n;) {
+      ssize_t m = s.offset >= 0 ? pwrite(s.file, buf + w, static_cast<size_t>(n - w), static_cast<off_t>(s.offset)) : write(s.file, buf + w, static_cast<size_t>(n - w));
+      if (m < 0 && errno == EINTR) continue;
+      if (m <= 0) {
+        s.status = kFileError;
+        s.err = m < 0 ? errno : EIO;
+        return true;
+      }
+      w += m;
+      if (s.offset >= 0) s.offset += m;
+      s.sent.fetch_add(m, std::memory_order_relaxed);
+    }
+    turn += n;
+  }
+}
+
 void Worker() {
   epoll_event events[64];
   for (;;) {
@@ -124,9 +185,9 @@ void Worker() {
       }
       std::lock_guard<std::mutex> lock(s->m);
       if (s->status != kActive) continue;
-      if (!Pump(*s)) {
+      if (!(s->receive ? Drain(*s) : Pump(*s))) {
         epoll_event ev{};
-        ev.events = EPOLLOUT | EPOLLONESHOT;
+        ev.events = (s->receive ? EPOLLIN | EPOLLRDHUP : EPOLLOUT) | EPOLLONESHOT;
         ev.data.u64 = id;
         if (epoll_ctl(g->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0) continue;
         s->status = kError;
@@ -200,7 +261,44 @@ napi_value Init(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// start(socketFd, fileFd, offset, length) -> id
+// Registers a job with the worker: it runs at the socket's next `events`. Throws (returns
+// false) when it cannot; the job's descriptors are closed then.
+bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t events, uint32_t* out) {
+  uint32_t id;
+  {
+    std::lock_guard<std::mutex> lock(g->m);
+    id = g->next_id++;
+    if (g->next_id == 0) g->next_id = 1;
+    s->id = id;
+    g->sends[id] = s;
+  }
+  epoll_event ev{};
+  ev.events = events | EPOLLONESHOT;
+  ev.data.u64 = id;
+  if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
+    std::lock_guard<std::mutex> lock(g->m);
+    g->sends.erase(id);
+    CloseFds(*s);
+    Throw(env, "epoll_ctl failed");
+    return false;
+  }
+  *out = id;
+  return true;
+}
+
+std::shared_ptr<Send> Duplicate(napi_env env, int32_t sock, int32_t file) {
+  auto s = std::make_shared<Send>();
+  s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+  s->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
+  if (s->sock < 0 || s->file < 0) {
+    CloseFds(*s);
+    Throw(env, "cannot duplicate the descriptors");
+    return nullptr;
+  }
+  return s;
+}
+
+// start(socketFd, fileFd, offset, length) -> id: sends the file's bytes [offset, offset+length).
 napi_value Start(napi_env env, napi_callback_info info) {
   if (g == nullptr) return Throw(env, "not initialised");
   size_t argc = 4;
@@ -211,32 +309,38 @@ napi_value Start(napi_env env, napi_callback_info info) {
   if (argc < 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
       !GetInt64(env, argv[2], &offset) || !GetInt64(env, argv[3], &length) || sock < 0 || file < 0)
     return Throw(env, "start(socketFd, fileFd, offset, length) takes non-negative integers");
-  auto s = std::make_shared<Send>();
-  s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
-  s->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
-  if (s->sock < 0 || s->file < 0) {
-    CloseFds(*s);
-    return Throw(env, "cannot duplicate the descriptors");
-  }
+  auto s = Duplicate(env, sock, file);
+  if (!s) return nullptr;
   s->offset = offset;
   s->end = offset + length;
   uint32_t id;
-  {
-    std::lock_guard<std::mutex> lock(g->m);
-    id = g->next_id++;
-    if (g->next_id == 0) g->next_id = 1;
-    s->id = id;
-    g->sends[id] = s;
-  }
-  epoll_event ev{};
-  ev.events = EPOLLOUT | EPOLLONESHOT;
-  ev.data.u64 = id;
-  if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
-    std::lock_guard<std::mutex> lock(g->m);
-    g->sends.erase(id);
-    CloseFds(*s);
-    return Throw(env, "epoll_ctl failed");
-  }
+  if (!Enlist(env, s, EPOLLOUT, &id)) return nullptr;
+  napi_value out;
+  napi_create_uint32(env, id, &out);
+  return out;
+}
+
+// receive(socketFd, fileFd, position, limit) -> id: writes what the socket brings into the
+// file from `position` on (-1: at the file's own position) until the peer's FIN, or until
+// `limit` bytes (-1: no limit). progress() counts the bytes written.
+napi_value Receive(napi_env env, napi_callback_info info) {
+  if (g == nullptr) return Throw(env, "not initialised");
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t sock, file;
+  double position, limit;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
+      napi_get_value_double(env, argv[2], &position) != napi_ok || napi_get_value_double(env, argv[3], &limit) != napi_ok || sock < 0 ||
+      file < 0 || !(position >= -1) || !(limit >= -1) || position > 9007199254740991.0 || limit > 9007199254740991.0)
+    return Throw(env, "receive(socketFd, fileFd, position, limit) takes integers, -1 for none");
+  auto s = Duplicate(env, sock, file);
+  if (!s) return nullptr;
+  s->receive = true;
+  s->offset = static_cast<int64_t>(position);
+  s->end = static_cast<int64_t>(limit);
+  uint32_t id;
+  if (!Enlist(env, s, EPOLLIN | EPOLLRDHUP, &id)) return nullptr;
   napi_value out;
   napi_create_uint32(env, id, &out);
   return out;
@@ -336,6 +440,7 @@ napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"start", nullptr, Start, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"receive", nullptr, Receive, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"progress", nullptr, Progress, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cancel", nullptr, Cancel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"active", nullptr, Active, nullptr, nullptr, nullptr, napi_default, nullptr},
