@@ -162,6 +162,29 @@ export function configureMemory(options: MemoryOptions = {}): void {
 
 let collecting: NodeJS.Timeout | undefined;
 let gc: (() => void) | undefined;
+let lastTransfer = 0;
+let quietTimer: NodeJS.Timeout | undefined;
+
+/**
+ * A transfer that borrowed nothing from the pools ended (the addon's sends and receives):
+ * once none ended for `idleReleaseMs`, the process collects and trims as after a pool's
+ * release, so the memory a load left behind (the sessions' garbage, malloc's free pages)
+ * goes back to the system even when no block was lent.
+ */
+export function transferEnded(): void {
+  lastTransfer = Date.now();
+  if (quietTimer) return;
+  const check = (): void => {
+    const quiet = Date.now() - lastTransfer;
+    if (quiet >= memory.idleReleaseMs) {
+      quietTimer = undefined;
+      collectSoon();
+      return;
+    }
+    quietTimer = setTimeout(check, memory.idleReleaseMs - quiet).unref();
+  };
+  quietTimer = setTimeout(check, memory.idleReleaseMs).unref();
+}
 
 /**
  * Runs the collector, soon and once more a second later, after the pools dropped their

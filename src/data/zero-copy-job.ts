@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { transferEnded } from './block-pool.js';
 import type { ZeroCopySend } from './zero-copy.js';
 
 /** Bytes each socket carried outside Node's stream (zero-copy), for byte counts and STAT. */
@@ -53,6 +54,7 @@ export function runZeroCopyJob(socket: Socket, signal: AbortSignal, start: () =>
       socket.off('close', onClose);
       socket.off('error', onError);
       signal.removeEventListener('abort', onAbort);
+      transferEnded();
       if (err) {
         job?.cancel(); // synchronous: nothing more is moved once it returns
         reject(err);

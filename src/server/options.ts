@@ -168,9 +168,11 @@ export interface FileServerOptions {
    */
   compressAtRest?: boolean | CompressedStorageOptions;
   /**
-   * Binary, unpaced downloads of local files over clear data connections go out with
-   * sendfile(2) through the optional native addon (no copy in user space). Default true;
-   * false always uses the JavaScript path. Without the addon this changes nothing.
+   * The optional native addon moves the bytes of binary, unpaced transfers of local files over
+   * clear data connections: downloads go out with sendfile(2) (no copy in user space), uploads
+   * are read by the addon's own thread and each read written to the file at once (no hand-off
+   * to libuv's pool). Default true; false always uses the JavaScript path. Without the addon
+   * this changes nothing.
    */
   zeroCopy?: boolean;
   /**
