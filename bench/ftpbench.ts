@@ -38,6 +38,8 @@ export interface ManyClientsOptions {
   smallBytes: number;
   /** Per-phase time limits, ms. */
   limits: { login: number; idleRetr: number; retr: number; stor: number; quit: number };
+  /** Runs before the N concurrent STOR (run.ts warms the memory they will land on). */
+  beforeStor?: () => Promise<void>;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function manyClients(server: BenchServer, opts: ManyClientsOptions)
 
   const chunk = Buffer.alloc(MiB, 0x61);
   const times = Math.round(opts.smallBytes / MiB);
+  await opts.beforeStor?.();
   const stor = await phase(living(), opts.limits.stor, (i) => clients[i]!.stor(`stor-${opts.n}-${i}.bin`, chunk, times), drop);
   await Promise.all(Array.from({ length: opts.n }, (_, i) => rm(join(server.root, `stor-${opts.n}-${i}.bin`), { force: true })));
 

@@ -364,6 +364,7 @@ async function main(): Promise<void> {
               smallFile: fx.small.name,
               smallBytes,
               limits: { login: limit(15_000), idleRetr: limit(30_000), retr: limit(60_000), stor: limit(60_000), quit: limit(10_000) },
+              beforeStor: () => warmMemory(tmp.path, n * smallBytes),
             }),
           );
           const r = byServer[name]!;
