@@ -1,8 +1,8 @@
 // Off-loop file <-> socket moves for Node on Linux: file -> socket sends with sendfile(2), and
-// socket -> file receives in one thread, as a blocking server would do them.
+// socket -> file receives read and written by one thread, as a blocking server does them.
 //
-// Node has no sendfile. This addon runs one thread of its own with an epoll set of the
-// sockets it moves data on: when a socket is writable (a send) it calls sendfile() until the
+// Node has no sendfile. This addon runs threads of its own (one per core, at most four), each
+// with an epoll set of the sockets it moves data on (a job stays on one thread): when a socket is writable (a send) it calls sendfile() until the
 // kernel's send buffer is full (EAGAIN); when it is readable (a receive) it reads what arrived
 // and writes it to the file at once, while the bytes are still in the CPU's cache, until the
 // socket has nothing more (EAGAIN); then it waits for the next event. So:
@@ -33,6 +33,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
@@ -42,6 +43,8 @@ constexpr size_t kChunk = 4 << 20;
 constexpr int64_t kTurn = 16 << 20;
 // A receive reads at most this much before writing it: small enough to stay in the cache.
 constexpr size_t kReadSize = 256 << 10;
+// Worker threads at most (one per core below that).
+constexpr unsigned kMaxThreads = 4;
 
 // kDone: a send sent all; a receive saw the peer's FIN (and no reset after it).
 // kEof: a send's file ended early. kLimit: a receive took the bytes it was asked for.
@@ -58,6 +61,8 @@ struct Send {
   // One past the last byte; for a receive with no limit, -1.
   int64_t end;
   bool receive = false;
+  // The epoll set (so the worker thread) this job runs on.
+  int epfd = -1;
   std::atomic<int64_t> sent{0};
   int status = kActive;
   int err = 0;
@@ -72,12 +77,12 @@ struct Completion {
 };
 
 struct State {
-  int epfd = -1;
+  // One epoll set per worker thread; jobs are spread over them.
+  std::vector<int> epfds;
   std::mutex m;
   std::unordered_map<uint32_t, std::shared_ptr<Send>> sends;
   uint32_t next_id = 1;
   napi_threadsafe_function tsfn = nullptr;
-  std::thread worker;
 };
 
 State* g = nullptr;
@@ -119,7 +124,7 @@ bool Pump(Send& s) {
 
 // A receive: called on the worker thread with s.m held. Returns true when it finished.
 bool Drain(Send& s) {
-  static char* buf = new char[kReadSize];  // only the worker thread uses it
+  thread_local char* buf = new char[kReadSize];  // each worker thread its own
   int64_t turn = 0;
   for (;;) {
     int64_t taken = s.sent.load(std::memory_order_relaxed);
@@ -165,10 +170,10 @@ bool Drain(Send& s) {
   }
 }
 
-void Worker() {
+void Worker(int epfd) {
   epoll_event events[64];
   for (;;) {
-    int n = epoll_wait(g->epfd, events, 64, -1);
+    int n = epoll_wait(epfd, events, 64, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
@@ -189,11 +194,11 @@ void Worker() {
         epoll_event ev{};
         ev.events = (s->receive ? EPOLLIN | EPOLLRDHUP : EPOLLOUT) | EPOLLONESHOT;
         ev.data.u64 = id;
-        if (epoll_ctl(g->epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0) continue;
+        if (epoll_ctl(epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0) continue;
         s->status = kError;
         s->err = errno;
       }
-      epoll_ctl(g->epfd, EPOLL_CTL_DEL, s->sock, nullptr);
+      epoll_ctl(epfd, EPOLL_CTL_DEL, s->sock, nullptr);
       CloseFds(*s);
       {
         std::lock_guard<std::mutex> glock(g->m);
@@ -232,7 +237,7 @@ bool GetInt64(napi_env env, napi_value v, int64_t* out) {
   return true;
 }
 
-// init(onComplete): starts the worker; onComplete(id, status, sent, errno) runs on the loop.
+// init(onComplete): starts the worker threads; onComplete(id, status, sent, errno) runs on the loop.
 napi_value Init(napi_env env, napi_callback_info info) {
   if (g != nullptr) return Throw(env, "already initialised");
   size_t argc = 1;
@@ -242,22 +247,27 @@ napi_value Init(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "ftpkit-sendfile", NAPI_AUTO_LENGTH, &name);
   auto* st = new State();
-  st->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (st->epfd < 0) {
-    delete st;
-    return Throw(env, "epoll_create1 failed");
+  // One thread per core, at most kMaxThreads: a receive copies every byte once, and one
+  // thread would hold all uploads to one core.
+  unsigned cores = std::thread::hardware_concurrency();
+  size_t threads = cores == 0 ? 1 : cores > kMaxThreads ? kMaxThreads : cores;
+  for (size_t i = 0; i < threads; i++) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) break;
+    st->epfds.push_back(fd);
   }
-  if (napi_create_threadsafe_function(env, argv[0], nullptr, name, 0, 1, nullptr, nullptr, nullptr, CallJs, &st->tsfn) !=
-      napi_ok) {
-    close(st->epfd);
+  auto fail = [&](const char* why) {
+    for (int fd : st->epfds) close(fd);
     delete st;
-    return Throw(env, "cannot create the completion callback");
-  }
-  // The worker lives as long as the process; it must not keep the loop alive by itself.
+    return Throw(env, why);
+  };
+  if (st->epfds.empty()) return fail("epoll_create1 failed");
+  if (napi_create_threadsafe_function(env, argv[0], nullptr, name, 0, static_cast<size_t>(st->epfds.size()), nullptr, nullptr, nullptr, CallJs, &st->tsfn) != napi_ok)
+    return fail("cannot create the completion callback");
+  // The workers live as long as the process; they must not keep the loop alive by themselves.
   napi_unref_threadsafe_function(env, st->tsfn);
   g = st;
-  g->worker = std::thread(Worker);
-  g->worker.detach();
+  for (int fd : g->epfds) std::thread(Worker, fd).detach();
   return nullptr;
 }
 
@@ -272,10 +282,11 @@ bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t events, uint3
     s->id = id;
     g->sends[id] = s;
   }
+  s->epfd = g->epfds[id % g->epfds.size()];
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = id;
-  if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
+  if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
     std::lock_guard<std::mutex> lock(g->m);
     g->sends.erase(id);
     CloseFds(*s);
@@ -373,7 +384,7 @@ napi_value Cancel(napi_env env, napi_callback_info info) {
   if (s) {
     std::lock_guard<std::mutex> lock(s->m);  // waits for a sendfile() of this send in progress
     if (s->status == kActive) {
-      epoll_ctl(g->epfd, EPOLL_CTL_DEL, s->sock, nullptr);
+      epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->sock, nullptr);
       s->status = kCancelled;
       CloseFds(*s);
       sent = static_cast<double>(s->sent.load());
