@@ -23,6 +23,8 @@ export interface DataConnection {
   attach?: (target: ReadTarget) => void;
   /** Large-read connections only: stop Node's reads so the addon's thread reads the socket (true), or keep reading (false). */
   handOver?: () => boolean;
+  /** Large-read connections only: stop Node's reads until the handler takes them (before the transfer command). */
+  hold?: () => void;
 }
 
 /** A data connection being set up: connected already (passive) or awaiting the server (active). */

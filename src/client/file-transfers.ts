@@ -93,6 +93,7 @@ export async function downloadFile(s: ControlSession, job: DownloadJob, signal: 
     reply = await runTransfer(s, {
       command,
       restart: job.startAt,
+      holdReads: !job.ascii && !s.modeZ,
       // Large reads write the socket's bytes straight into the file: MODE S binary only.
       handle: (conn, sig) => conn.attach && !job.ascii && !s.modeZ
         ? receiveToFile(handle.fd, { position, length: job.length, tracker })(conn, sig)

@@ -18,6 +18,12 @@ export interface TransferSpec {
   /** Sent as REST first when > 0. */
   restart?: number;
   handle: DataHandler;
+  /**
+   * The handler may hand the socket's reads to the data layer (a download into a file): Node
+   * stops reading as soon as the connection exists, before the command goes out, so the bytes
+   * wait in the kernel for whoever the handler picks.
+   */
+  holdReads?: boolean;
 }
 
 /**
@@ -55,6 +61,9 @@ export async function runTransfer(session: ControlSession, spec: TransferSpec, s
     return reply;
   };
   try {
+    // Passive connections exist already: this runs before the command goes out. Active ones:
+    // right when the server's connection is accepted, before any of its bytes is read.
+    if (spec.holdReads) channel.socket().then((c) => c.hold?.(), () => {});
     control.send(spec.command);
     sent = true;
     const firstP = control.nextReply(options.timeout).then(noteFinal);

@@ -35,6 +35,11 @@ export interface LargeReadConnection {
    */
   attach(target: ReadTarget): void;
   /**
+   * Stops Node's reads for now, before the peer may send (the client, before its transfer
+   * command), so that handOver() finds nothing read; attach() or reading `readable` resumes them.
+   */
+  hold(): void;
+  /**
    * Stops Node's reads for good so that another reader (the addon's thread, receive-file.ts)
    * takes the socket from here. True only when nothing was read yet and the stream is open;
    * false leaves the connection reading as before.
@@ -140,7 +145,10 @@ export function withLargeReads(create: (onread: net.OnReadOpts) => net.Socket): 
     target = { buffer: () => toReadable.buffer(), onRead: () => false, end: () => {}, fail: () => {} };
     return true;
   };
-  return { socket, readable, attach, handOver };
+  const hold = (): void => {
+    if (state === 'open' && !socket.connecting && !socket.destroyed) socket.pause();
+  };
+  return { socket, readable, attach, handOver, hold };
 }
 
 /** Connects with large reads (the client's data connections). */

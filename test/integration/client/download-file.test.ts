@@ -69,8 +69,9 @@ describe('download to a path', () => {
     const receives = zeroCopy()?.receivesStarted() ?? 0;
     await client.download('/f', dest);
     expect(sha256Buffer(await readFile(dest))).toBe(sha256Buffer(body));
-    // Node had read bytes already: the block writer took them and the rest, not the addon.
-    expect(zeroCopy()?.receivesStarted() ?? 0).toBe(receives);
+    // The client stopped Node's reads before sending RETR: the bytes waited in the kernel for
+    // the addon's thread (with the addon loaded, always in CI).
+    expect((zeroCopy()?.receivesStarted() ?? 0) - receives).toBe(zeroCopy() ? 1 : 0);
   });
 
   it('resumes into an existing file from startAt', async () => {

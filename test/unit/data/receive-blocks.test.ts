@@ -13,6 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uploadBlocks } from '../../../src/data/block-pool.js';
 import { adoptWithLargeReads, connectWithLargeReads } from '../../../src/data/large-reads.js';
 import { fdSink, receiveBlocks, streamSink } from '../../../src/data/receive-blocks.js';
+import { receiveFileZeroCopy } from '../../../src/data/receive-file.js';
+import { zeroCopy } from '../../../src/data/zero-copy.js';
 import { makeTempDir, type TempDir } from '../../helpers/tmp.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -206,5 +208,47 @@ describe('adoptWithLargeReads', () => {
     expect(Buffer.concat(chunks).toString()).toBe('abc');
     expect(reads.socket.bytesRead).toBe(3);
     reads.socket.destroy();
+  });
+});
+
+describe('handing a large-read connection to the addon (the client downloads)', () => {
+  const zc = zeroCopy();
+  const required = zc !== undefined || (process.env.CI === 'true' && process.env.FTPKIT_ZERO_COPY !== '0');
+  const connected = (conn: { socket: net.Socket }): Promise<void> => new Promise((r) => (conn.socket.connecting ? conn.socket.once('connect', () => r()) : r()));
+
+  it.runIf(required)('held before the peer sends: handOver() succeeds and the addon writes every byte, up to a limit', async () => {
+    const body = randomBytes(3 * 1024 * 1024 + 11);
+    const src = await sender(body, 'end');
+    const conn = connectWithLargeReads({ host: '127.0.0.1', port: src.port });
+    await connected(conn);
+    conn.hold();
+    await new Promise((r) => setTimeout(r, 50)); // the bytes wait in the kernel meanwhile
+    expect(conn.handOver()).toBe(true);
+    const dest = join(tmp.path, 'handed.bin');
+    const file = await open(dest, 'w');
+    const limit = 2 * 1024 * 1024 + 5;
+    const n = await receiveFileZeroCopy(conn.socket, file.fd, 0, new AbortController().signal, { limit });
+    await file.close();
+    conn.socket.destroy();
+    src.close();
+    expect(n).toBe(limit);
+    expect(sha(await readFile(dest))).toBe(sha(body.subarray(0, limit)));
+    expect(zc!.active()).toBe(0);
+  });
+
+  it('once Node read bytes, handOver() refuses and the block writer still gets every byte', async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const src = await sender(body, 'end');
+    const conn = connectWithLargeReads({ host: '127.0.0.1', port: src.port });
+    await new Promise((r) => conn.readable.once('readable', r)); // Node has read some
+    expect(conn.handOver()).toBe(false);
+    const dest = join(tmp.path, 'kept.bin');
+    const file = await open(dest, 'w');
+    const outcome = await receiveBlocks(conn, fdSink(file.fd, 0), { signal: new AbortController().signal, blocks: [Buffer.allocUnsafe(256 * 1024), Buffer.allocUnsafe(256 * 1024)] });
+    await file.close();
+    conn.socket.destroy();
+    src.close();
+    expect(outcome).toBe('complete');
+    expect(sha(await readFile(dest))).toBe(sha(body));
   });
 });
