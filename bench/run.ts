@@ -30,6 +30,9 @@ import { manyRows, renderTable, type Cell, type Row } from './table.js';
 import { GiB, MiB, errorText, median, runShell, sh } from './util.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
+/** Step 4's samples per client and direction, at least. */
+const CLIENT_RUNS = 5;
+
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -502,9 +505,6 @@ if (process.env.FTPKIT_BENCH_ULIMIT !== '1') {
 } else {
   await main();
 }
-
-/** Step 4's samples per client and direction, at least. */
-const CLIENT_RUNS = 5;
 
 /**
  * Writes and deletes 1.5 x `bytes` in `dir` (the fixtures' folder, tmpfs when there is room) right before a STOR sample.
