@@ -110,6 +110,8 @@ async function startNodeServer(name: 'ftpkit' | 'ftp-srv', timeoutMs: number, tl
       FTPKIT_ROOT: root,
       FTPKIT_BANNER: `${name} ${token}`,
       ...(tls ? { FTPKIT_TLS_CERT: join(TLS_DIR, 'cert.pem'), FTPKIT_TLS_KEY: join(TLS_DIR, 'key.pem') } : {}),
+      // FTPKIT_ZERO_COPY=0 npm run bench: ftpkit (and the Node clients) on the JavaScript path.
+      ...(process.env.FTPKIT_ZERO_COPY ? { FTPKIT_ZERO_COPY: process.env.FTPKIT_ZERO_COPY } : {}),
       ...extraEnv,
     },
   });
