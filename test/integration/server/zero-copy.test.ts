@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, truncateSync } from 'node:fs';
 import { readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { smallUploadBlocks, uploadBlocks } from '../../../src/data/block-pool.js';
@@ -45,6 +46,28 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Starts three transfers (`start` on a logged-in session and its passive data socket), closes
+ * the server while the addon runs them all, and checks nothing is left: no job, no descriptor
+ * beyond `base`.
+ */
+async function closeDuringThree(base: number, start: (c: RawFtp, data: Socket, i: number) => Promise<void>): Promise<void> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await login();
+    const data = await c.passive();
+    sockets.push(data);
+    await start(c, data, i);
+  }
+  await until(() => zc!.active() === 3);
+  await t!.close();
+  t = undefined;
+  expect(zc!.active()).toBe(0);
+  for (const s of sockets) s.destroy();
+  for (const c of clients.splice(0)) c.close();
+  await until(() => fds() <= base, 5000);
 }
 
 describe.runIf(required)('zero-copy RETR', () => {
@@ -167,21 +190,10 @@ describe.runIf(required)('zero-copy RETR', () => {
     await setup({ closeTimeout: 200 });
     await writeFile(join(t!.root, 'big.bin'), randomBytes(64 * 1024 * 1024));
     const base = fds();
-    const sockets = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await login();
-      const data = await c.passive();
+    await closeDuringThree(base, async (c, data) => {
       data.pause();
-      sockets.push(data);
       expect((await c.send('RETR big.bin')).code).toBe(150);
-    }
-    await until(() => zc!.active() === 3);
-    await t!.close();
-    t = undefined;
-    expect(zc!.active()).toBe(0);
-    for (const s of sockets) s.destroy();
-    for (const c of clients.splice(0)) c.close();
-    await until(() => fds() <= base, 5000);
+    });
   });
 
   it('kill -9 of a curl mid-download: the send ends, nothing leaks', async () => {
@@ -320,21 +332,10 @@ describe.runIf(required)('zero-copy STOR (the addon reads the data socket)', () 
   it('close() during zero-copy receives leaves nothing running', async () => {
     await setup({ closeTimeout: 200 });
     const base = fds();
-    const sockets = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await login();
-      const data = await c.passive();
-      sockets.push(data);
+    await closeDuringThree(base, async (c, data, i) => {
       expect((await c.send(`STOR open-${i}.bin`)).code).toBe(150);
       await written(data, randomBytes(64 * 1024));
-    }
-    await until(() => zc!.active() === 3);
-    await t!.close();
-    t = undefined;
-    expect(zc!.active()).toBe(0);
-    for (const s of sockets) s.destroy();
-    for (const c of clients.splice(0)) c.close();
-    await until(() => fds() <= base, 5000);
+    });
   });
 
   it('kill -9 of a curl mid-upload: the previous file stays, the receive ends, nothing leaks', async () => {
