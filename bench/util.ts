@@ -55,27 +55,10 @@ export interface GroupMemory {
  * process per session, and vsftpd's call setsid, so the process group alone misses them).
  */
 export function treeMemory(rootPid: number): GroupMemory {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      // fields after the ")" that closes comm: state ppid ...
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(entry), Number(rest[1]));
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) if (p === rootPid) return true;
-    return false;
-  };
   let rss = 0;
   let pss = 0;
   let processes = 0;
-  for (const pid of parent.keys()) {
-    if (!inTree(pid)) continue;
+  for (const pid of processTree(rootPid).keys()) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
       rss += kb(rollup, 'Rss') * 1024;
@@ -86,6 +69,29 @@ export function treeMemory(rootPid: number): GroupMemory {
     }
   }
   return { rss, pss, processes };
+}
+
+/**
+ * `rootPid` and every descendant still running, each with its /proc/<pid>/stat fields after
+ * the ")" that closes comm (state, ppid, ...; utime and stime are [11] and [12]).
+ */
+export function processTree(rootPid: number): Map<number, string[]> {
+  const stats = new Map<number, string[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      stats.set(Number(entry), stat.slice(stat.lastIndexOf(')') + 2).split(' '));
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = Number(stats.get(p)?.[1] ?? 0), hops++) if (p === rootPid) return true;
+    return false;
+  };
+  for (const pid of [...stats.keys()]) if (!inTree(pid)) stats.delete(pid);
+  return stats;
 }
 
 function kb(text: string, field: string): number {

@@ -15,7 +15,7 @@
 // they take CPU the second worker would use, so the speed-up measured here is a floor.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { curlRetr } from './curl.js';
 import { RawFtp, type Target } from './raw-ftp.js';
-import { MiB } from './util.js';
+import { MiB, processTree } from './util.js';
 import { startRedis } from '../test/helpers/scale.js';
 
 const { values: args } = parseArgs({
@@ -57,28 +57,8 @@ const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).std
 
 /** CPU seconds used so far by process `pid` and its descendants (ftp-serve's primary and workers). */
 function treeCpu(pid: number): number {
-  const parents = new Map<number, number>();
-  const times = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(fields[1]));
-      times.set(Number(entry), Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // gone meanwhile
-    }
-  }
   let ticks = 0;
-  for (const [p] of times) {
-    for (let q: number | undefined = p; q !== undefined && q > 1; q = parents.get(q)) {
-      if (q === pid) {
-        ticks += times.get(p)!;
-        break;
-      }
-    }
-  }
+  for (const fields of processTree(pid).values()) ticks += Number(fields[11]) + Number(fields[12]);
   return ticks / TICKS;
 }
 

@@ -122,6 +122,11 @@ bool Pump(Send& s) {
   return true;
 }
 
+// What a job waits for: a send for room in the socket, a receive for bytes (or the end); once.
+uint32_t Readiness(const Send& s) {
+  return (s.receive ? EPOLLIN | EPOLLRDHUP : EPOLLOUT) | EPOLLONESHOT;
+}
+
 // A receive: called on the worker thread with s.m held. Returns true when it finished.
 bool Drain(Send& s) {
   thread_local char* buf = new char[kReadSize];  // each worker thread its own
@@ -192,7 +197,7 @@ void Worker(int epfd) {
       if (s->status != kActive) continue;
       if (!(s->receive ? Drain(*s) : Pump(*s))) {
         epoll_event ev{};
-        ev.events = (s->receive ? EPOLLIN | EPOLLRDHUP : EPOLLOUT) | EPOLLONESHOT;
+        ev.events = Readiness(*s);
         ev.data.u64 = id;
         if (epoll_ctl(epfd, EPOLL_CTL_MOD, s->sock, &ev) == 0) continue;
         s->status = kError;
@@ -229,10 +234,11 @@ napi_value Throw(napi_env env, const char* msg) {
   return nullptr;
 }
 
-bool GetInt64(napi_env env, napi_value v, int64_t* out) {
+// An integer from `min` (0, or -1 for "none") to 2^53 - 1.
+bool GetInt64(napi_env env, napi_value v, int64_t* out, double min = 0) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok) return false;
-  if (!(d >= 0) || d > 9007199254740991.0) return false;
+  if (!(d >= min) || d > 9007199254740991.0) return false;
   *out = static_cast<int64_t>(d);
   return true;
 }
@@ -271,9 +277,9 @@ napi_value Init(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Registers a job with the worker: it runs at the socket's next `events`. Throws (returns
+// Registers a job with a worker: it runs at its socket's next readiness. Throws (returns
 // false) when it cannot; the job's descriptors are closed then.
-bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t events, uint32_t* out) {
+bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t* out) {
   uint32_t id;
   {
     std::lock_guard<std::mutex> lock(g->m);
@@ -284,7 +290,7 @@ bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t events, uint3
   }
   s->epfd = g->epfds[id % g->epfds.size()];
   epoll_event ev{};
-  ev.events = events | EPOLLONESHOT;
+  ev.events = Readiness(*s);
   ev.data.u64 = id;
   if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) != 0) {
     std::lock_guard<std::mutex> lock(g->m);
@@ -297,38 +303,42 @@ bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t events, uint3
   return true;
 }
 
-std::shared_ptr<Send> Duplicate(napi_env env, int32_t sock, int32_t file) {
+// Reads a job's arguments (socketFd, fileFd, a, b): two descriptors and two integers from `min`.
+bool JobArgs(napi_env env, napi_callback_info info, double min, int32_t* sock, int32_t* file, int64_t* a, int64_t* b) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return argc >= 4 && napi_get_value_int32(env, argv[0], sock) == napi_ok && napi_get_value_int32(env, argv[1], file) == napi_ok &&
+         *sock >= 0 && *file >= 0 && GetInt64(env, argv[2], a, min) && GetInt64(env, argv[3], b, min);
+}
+
+// Starts a job on dup()s of the descriptors; returns its id, or throws.
+napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_t offset, int64_t end) {
   auto s = std::make_shared<Send>();
   s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
   s->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
   if (s->sock < 0 || s->file < 0) {
     CloseFds(*s);
-    Throw(env, "cannot duplicate the descriptors");
-    return nullptr;
+    return Throw(env, "cannot duplicate the descriptors");
   }
-  return s;
+  s->receive = receive;
+  s->offset = offset;
+  s->end = end;
+  uint32_t id;
+  if (!Enlist(env, s, &id)) return nullptr;
+  napi_value out;
+  napi_create_uint32(env, id, &out);
+  return out;
 }
 
 // start(socketFd, fileFd, offset, length) -> id: sends the file's bytes [offset, offset+length).
 napi_value Start(napi_env env, napi_callback_info info) {
   if (g == nullptr) return Throw(env, "not initialised");
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   int32_t sock, file;
   int64_t offset, length;
-  if (argc < 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
-      !GetInt64(env, argv[2], &offset) || !GetInt64(env, argv[3], &length) || sock < 0 || file < 0)
+  if (!JobArgs(env, info, 0, &sock, &file, &offset, &length))
     return Throw(env, "start(socketFd, fileFd, offset, length) takes non-negative integers");
-  auto s = Duplicate(env, sock, file);
-  if (!s) return nullptr;
-  s->offset = offset;
-  s->end = offset + length;
-  uint32_t id;
-  if (!Enlist(env, s, EPOLLOUT, &id)) return nullptr;
-  napi_value out;
-  napi_create_uint32(env, id, &out);
-  return out;
+  return Launch(env, sock, file, false, offset, offset + length);
 }
 
 // receive(socketFd, fileFd, position, limit) -> id: writes what the socket brings into the
@@ -336,25 +346,11 @@ napi_value Start(napi_env env, napi_callback_info info) {
 // `limit` bytes (-1: no limit). progress() counts the bytes written.
 napi_value Receive(napi_env env, napi_callback_info info) {
   if (g == nullptr) return Throw(env, "not initialised");
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   int32_t sock, file;
-  double position, limit;
-  if (argc < 4 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &file) != napi_ok ||
-      napi_get_value_double(env, argv[2], &position) != napi_ok || napi_get_value_double(env, argv[3], &limit) != napi_ok || sock < 0 ||
-      file < 0 || !(position >= -1) || !(limit >= -1) || position > 9007199254740991.0 || limit > 9007199254740991.0)
+  int64_t position, limit;
+  if (!JobArgs(env, info, -1, &sock, &file, &position, &limit))
     return Throw(env, "receive(socketFd, fileFd, position, limit) takes integers, -1 for none");
-  auto s = Duplicate(env, sock, file);
-  if (!s) return nullptr;
-  s->receive = true;
-  s->offset = static_cast<int64_t>(position);
-  s->end = static_cast<int64_t>(limit);
-  uint32_t id;
-  if (!Enlist(env, s, EPOLLIN | EPOLLRDHUP, &id)) return nullptr;
-  napi_value out;
-  napi_create_uint32(env, id, &out);
-  return out;
+  return Launch(env, sock, file, true, position, limit);
 }
 
 std::shared_ptr<Send> Find(napi_env env, napi_callback_info info) {

@@ -20,6 +20,36 @@ const SLAB_BYTES = 33 * 1024 * 1024;
  * borrowed for `idleReleaseMs`: then the slabs they were cut from are
  * collected and the memory goes back to the system (see `configureMemory`).
  */
+/** Calls `onQuiet` once, `idleReleaseMs` after the last note(), when armed (unref'd: it never keeps the process up). */
+class QuietTimer {
+  #last = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly onQuiet: () => void) {}
+
+  note(): void {
+    this.#last = Date.now();
+  }
+
+  arm(): void {
+    if (this.#timer) return;
+    const check = (): void => {
+      const quiet = Date.now() - this.#last;
+      if (quiet >= memory.idleReleaseMs) {
+        this.#timer = undefined;
+        return this.onQuiet();
+      }
+      this.#timer = setTimeout(check, memory.idleReleaseMs - quiet).unref();
+    };
+    this.#timer = setTimeout(check, memory.idleReleaseMs).unref();
+  }
+
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
 export class BlockPool {
   readonly blockSize: number;
   /** The share of `poolBytes` this pool gets (its default `maxLent` in bytes). */
@@ -29,8 +59,8 @@ export class BlockPool {
   /** The unused tail of the last slab. */
   #slab: Buffer | undefined;
   #lent = 0;
-  #lastBorrow = 0;
-  #timer: NodeJS.Timeout | undefined;
+  /** Since the last borrow: drops the idle blocks once nothing was borrowed for `idleReleaseMs`. */
+  readonly #idle = new QuietTimer(() => this.release());
 
   constructor(blockSize: number, maxLent: number) {
     this.blockSize = blockSize;
@@ -47,7 +77,7 @@ export class BlockPool {
   borrow(count: number): Buffer[] | undefined {
     if (!this.canLend(count)) return undefined;
     this.#lent += count;
-    this.#lastBorrow = Date.now();
+    this.#idle.note();
     const blocks: Buffer[] = [];
     for (let i = 0; i < count; i++) blocks.push(this.#free.pop() ?? this.#cut());
     return blocks;
@@ -72,7 +102,7 @@ export class BlockPool {
   giveBack(count: number, idle: Buffer[]): void {
     this.#lent -= count;
     for (const block of idle) if (this.#free.length < this.#maxLent) this.#free.push(block);
-    if (this.#free.length > 0) this.#armRelease();
+    if (this.#free.length > 0) this.#idle.arm();
   }
 
   /** Blocks lent out now (tests check it returns to zero). */
@@ -87,8 +117,7 @@ export class BlockPool {
 
   /** Drops the idle blocks now (the collector frees them). */
   release(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#idle.cancel();
     const dropped = this.#free.length > 0 || this.#slab !== undefined;
     this.#free = [];
     this.#slab = undefined;
@@ -99,18 +128,6 @@ export class BlockPool {
   limit(fraction: number): void {
     this.#maxLent = Math.floor((this.#share * fraction) / this.blockSize);
     if (this.#free.length > this.#maxLent) this.#free.length = this.#maxLent;
-  }
-
-  #armRelease(): void {
-    if (this.#timer) return;
-    const check = (): void => {
-      const quiet = Date.now() - this.#lastBorrow;
-      if (quiet >= memory.idleReleaseMs) return this.release();
-      this.#timer = setTimeout(check, memory.idleReleaseMs - quiet);
-      this.#timer.unref();
-    };
-    this.#timer = setTimeout(check, memory.idleReleaseMs);
-    this.#timer.unref();
   }
 }
 
@@ -162,8 +179,7 @@ export function configureMemory(options: MemoryOptions = {}): void {
 
 let collecting: NodeJS.Timeout | undefined;
 let gc: (() => void) | undefined;
-let lastTransfer = 0;
-let quietTimer: NodeJS.Timeout | undefined;
+const afterTransfers = new QuietTimer(() => collectSoon());
 
 /**
  * A transfer that borrowed nothing from the pools ended (the addon's sends and receives):
@@ -172,18 +188,8 @@ let quietTimer: NodeJS.Timeout | undefined;
  * goes back to the system even when no block was lent.
  */
 export function transferEnded(): void {
-  lastTransfer = Date.now();
-  if (quietTimer) return;
-  const check = (): void => {
-    const quiet = Date.now() - lastTransfer;
-    if (quiet >= memory.idleReleaseMs) {
-      quietTimer = undefined;
-      collectSoon();
-      return;
-    }
-    quietTimer = setTimeout(check, memory.idleReleaseMs - quiet).unref();
-  };
-  quietTimer = setTimeout(check, memory.idleReleaseMs).unref();
+  afterTransfers.note();
+  afterTransfers.arm();
 }
 
 /**
