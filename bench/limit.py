@@ -4,6 +4,8 @@
                                            to the end, discarding, and prints "<bytes> <seconds>"
                                            (first byte ... end of stream)
   python3 bench/limit.py sendfile <file> <port>   os.sendfile, no copy
+  python3 bench/limit.py sendfile-lowat <file> <port>   the same with TCP_NOTSENT_LOWAT 64 KiB
+                                           (what ftpkit's zero-copy sends set)
   python3 bench/limit.py copy <file> <port>       read 2 MiB + sendall, one copy
 Exits when stdin closes (recv) or after the send.
 """
@@ -49,9 +51,11 @@ def recv():
 
 def send(mode, path, port):
     s = socket.create_connection(("127.0.0.1", int(port)))
+    if mode == "sendfile-lowat":
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, 64 * 1024)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if mode == "sendfile":
+        if mode.startswith("sendfile"):
             offset = 0
             while offset < size:
                 offset += os.sendfile(s.fileno(), f.fileno(), offset, size - offset)

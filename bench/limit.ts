@@ -1,7 +1,9 @@
 // The machine's limit for one stream (bench step 1's "limit" rows): minimal senders of the big
 // fixture into a minimal Python receiver over loopback, in the same run as the servers, so
 // every server figure also reads as a fraction of what this machine can move at all.
-//   sendfile (Python os.sendfile): no copy, what vsftpd, pyftpdlib and ftpkit's zero-copy RETR do
+//   sendfile (Python os.sendfile): no copy, what vsftpd and pyftpdlib do
+//   sendfile + lowat: the same with TCP_NOTSENT_LOWAT 64 KiB, what ftpkit's zero-copy RETR does
+//     (native/zero-copy.cc says why)
 //   copy (Python read 2 MiB + sendall) and copy (Node fs.read 2 MiB + socket.write): one copy
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
@@ -12,8 +14,9 @@ import { withTimeout } from './util.js';
 
 const SCRIPT = fileURLToPath(new URL('./limit.py', import.meta.url));
 
-export type LimitSender = 'python sendfile' | 'python copy' | 'node copy';
-export const LIMIT_SENDERS: readonly LimitSender[] = ['python sendfile', 'python copy', 'node copy'];
+export type LimitSender = 'python sendfile' | 'python sendfile + lowat' | 'python copy' | 'node copy';
+export const LIMIT_SENDERS: readonly LimitSender[] = ['python sendfile', 'python sendfile + lowat', 'python copy', 'node copy'];
+const PYTHON_MODES: Record<Exclude<LimitSender, 'node copy'>, string> = { 'python sendfile': 'sendfile', 'python sendfile + lowat': 'sendfile-lowat', 'python copy': 'copy' };
 
 /** Node's best plain copying sender: positional 2 MiB reads into two reused buffers, written in turn. */
 async function nodeCopy(path: string, port: number): Promise<void> {
@@ -48,7 +51,7 @@ export async function measureLimits(python: string, path: string, runs: number, 
   const recv = spawn(python, [SCRIPT, 'recv'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: recv.stdout });
   const next = (): Promise<string> => new Promise((resolve) => lines.once('line', resolve));
-  const out: Record<LimitSender, number[]> = { 'python sendfile': [], 'python copy': [], 'node copy': [] };
+  const out = Object.fromEntries(LIMIT_SENDERS.map((k) => [k, [] as number[]])) as Record<LimitSender, number[]>;
   try {
     const port = Number(/^PORT (\d+)$/.exec(await withTimeout(next(), 10_000, 'limit receiver'))?.[1]);
     for (let i = 0; i < runs; i++) {
@@ -58,7 +61,7 @@ export async function measureLimits(python: string, path: string, runs: number, 
           sender === 'node copy'
             ? nodeCopy(path, port)
             : new Promise<void>((resolve, reject) => {
-              const child = spawn(python, [SCRIPT, sender === 'python sendfile' ? 'sendfile' : 'copy', path, String(port)], { stdio: 'ignore' });
+              const child = spawn(python, [SCRIPT, PYTHON_MODES[sender], path, String(port)], { stdio: 'ignore' });
               child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${sender} exited ${code}`))));
             });
         await withTimeout(send, timeoutMs, sender);

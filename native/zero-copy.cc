@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
@@ -43,6 +45,14 @@ constexpr size_t kChunk = 4 << 20;
 constexpr int64_t kTurn = 16 << 20;
 // A receive reads at most this much before writing it: small enough to stay in the cache.
 constexpr size_t kReadSize = 256 << 10;
+// A send keeps at most this much of its file queued but not yet sent (TCP_NOTSENT_LOWAT);
+// the socket reads as writable again below it. Without a cap the kernel queues up to
+// tcp_wmem's maximum (4 MiB) per socket, and the rest of the send is transmitted from the
+// receiver's ACKs: on loopback, inside the receiving process's recv(), so the receiver pays for
+// the sender's TCP work. With the cap the sender's own thread does it. Measured on loopback
+// (2 vCPU): one RETR of 1 GiB 2.5-3.8 -> 5.2-7.1 GB/s, 300 concurrent RETR 2.1-2.3 -> 4.4-5.4 GB/s;
+// 16-64 KiB measured alike, 128 KiB lost half the gain.
+constexpr int kNotSentLowat = 64 << 10;
 // Worker threads at most (one per core below that).
 constexpr unsigned kMaxThreads = 4;
 
@@ -320,6 +330,11 @@ napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_
   if (s->sock < 0 || s->file < 0) {
     CloseFds(*s);
     return Throw(env, "cannot duplicate the descriptors");
+  }
+  if (!receive) {
+    // Best effort: a failure only costs speed.
+    int lowat = kNotSentLowat;
+    setsockopt(s->sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
   }
   s->receive = receive;
   s->offset = offset;

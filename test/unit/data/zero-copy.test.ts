@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -89,6 +90,44 @@ describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
     receiver.destroy();
     await closed;
     expect(fdCount()).toBe(before);
+  });
+
+  it('keeps at most about 64 KiB queued and unsent in the kernel (TCP_NOTSENT_LOWAT), where a plain write queues megabytes', async () => {
+    /** The kernel's unsent bytes on the sender's socket, as ss reports them. */
+    const notSent = (s: Socket): number => {
+      const out = execFileSync('ss', ['-tniH', 'src', `127.0.0.1:${s.localPort}`, 'dst', `127.0.0.1:${s.remotePort}`], { encoding: 'utf8' });
+      const m = /\bnotsent:(\d+)/.exec(out);
+      return m ? Number(m[1]) : 0;
+    };
+    const stalled = async (start: (sender: Socket) => () => void): Promise<number> => {
+      const { sender, receiver, closed } = await pair();
+      receiver.pause();
+      const stop = start(sender);
+      await new Promise((r) => setTimeout(r, 300));
+      const queued = notSent(sender);
+      stop();
+      sender.destroy();
+      receiver.destroy();
+      await closed;
+      return queued;
+    };
+    const fd = openSync(file, 'r');
+    try {
+      const viaAddon = await stalled((sender) => {
+        const send = zc!.send(sender, fd, 0, content.length);
+        send.done.catch(() => {});
+        return () => send.cancel();
+      });
+      const viaWrite = await stalled((sender) => {
+        sender.write(content);
+        return () => {};
+      });
+      expect(viaAddon).toBeLessThanOrEqual(128 * 1024);
+      expect(viaWrite).toBeGreaterThan(1024 * 1024);
+    } finally {
+      closeSync(fd);
+    }
+    expect(zc!.active()).toBe(0);
   });
 
   it('a file truncated during the send rejects instead of hanging', async () => {
