@@ -11,8 +11,8 @@ export interface ClientSpec {
   user: string;
   password: string;
   remote: string;
-  /** upload: the local file to send. download always writes to /dev/null. */
-  local?: string;
+  /** upload: the local file to send; download: the file to write. */
+  local: string;
 }
 
 async function main(spec: ClientSpec): Promise<{ seconds: number; bytes: number }> {
@@ -22,7 +22,7 @@ async function main(spec: ClientSpec): Promise<{ seconds: number; bytes: number 
     const started = performance.now();
     const client = new FileClient({ host, port, user, password });
     await client.connect();
-    const r = spec.op === 'download' ? await client.download(spec.remote, '/dev/null') : await client.upload(spec.local!, spec.remote);
+    const r = spec.op === 'download' ? await client.download(spec.remote, spec.local) : await client.upload(spec.local, spec.remote);
     const seconds = (performance.now() - started) / 1000;
     await client.close();
     return { seconds, bytes: r.bytes };
@@ -31,11 +31,11 @@ async function main(spec: ClientSpec): Promise<{ seconds: number; bytes: number 
   const started = performance.now();
   const client = new Client(0);
   await client.access({ host, port, user, password });
-  if (spec.op === 'download') await client.downloadTo('/dev/null', spec.remote);
-  else await client.uploadFrom(spec.local!, spec.remote);
+  if (spec.op === 'download') await client.downloadTo(spec.local, spec.remote);
+  else await client.uploadFrom(spec.local, spec.remote);
   const seconds = (performance.now() - started) / 1000;
   // basic-ftp reports no byte count: take the file's size (the transfer itself is not checked)
-  const bytes = spec.op === 'download' ? await client.size(spec.remote) : (await stat(spec.local!)).size;
+  const bytes = spec.op === 'download' ? await client.size(spec.remote) : (await stat(spec.local)).size;
   client.close();
   return { seconds, bytes };
 }

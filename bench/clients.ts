@@ -1,5 +1,5 @@
 // Client comparison: FileClient, basic-ftp and curl moving the same 1 GiB file to and from a
-// server (download to /dev/null, upload from the page-cached fixture). Node clients run in a
+// server (download into a file beside the fixtures, upload from the page-cached fixture). Node clients run in a
 // worker process each (bench/client-worker.ts, bundled by servers.ts), curl as itself.
 import { spawn } from 'node:child_process';
 import type { ClientSpec } from './client-worker.js';
@@ -37,6 +37,10 @@ async function runWorker(spec: ClientSpec, timeoutMs: number): Promise<StreamRes
   });
 }
 
+/**
+ * `local`: the file an upload reads or a download writes. Downloads land in a real file, not
+ * /dev/null: a client that splices into /dev/null would skip the copy a real download pays.
+ */
 export function clientTransfer(
   client: ClientName,
   op: 'download' | 'upload',
@@ -45,7 +49,7 @@ export function clientTransfer(
   local: string,
   timeoutMs: number,
 ): Promise<StreamResult> {
-  if (client === 'curl') return op === 'download' ? curlRetr(target, remote, timeoutMs) : curlStorFile(target, local, remote, timeoutMs);
+  if (client === 'curl') return op === 'download' ? curlRetr(target, remote, timeoutMs, false, local) : curlStorFile(target, local, remote, timeoutMs);
   const { host, port, user, password } = target;
-  return runWorker({ client, op, host, port, user, password, remote, ...(op === 'upload' ? { local } : {}) }, timeoutMs);
+  return runWorker({ client, op, host, port, user, password, remote, local }, timeoutMs);
 }

@@ -1,4 +1,4 @@
-// curl as the reference client for single-stream transfers: RETR to /dev/null and STOR
+// curl as the reference client for single-stream transfers: RETR to /dev/null (or a file) and STOR
 // from a pipe (`head -c N /dev/zero`, i.e. streamed from memory, never from disk).
 import { fileURLToPath } from 'node:url';
 import type { Target } from './raw-ftp.js';
@@ -28,9 +28,9 @@ async function curl(t: Target, args: string, timeoutMs: number, input = '', tls 
   return { bytes, seconds };
 }
 
-/** `tls`: explicit FTPS with protected data (step 5). */
-export function curlRetr(t: Target, path: string, timeoutMs: number, tls = false): Promise<StreamResult> {
-  return curl(t, `-o /dev/null -w '%{size_download} %{time_total}' ${sh(url(t, path))}`, timeoutMs, '', tls);
+/** `tls`: explicit FTPS with protected data (step 5). `out`: a file to write, else /dev/null. */
+export function curlRetr(t: Target, path: string, timeoutMs: number, tls = false, out = '/dev/null'): Promise<StreamResult> {
+  return curl(t, `-o ${sh(out)} -w '%{size_download} %{time_total}' ${sh(url(t, path))}`, timeoutMs, '', tls);
 }
 
 export function curlStor(t: Target, path: string, bytes: number, timeoutMs: number, tls = false): Promise<StreamResult> {

@@ -325,15 +325,17 @@ async function main(): Promise<void> {
                 acc.set(key, a);
                 if (a.errors.some(isTimeout)) continue;
                 const remote = op === 'download' ? fx.big.name : `client-up-${i}.bin`;
-                if (op === 'upload') await warmMemory(tmp.path, bigBytes);
+                // A download lands in a file on the fixtures' file system, as a user's would.
+                const local = op === 'download' ? join(tmp.path, 'client-down.bin') : fx.big.path;
+                await warmMemory(tmp.path, bigBytes);
                 try {
-                  const r = await clientTransfer(client, op, s, remote, fx.big.path, limit(30_000));
+                  const r = await clientTransfer(client, op, s, remote, local, limit(30_000));
                   if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
                   a.samples.push(r.bytes / r.seconds);
                 } catch (err) {
                   a.errors.push(errorText(err));
                 } finally {
-                  if (op === 'upload') await rm(join(s.root, remote), { force: true });
+                  await rm(op === 'upload' ? join(s.root, remote) : local, { force: true });
                 }
               }
             }
