@@ -89,14 +89,17 @@ struct Send {
   // One past the last byte; for a receive with no limit, -1.
   int64_t end;
   bool receive = false;
-  // A receive through this thread's pipe (Drain); false: recv() + write().
+  // A receive may go through this thread's pipe (Drain); false: recv() + write() only (a
+  // blocking socket, or the socket or the file refused a splice).
   bool splice = false;
   // A receive that can splice tries both ways on its first bytes and keeps the one that cost
   // its thread less CPU per byte: which wins depends on how the sender wrote (loopback, 1 GiB
-  // into tmpfs: from curl reading a file, splice 0.57 against 0.79 CPU s; from curl reading a
-  // pipe in small writes, 0.74 against 0.64). [0] recv + write, [1] splice.
+  // into tmpfs, server CPU: from curl reading a file, splice 0.57 against 0.79 s; from curl
+  // reading a pipe in small writes, alike within the noise). [0] recv + write, [1] splice.
   struct Trial {
     bool on = false;
+    // The way the last trial chose (splice until one has).
+    bool spliceWins = true;
     // Bytes moved since the trial began; the first kTrialWarmUp are not counted (a connection's
     // start costs more either way), then the ways take turns every kTrialSlice.
     int64_t seen = 0;
@@ -175,7 +178,8 @@ uint32_t Readiness(const Send& s) {
 
 // A receive moves the socket's bytes into the file with splice(2), through this thread's pipe:
 // the socket's pages pass to the pipe by reference and are copied once, into the file, where
-// recv() + write() copy twice (measured on loopback into tmpfs: 25% less CPU, 1.3x the speed).
+// recv() + write() copy twice (a minimal receiver on loopback into tmpfs, 1 MiB sends: 25% less
+// CPU; which way is cheaper depends on the sender, see Send::trial).
 // The pipe is empty between calls. Without it (none could be made, a blocking socket, a file
 // that takes no splice such as one opened to append) a receive reads and writes.
 //
@@ -233,8 +237,7 @@ bool FromPipe(Send& s, Pipe& p, size_t n, char* buf) {
       }
       if (m < 0 && errno == EINTR) continue;
       if (m < 0 && errno == EINVAL) {  // a file that takes no splice
-        s.splice = s.trial.on = false;
-        s.trial.next = 0;  // and never tries again
+        s.splice = s.trial.on = false;  // and never tries again
         continue;
       }
       s.status = kFileError;
@@ -280,7 +283,7 @@ void Tried(Send& s, bool piped, int64_t n, int64_t ns) {
   s.trial.ns[piped ? 1 : 0] += ns;
   if (s.trial.bytes[0] < kTrialBytes || s.trial.bytes[1] < kTrialBytes) return;
   // ns[1]/bytes[1] <= ns[0]/bytes[0], without division
-  s.splice = static_cast<double>(s.trial.ns[1]) * static_cast<double>(s.trial.bytes[0]) <= static_cast<double>(s.trial.ns[0]) * static_cast<double>(s.trial.bytes[1]);
+  s.trial.spliceWins = static_cast<double>(s.trial.ns[1]) * static_cast<double>(s.trial.bytes[0]) <= static_cast<double>(s.trial.ns[0]) * static_cast<double>(s.trial.bytes[1]);
   s.trial.on = false;
   s.trial.next = s.sent.load(std::memory_order_relaxed) + kTrialEvery;
 }
@@ -297,7 +300,8 @@ bool Drain(Send& s) {
     }
     if (turn >= kTurn) return false;  // rearm: let the others have a go
     Pipe& p = tPipe;
-    bool piped = s.splice && p.r >= 0 && (!s.trial.on || TrialSplices(s.trial.seen));
+    if (p.r < 0) s.splice = s.trial.on = false;  // this thread has no pipe
+    bool piped = s.splice && p.r >= 0 && (s.trial.on ? TrialSplices(s.trial.seen) : s.trial.spliceWins);
     int64_t started = s.trial.on ? ThreadNs() : 0;
     size_t want = piped ? kSpliceSize : kReadSize;
     if (s.end >= 0 && static_cast<int64_t>(want) > s.end - taken) want = static_cast<size_t>(s.end - taken);
@@ -318,8 +322,7 @@ bool Drain(Send& s) {
       // The pipe is empty when a splice starts, so EAGAIN is the socket's.
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       if (piped && errno == EINVAL) {  // a socket that takes no splice
-        s.splice = s.trial.on = false;
-        s.trial.next = 0;  // and never tries again
+        s.splice = s.trial.on = false;  // and never tries again
         continue;
       }
       s.status = kError;
@@ -330,8 +333,8 @@ bool Drain(Send& s) {
     turn += n;
     if (s.trial.on) {
       Tried(s, piped, n, ThreadNs() - started);
-    } else if (s.trial.next > 0 && s.sent.load(std::memory_order_relaxed) >= s.trial.next) {
-      // Again, without the warm-up; a receive that cannot splice (next == 0) never does.
+    } else if (s.splice && s.trial.next > 0 && s.sent.load(std::memory_order_relaxed) >= s.trial.next) {
+      // Again, without the warm-up; a receive that cannot splice never does.
       s.trial.on = true;
       s.trial.seen = kTrialWarmUp;
       s.trial.bytes[0] = s.trial.bytes[1] = s.trial.ns[0] = s.trial.ns[1] = 0;
