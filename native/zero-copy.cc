@@ -196,12 +196,25 @@ Pipe MakePipe() {
 
 thread_local Pipe tPipe;
 
-// After a failed write the pipe may still hold bytes: they are the failed job's; discard them.
+// Discards what the pipe holds.
 void EmptyPipe(Pipe& p, char* buf) {
   int left = 0;
   while (ioctl(p.r, FIONREAD, &left) == 0 && left > 0) {
     if (read(p.r, buf, static_cast<size_t>(left) < kReadSize ? static_cast<size_t>(left) : kReadSize) <= 0 && errno != EINTR) return;
   }
+}
+
+// Counts m bytes written to the job's file.
+void Wrote(Send& s, ssize_t m) {
+  if (s.offset >= 0) s.offset += m;
+  s.sent.fetch_add(m, std::memory_order_relaxed);
+}
+
+// Records a failed write (m < 0: errno says why; 0: the file took nothing). Returns false.
+bool FileFailed(Send& s, ssize_t m) {
+  s.status = kFileError;
+  s.err = m < 0 ? errno : EIO;
+  return false;
 }
 
 // Writes n bytes to the job's file at its offset (or the file's own position). False, with
@@ -210,28 +223,22 @@ bool WriteOut(Send& s, const char* data, size_t n) {
   for (size_t w = 0; w < n;) {
     ssize_t m = s.offset >= 0 ? pwrite(s.file, data + w, n - w, static_cast<off_t>(s.offset)) : write(s.file, data + w, n - w);
     if (m < 0 && errno == EINTR) continue;
-    if (m <= 0) {
-      s.status = kFileError;
-      s.err = m < 0 ? errno : EIO;
-      return false;
-    }
+    if (m <= 0) return FileFailed(s, m);
     w += static_cast<size_t>(m);
-    if (s.offset >= 0) s.offset += m;
-    s.sent.fetch_add(m, std::memory_order_relaxed);
+    Wrote(s, m);
   }
   return true;
 }
 
 // Moves the n bytes in the pipe to the file. A file that takes no splice (EINVAL) gets them,
 // and the rest of the job's bytes, by read + write.
-bool FromPipe(Send& s, Pipe& p, size_t n, char* buf) {
+bool MovePiped(Send& s, Pipe& p, size_t n, char* buf) {
   while (n > 0) {
     if (s.splice) {
       loff_t off = static_cast<loff_t>(s.offset);
       ssize_t m = splice(p.r, nullptr, s.file, s.offset >= 0 ? &off : nullptr, n, SPLICE_F_MOVE);
       if (m > 0) {
-        if (s.offset >= 0) s.offset += m;
-        s.sent.fetch_add(m, std::memory_order_relaxed);
+        Wrote(s, m);
         n -= static_cast<size_t>(m);
         continue;
       }
@@ -240,26 +247,22 @@ bool FromPipe(Send& s, Pipe& p, size_t n, char* buf) {
         s.splice = s.trial.on = false;  // and never tries again
         continue;
       }
-      s.status = kFileError;
-      s.err = m < 0 ? errno : EIO;
-      EmptyPipe(p, buf);
-      return false;
+      return FileFailed(s, m);
     }
     ssize_t got = read(p.r, buf, n < kReadSize ? n : kReadSize);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {  // cannot happen: the bytes are in the pipe
-      s.status = kFileError;
-      s.err = got < 0 ? errno : EIO;
-      EmptyPipe(p, buf);
-      return false;
-    }
-    if (!WriteOut(s, buf, static_cast<size_t>(got))) {
-      EmptyPipe(p, buf);
-      return false;
-    }
+    if (got <= 0) return FileFailed(s, got);  // cannot happen: the bytes are in the pipe
+    if (!WriteOut(s, buf, static_cast<size_t>(got))) return false;
     n -= static_cast<size_t>(got);
   }
   return true;
+}
+
+// MovePiped; when the file fails, the bytes it left in the pipe are the failed job's: gone.
+bool FromPipe(Send& s, Pipe& p, size_t n, char* buf) {
+  if (MovePiped(s, p, n, buf)) return true;
+  EmptyPipe(p, buf);
+  return false;
 }
 
 // CPU time of the calling thread, ns.

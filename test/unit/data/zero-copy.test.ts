@@ -231,6 +231,13 @@ describe.runIf(required)('zero-copy receives (the addon splices the socket into 
     }
   }
 
+  /** 'resolved', or a rejection's code and syscall ('ENOSPC write'). */
+  const outcome = (job: Promise<number>): Promise<string> =>
+    job.then(
+      () => 'resolved',
+      (e: NodeJS.ErrnoException) => `${e.code} ${e.syscall}`,
+    );
+
   it('at a position, after what the file holds, byte for byte', async () => {
     const before = fdCount();
     const path = join(dir, 'at.bin');
@@ -259,11 +266,7 @@ describe.runIf(required)('zero-copy receives (the addon splices the socket into 
   });
 
   it('a file without splice that fails (/dev/full): ENOSPC as a write error', async () => {
-    const failed = await receiveInto(openSync('/dev/full', 'w'), null, content, { queued: true }).then(
-      () => 'resolved',
-      (e: NodeJS.ErrnoException) => `${e.code} ${e.syscall}`,
-    );
-    expect(failed).toBe('ENOSPC write');
+    expect(await outcome(receiveInto(openSync('/dev/full', 'w'), null, content, { queued: true }))).toBe('ENOSPC write');
     expect(zc!.active()).toBe(0);
   });
 
@@ -277,11 +280,7 @@ describe.runIf(required)('zero-copy receives (the addon splices the socket into 
     try {
       // Several, so every worker thread has had a failure (jobs take turns over the threads).
       for (let i = 0; i < 4; i++) {
-        const failed = await receiveInto(openSync(join(small, `full-${i}.bin`), 'w'), 0, content).then(
-          () => 'resolved',
-          (e: NodeJS.ErrnoException) => `${e.code} ${e.syscall}`,
-        );
-        expect(failed).toBe('ENOSPC write');
+        expect(await outcome(receiveInto(openSync(join(small, `full-${i}.bin`), 'w'), 0, content))).toBe('ENOSPC write');
         rmSync(join(small, `full-${i}.bin`));
       }
     } finally {
