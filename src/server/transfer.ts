@@ -133,12 +133,14 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
   reply(150, plan.opening);
   const started = Date.now();
   let failure: string | undefined;
+  /** The transfer's final reply, sent after its cleanup (see the finally block). */
+  let answer: (() => void) | undefined;
   try {
     try {
       socket = await session.data.open(controller.signal);
     } catch {
       failure = aborted ? 'aborted' : 'data-connection';
-      reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
+      answer = () => reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
     let reads: OwnedReads | undefined;
@@ -158,7 +160,7 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
         failure = aborted ? 'aborted' : 'tls';
         const reuse = err instanceof TlsReuseRefused;
         session.log.warn({ err }, 'data connection TLS refused');
-        reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
+        answer = () => reply(aborted ? 426 : 522, aborted ? 'Transfer aborted' : reuse ? REUSE_REFUSAL : 'Data connection TLS handshake failed');
         return;
       }
     }
@@ -169,29 +171,32 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
       await plan.pump(s, controller.signal, reads);
-      reply(226, plan.success ?? 'Transfer complete');
+      answer = () => reply(226, plan.success ?? 'Transfer complete');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (aborted) {
         failure = 'aborted';
-        reply(426, 'Transfer aborted');
+        answer = () => reply(426, 'Transfer aborted');
       } else if (code === 'ETIMEDOUT') {
         failure = 'timeout';
-        reply(426, 'Data connection timed out; transfer aborted');
+        answer = () => reply(426, 'Data connection timed out; transfer aborted');
       } else if (isPeerGone(err)) {
         failure = 'data-connection';
-        reply(426, 'Connection closed; transfer aborted');
+        answer = () => reply(426, 'Connection closed; transfer aborted');
       } else {
         failure = 'storage';
-        finalCode = hooks.fail(err, plan.path);
+        answer = () => void (finalCode = hooks.fail(err, plan.path));
       }
     }
   } finally {
-    const code = finalCode;
     unpace?.();
     await Promise.resolve(plan.dispose?.()).catch((err: unknown) => session.log.warn({ err }, 'transfer cleanup failed'));
     socket?.destroy();
     plain?.destroy();
+    // The final reply only once the file is closed and its lock released: a client that acts
+    // on a 226 at once (another session's RETR of the file just stored) must not meet them.
+    answer?.();
+    const code = finalCode;
     if (account) {
       account.transfers--;
       session.host.limits.release(account.name);

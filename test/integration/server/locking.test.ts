@@ -191,6 +191,36 @@ describe('direct mode', () => {
   });
 });
 
+for (const uploadMode of ['atomic', 'direct'] as const) {
+  describe(`a final reply comes after the lock is gone (${uploadMode} uploads)`, () => {
+    beforeEach(() => setup({ uploadMode }));
+
+    it('another session\'s RETR sent the moment STOR\'s 226 arrives reads the new file (50 rounds)', async () => {
+      const a = await client();
+      const b = await client();
+      for (let i = 0; i < 50; i++) {
+        const data = await b.passive();
+        const chunks: Buffer[] = [];
+        const ended = new Promise<void>((resolve) => {
+          data.on('data', (c: Buffer) => chunks.push(c));
+          data.on('close', () => resolve());
+        });
+        const stored = await a.store('STOR f', `version ${i}`).then((r) => {
+          b.write('RETR f\r\n'); // at once, in the same turn as the 226
+          return r;
+        });
+        expect(stored.final.code).toBe(226);
+        const mark = await b.read();
+        if (mark.code !== 150) data.destroy();
+        expect(`${mark.code} ${mark.text}`).toMatch(/^150 /);
+        expect((await b.read(30_000)).code).toBe(226);
+        await ended;
+        expect(Buffer.concat(chunks).toString()).toBe(`version ${i}`);
+      }
+    });
+  });
+}
+
 describe('lockWait', () => {
   beforeEach(() => setup({ lockWait: 5000 }));
 
