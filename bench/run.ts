@@ -161,6 +161,55 @@ async function withServer<T>(
   }
 }
 
+/** A server to start for an interleaved step: its column in the table, which server, its env. */
+interface Column {
+  column: string;
+  name: ServerName;
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts every column's server (a failed start is that column's error), runs `fn` on those
+ * that started, and stops them all. Steps 1, 2 and 5 take their samples by turns across the
+ * servers, so the VM's drift over minutes falls on every server alike (one server's samples in
+ * a block measured whichever minute it got: in one run the same build read 0.96x and 1.04x).
+ */
+async function withServers<T>(
+  columns: readonly Column[],
+  fixtures: Parameters<typeof installFixtures>[1],
+  fn: (up: readonly [string, BenchServer][]) => Promise<Record<string, T>>,
+  opts: { tls?: boolean; disk?: string } = {},
+): Promise<Record<string, T | { error: string }>> {
+  const up: [string, BenchServer][] = [];
+  const out: Record<string, T | { error: string }> = {};
+  const tmpdir = process.env.TMPDIR;
+  try {
+    for (const { column, name, env } of columns) {
+      try {
+        // The real-disk row: the server's root (made under TMPDIR) on the disk; no fixtures (another file system).
+        if (opts.disk) process.env.TMPDIR = opts.disk;
+        const server = await startServer(name, limit(20_000), { ...opts, ...(env ? { env } : {}) }).finally(() => {
+          if (tmpdir === undefined) delete process.env.TMPDIR;
+          else process.env.TMPDIR = tmpdir;
+        });
+        up.push([column, server]);
+        if (!opts.disk) await installFixtures(server.root, fixtures);
+      } catch (err) {
+        log(`${column}: ${errorText(err)}`);
+        out[column] = { error: errorText(err) };
+      }
+    }
+    if (up.length > 0) Object.assign(out, await fn(up));
+    return out;
+  } catch (err) {
+    log(`${columns.map((c) => c.column).join(', ')}: ${errorText(err)}`);
+    for (const { column } of columns) out[column] ??= { error: errorText(err) };
+    return out;
+  } finally {
+    for (const [, server] of up) await server.stop().catch(() => {});
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const servers = args.servers.split(',').filter(Boolean) as ServerName[];
@@ -214,39 +263,44 @@ async function main(): Promise<void> {
   } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, disk: {} };
 
   /**
-   * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs`; a timed-out run is not
-   * retried (it would only spend the budget again).
+   * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs` per server; the servers
+   * take turns sample by sample (see withServers). A server whose run timed out takes no more
+   * samples of that kind (it would only spend the budget again).
    */
   async function singleStreams(
-    name: ServerName,
-    s: BenchServer,
+    up: readonly [string, BenchServer][],
     keys: readonly StreamKey[],
     tls: boolean,
-  ): Promise<Partial<Record<StreamKey, Series>>> {
-    const out: Partial<Record<StreamKey, Series>> = {};
+  ): Promise<Record<string, Partial<Record<StreamKey, Series>>>> {
+    const out: Record<string, Partial<Record<StreamKey, Series>>> = {};
     const timeout = tls ? 60_000 : 30_000;
     for (const key of keys) {
-      const samples: number[] = [];
-      const errors: string[] = [];
-      for (let i = 0; i < runs && remaining() > 30_000 && !errors.some(isTimeout); i++) {
-        const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
-        // Uploads land on memory the VM's host has backed, whichever server runs (see warmMemory).
-        if (key !== 'retr') await warmMemory(tmp.path, bigBytes);
-        try {
-          const r: StreamResult =
-            key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls)
-              : key === 'stor' ? await curlStor(s, remote, bigBytes, limit(timeout), tls)
-                : await curlStorFile(s, fx.big.path, remote, limit(timeout));
-          if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
-          samples.push(r.bytes / r.seconds);
-        } catch (err) {
-          errors.push(errorText(err));
-        } finally {
-          if (key !== 'retr') await rm(join(s.root, remote), { force: true });
+      const acc = new Map(up.map(([column]) => [column, { samples: [] as number[], errors: [] as string[] }]));
+      for (let i = 0; i < runs && remaining() > 30_000; i++) {
+        for (const [column, s] of up) {
+          const { samples, errors } = acc.get(column)!;
+          if (errors.some(isTimeout) || remaining() < 30_000) continue;
+          const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
+          // Uploads land on memory the VM's host has backed, whichever server runs (see warmMemory).
+          if (key !== 'retr') await warmMemory(tmp.path, bigBytes);
+          try {
+            const r: StreamResult =
+              key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls)
+                : key === 'stor' ? await curlStor(s, remote, bigBytes, limit(timeout), tls)
+                  : await curlStorFile(s, fx.big.path, remote, limit(timeout));
+            if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
+            samples.push(r.bytes / r.seconds);
+          } catch (err) {
+            errors.push(errorText(err));
+          } finally {
+            if (key !== 'retr') await rm(join(s.root, remote), { force: true });
+          }
         }
       }
-      out[key] = series(samples, errors);
-      log(`${name}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(out[key]!.median / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+      for (const [column, { samples, errors }] of acc) {
+        (out[column] ??= {})[key] = series(samples, errors);
+        log(`${column}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(median(samples) / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+      }
     }
     return out;
   }
@@ -265,12 +319,8 @@ async function main(): Promise<void> {
       }
     }
     if (steps.has(1) || steps.has(2)) {
-      for (const name of present) {
-        results.single[name] = await withServer(name, fx, async (s) => {
-          const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
-          return singleStreams(name, s, keys, false);
-        });
-      }
+      const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
+      Object.assign(results.single, await withServers(present.map((name) => ({ column: name, name })), fx, (up) => singleStreams(up, keys, false)));
     }
 
     // Step 2 on a real disk: STOR from the cached file into a root on args['disk-dir'] (atomic
@@ -284,11 +334,12 @@ async function main(): Promise<void> {
         notes.push(`real-disk STOR skipped: ${disk} is not usable`);
       }
       if (onDisk) {
-        const runs: [string, ServerName, Record<string, string>][] = present.map((n) => [n, n, {}]);
-        if (present.includes('ftpkit')) runs.splice(1, 0, ['ftpkit, uploadFsync: false', 'ftpkit', { FTPKIT_UPLOAD_FSYNC: '0' }]);
-        for (const [column, name, env] of runs) {
-          const r = await withServer(name, fx, (s) => singleStreams(name, s, ['storFile'], false), { disk, env });
-          results.disk[column] = 'error' in r ? r : r.storFile ?? { error: 'no sample' };
+        const columns: Column[] = present.map((name) => ({ column: name, name }));
+        if (present.includes('ftpkit')) columns.splice(1, 0, { column: 'ftpkit, uploadFsync: false', name: 'ftpkit', env: { FTPKIT_UPLOAD_FSYNC: '0' } });
+        const got = await withServers(columns, fx, (up) => singleStreams(up, ['storFile'], false), { disk });
+        for (const { column } of columns) {
+          const r = got[column];
+          results.disk[column] = !r ? { error: 'no sample' } : 'error' in r ? r : r.storFile ?? { error: 'no sample' };
         }
       } else if (existsSync(disk)) {
         notes.push(`real-disk STOR skipped: ${disk} is on tmpfs (pass --disk-dir=<a folder on a disk>)`);
@@ -298,14 +349,11 @@ async function main(): Promise<void> {
     // Step 5: the same single streams over explicit FTPS (AUTH TLS, PROT P; both servers
     // require the data connections to resume the control session, which curl does).
     if (steps.has(5)) {
-      for (const name of FTPS_SERVERS.filter((n) => present.includes(n))) {
-        if (remaining() < 40_000) {
-          results.ftps[name] = { error: 'skipped: time budget spent' };
-          continue;
-        }
-        results.ftps[name] = await withServer(name, fx, async (s) => {
-          return singleStreams(name, s, ['retr', 'stor'], true);
-        }, { tls: true });
+      const names = FTPS_SERVERS.filter((n) => present.includes(n));
+      if (remaining() < 40_000) {
+        for (const name of names) results.ftps[name] = { error: 'skipped: time budget spent' };
+      } else {
+        Object.assign(results.ftps, await withServers(names.map((name) => ({ column: name, name })), fx, (up) => singleStreams(up, ['retr', 'stor'], true), { tls: true }));
       }
     }
 
