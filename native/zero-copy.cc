@@ -65,6 +65,19 @@ constexpr int64_t kTrialEvery = 64 << 20;
 // (2 vCPU): one RETR of 1 GiB 2.5-3.8 -> 5.2-7.1 GB/s, 300 concurrent RETR 2.1-2.3 -> 4.4-5.4 GB/s;
 // 16-64 KiB measured alike, 128 KiB lost half the gain.
 constexpr int kNotSentLowat = 64 << 10;
+// A send tries sendfile and a copy by turns (see Send::trial): after kSendWarmUp, slices of
+// kSendSlice go sendfile, copy, copy, sendfile until each way moved kSendTrialBytes; again
+// every kSendTrialEvery. Slices shorter than a few times the reader's socket buffer (up to
+// 6 MiB) timed the buffer more than the way.
+constexpr int64_t kSendWarmUp = 32 << 20;
+constexpr int64_t kSendSlice = 16 << 20;
+constexpr int64_t kSendTrialBytes = 32 << 20;
+constexpr int64_t kSendTrialEvery = 512 << 20;
+// A copy is kept only when it is this much faster (time per byte at most 0.9 of sendfile's):
+// it spends the CPU that sendfile saves.
+constexpr double kCopyMargin = 0.9;
+// How a send moves its bytes: kWayAuto tries both (the default); the others are for tests.
+enum Way { kWayAuto = 0, kWaySendfile = 1, kWayCopy = 2 };
 // Worker threads at most (one per core below that).
 constexpr unsigned kMaxThreads = 4;
 
@@ -92,19 +105,30 @@ struct Send {
   // A receive may go through this thread's pipe (Drain); false: recv() + write() only (a
   // blocking socket, or the socket or the file refused a splice).
   bool splice = false;
-  // A receive that can splice tries both ways on its first bytes and keeps the one that cost
-  // its thread less CPU per byte: which wins depends on how the sender wrote (loopback, 1 GiB
-  // into tmpfs, server CPU: from curl reading a file, splice 0.57 against 0.79 s; from curl
-  // reading a pipe in small writes, alike within the noise). [0] recv + write, [1] splice.
+  // A send (kWayAuto): sendfile or pread + send, chosen by trial (Send::trial).
+  int way = kWayAuto;
+  // Each job tries two ways by turns on its first bytes and keeps the better one.
+  // A receive that can splice keeps the way that cost its thread less CPU per byte: which wins
+  // depends on how the sender wrote (loopback, 1 GiB into tmpfs, server CPU: from curl reading
+  // a file, splice 0.57 against 0.79 s; from curl reading a pipe in small writes, alike within
+  // the noise). [0] recv + write, [1] splice.
+  // A send alone on its thread keeps the way that moved its slices in less wall time: a
+  // sendfile is so cheap that against a reader that takes 64 KiB at a time the thread sleeps
+  // and wakes once per read (13,000 times per GiB), and the reader waits for it; a copy keeps
+  // the thread busy while the reader reads (FileClient uploading 1 GiB to vsftpd, loopback:
+  // 1.06 s with sendfile, 0.78 s copying 256 KiB at a time, 546-2,108 wake-ups). Against curl
+  // downloading, sendfile won. [0] sendfile, [1] copy.
   struct Trial {
     bool on = false;
-    // The way the last trial chose (splice until one has).
-    bool spliceWins = true;
-    // Bytes moved since the trial began; the first kTrialWarmUp are not counted (a connection's
-    // start costs more either way), then the ways take turns every kTrialSlice.
+    // The way the last trial chose: [1] for receives (splice) and [0] for sends until one has.
+    bool secondWins = true;
+    // Bytes moved since the trial began; the first (warm-up) bytes are not counted (a
+    // connection's start costs more either way), then the ways take turns slice by slice.
     int64_t seen = 0;
-    // The next trial starts when the receive has moved this many bytes.
+    // The next trial starts when the job has moved this many bytes.
     int64_t next = 0;
+    // Sends: when the current slice began (CLOCK_MONOTONIC, ns).
+    int64_t mark = 0;
     int64_t bytes[2] = {0, 0};
     int64_t ns[2] = {0, 0};
   } trial;
@@ -131,6 +155,8 @@ struct State {
   std::mutex m;
   std::unordered_map<uint32_t, std::shared_ptr<Send>> sends;
   uint32_t next_id = 1;
+  // Bytes sends moved by copy rather than sendfile (tests check a trial ran).
+  std::atomic<int64_t> copied{0};
   napi_threadsafe_function tsfn = nullptr;
 };
 
@@ -142,6 +168,73 @@ void CloseFds(Send& s) {
   s.sock = s.file = -1;
 }
 
+// A buffer of kReadSize for the calling worker thread (receives without splice, copied sends).
+char* ThreadBuffer() {
+  thread_local char* buf = new char[kReadSize];
+  return buf;
+}
+
+int64_t MonotonicNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// Whether job s is the only one on its worker thread (otherwise a trial would time the others too).
+bool Alone(const Send& s) {
+  std::lock_guard<std::mutex> lock(g->m);
+  for (const auto& entry : g->sends)
+    if (entry.second.get() != &s && entry.second->epfd == s.epfd) return false;
+  return true;
+}
+
+// Whether a send's next bytes are copied (pread + send) rather than sent with sendfile.
+bool SendCopies(const Send& s) {
+  if (s.way != kWayAuto) return s.way == kWayCopy;
+  if (!s.trial.on) return s.trial.secondWins;
+  // sendfile, copy, copy, sendfile: a drift in the reader's pace (a young connection's
+  // windows still growing) then weighs on both ways alike
+  int64_t slice = s.trial.seen < kSendWarmUp ? -1 : ((s.trial.seen - kSendWarmUp) / kSendSlice) % 4;
+  return slice == 1 || slice == 2;
+}
+
+// Counts n bytes a send moved for its trial; at each slice's end, times the slice, and once both
+// ways moved kSendTrialBytes keeps the faster (a copy only by kCopyMargin). A send that is not
+// alone on its thread at a slice's end stops trying until the next trial and sends with sendfile.
+void SendTried(Send& s, bool copied, int64_t n) {
+  Send::Trial& t = s.trial;
+  int64_t before = t.seen;
+  t.seen += n;
+  if (t.seen < kSendWarmUp) return;
+  bool warmedUp = before < kSendWarmUp;  // this move ended the warm-up: the first slice begins
+  if (!warmedUp && (t.seen - kSendWarmUp) % kSendSlice != 0) return;  // within a slice
+  int64_t now = MonotonicNs();
+  if (!warmedUp) {
+    t.bytes[copied ? 1 : 0] += kSendSlice;
+    t.ns[copied ? 1 : 0] += now - t.mark;
+  }
+  t.mark = now;
+  bool measured = t.bytes[0] >= kSendTrialBytes && t.bytes[1] >= kSendTrialBytes;
+  if (!measured && Alone(s)) return;
+  t.on = false;
+  t.next = s.sent.load(std::memory_order_relaxed) + kSendTrialEvery;
+  // copy's ns/byte < kCopyMargin * sendfile's ns/byte, without division
+  t.secondWins = measured && static_cast<double>(t.ns[1]) * static_cast<double>(t.bytes[0]) <
+                                 kCopyMargin * static_cast<double>(t.ns[0]) * static_cast<double>(t.bytes[1]);
+}
+
+// One move of a send: sendfile, or pread into the thread's buffer + send (the bytes a partial
+// send did not take are read again next time). Returns what sendfile would: bytes sent, 0 at
+// the file's end, -1 with errno.
+ssize_t SendSome(Send& s, size_t want, bool copy) {
+  off_t off = static_cast<off_t>(s.offset);
+  if (!copy) return sendfile(s.sock, s.file, &off, want);
+  char* buf = ThreadBuffer();
+  ssize_t got = pread(s.file, buf, want < kReadSize ? want : kReadSize, off);
+  if (got <= 0) return got;
+  return send(s.sock, buf, static_cast<size_t>(got), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 // Called on the worker thread with s.m held. Returns true when the send finished.
 bool Pump(Send& s) {
   int64_t turn = 0;
@@ -149,12 +242,31 @@ bool Pump(Send& s) {
     if (turn >= kTurn) return false;  // rearm: let the others have a go
     size_t want = static_cast<size_t>(s.end - s.offset);
     if (want > kChunk) want = kChunk;
-    off_t off = static_cast<off_t>(s.offset);
-    ssize_t n = sendfile(s.sock, s.file, &off, want);
+    bool tried = s.way == kWayAuto && s.trial.on;
+    if (tried) {  // a move ends at the warm-up's or the slice's end
+      int64_t seen = s.trial.seen;
+      int64_t edge = seen < kSendWarmUp ? kSendWarmUp : kSendWarmUp + ((seen - kSendWarmUp) / kSendSlice + 1) * kSendSlice;
+      if (static_cast<int64_t>(want) > edge - seen) want = static_cast<size_t>(edge - seen);
+    }
+    bool copy = SendCopies(s);
+    ssize_t n = SendSome(s, want, copy);
     if (n > 0) {
       s.offset += n;
       turn += n;
       s.sent.fetch_add(n, std::memory_order_relaxed);
+      if (copy) g->copied.fetch_add(n, std::memory_order_relaxed);
+      if (tried) {
+        SendTried(s, copy, n);
+      } else if (s.way == kWayAuto && s.trial.next > 0 && s.sent.load(std::memory_order_relaxed) >= s.trial.next) {
+        // Again, without the warm-up, if the send is alone on its thread.
+        s.trial.next = s.sent.load(std::memory_order_relaxed) + kSendTrialEvery;
+        if (Alone(s)) {
+          s.trial.on = true;
+          s.trial.seen = kSendWarmUp;
+          s.trial.mark = MonotonicNs();
+          s.trial.bytes[0] = s.trial.bytes[1] = s.trial.ns[0] = s.trial.ns[1] = 0;
+        }
+      }
       continue;
     }
     if (n == 0) {  // the file ended before `end`: truncated meanwhile
@@ -286,14 +398,14 @@ void Tried(Send& s, bool piped, int64_t n, int64_t ns) {
   s.trial.ns[piped ? 1 : 0] += ns;
   if (s.trial.bytes[0] < kTrialBytes || s.trial.bytes[1] < kTrialBytes) return;
   // ns[1]/bytes[1] <= ns[0]/bytes[0], without division
-  s.trial.spliceWins = static_cast<double>(s.trial.ns[1]) * static_cast<double>(s.trial.bytes[0]) <= static_cast<double>(s.trial.ns[0]) * static_cast<double>(s.trial.bytes[1]);
+  s.trial.secondWins = static_cast<double>(s.trial.ns[1]) * static_cast<double>(s.trial.bytes[0]) <= static_cast<double>(s.trial.ns[0]) * static_cast<double>(s.trial.bytes[1]);
   s.trial.on = false;
   s.trial.next = s.sent.load(std::memory_order_relaxed) + kTrialEvery;
 }
 
 // A receive: called on the worker thread with s.m held. Returns true when it finished.
 bool Drain(Send& s) {
-  thread_local char* buf = new char[kReadSize];  // each worker thread its own
+  char* buf = ThreadBuffer();
   int64_t turn = 0;
   for (;;) {
     int64_t taken = s.sent.load(std::memory_order_relaxed);
@@ -304,7 +416,7 @@ bool Drain(Send& s) {
     if (turn >= kTurn) return false;  // rearm: let the others have a go
     Pipe& p = tPipe;
     if (p.r < 0) s.splice = s.trial.on = false;  // this thread has no pipe
-    bool piped = s.splice && p.r >= 0 && (s.trial.on ? TrialSplices(s.trial.seen) : s.trial.spliceWins);
+    bool piped = s.splice && p.r >= 0 && (s.trial.on ? TrialSplices(s.trial.seen) : s.trial.secondWins);
     int64_t started = s.trial.on ? ThreadNs() : 0;
     size_t want = piped ? kSpliceSize : kReadSize;
     if (s.end >= 0 && static_cast<int64_t>(want) > s.end - taken) want = static_cast<size_t>(s.end - taken);
@@ -462,9 +574,9 @@ bool Enlist(napi_env env, const std::shared_ptr<Send>& s, uint32_t* out) {
     id = g->next_id++;
     if (g->next_id == 0) g->next_id = 1;
     s->id = id;
+    s->epfd = g->epfds[id % g->epfds.size()];  // under the lock: Alone() reads it
     g->sends[id] = s;
   }
-  s->epfd = g->epfds[id % g->epfds.size()];
   epoll_event ev{};
   ev.events = Readiness(*s);
   ev.data.u64 = id;
@@ -489,7 +601,7 @@ bool JobArgs(napi_env env, napi_callback_info info, double min, int32_t* sock, i
 }
 
 // Starts a job on dup()s of the descriptors; returns its id, or throws.
-napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_t offset, int64_t end) {
+napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_t offset, int64_t end, int way = kWayAuto) {
   auto s = std::make_shared<Send>();
   s->sock = fcntl(sock, F_DUPFD_CLOEXEC, 0);
   s->file = fcntl(file, F_DUPFD_CLOEXEC, 0);
@@ -505,7 +617,9 @@ napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_
   s->receive = receive;
   // splice() on a blocking socket would block the worker thread; Node's sockets never are.
   s->splice = receive && (fcntl(s->sock, F_GETFL) & O_NONBLOCK) != 0;
-  s->trial.on = s->splice;
+  s->trial.on = receive ? s->splice : way == kWayAuto;
+  s->trial.secondWins = receive;  // splice for a receive, sendfile for a send, until a trial chose
+  s->way = way;
   s->offset = offset;
   s->end = end;
   uint32_t id;
@@ -515,14 +629,24 @@ napi_value Launch(napi_env env, int32_t sock, int32_t file, bool receive, int64_
   return out;
 }
 
-// start(socketFd, fileFd, offset, length) -> id: sends the file's bytes [offset, offset+length).
+// start(socketFd, fileFd, offset, length[, way]) -> id: sends the file's bytes
+// [offset, offset+length). `way` (tests): 0 tries sendfile and a copy (the default), 1 only
+// sendfile, 2 only a copy.
 napi_value Start(napi_env env, napi_callback_info info) {
   if (g == nullptr) return Throw(env, "not initialised");
   int32_t sock, file;
   int64_t offset, length;
   if (!JobArgs(env, info, 0, &sock, &file, &offset, &length))
     return Throw(env, "start(socketFd, fileFd, offset, length) takes non-negative integers");
-  return Launch(env, sock, file, false, offset, offset + length);
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t way = kWayAuto;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 5) napi_typeof(env, argv[4], &type);
+  if (type != napi_undefined && (napi_get_value_int32(env, argv[4], &way) != napi_ok || way < kWayAuto || way > kWayCopy))
+    return Throw(env, "start(): way is 0, 1 or 2");
+  return Launch(env, sock, file, false, offset, offset + length, way);
 }
 
 // receive(socketFd, fileFd, position, limit) -> id: writes what the socket brings into the
@@ -589,6 +713,13 @@ napi_value Active(napi_env env, napi_callback_info) {
   return out;
 }
 
+// copied() -> bytes that sends moved by copy rather than sendfile, since the process began (tests).
+napi_value Copied(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_double(env, g != nullptr ? static_cast<double>(g->copied.load()) : 0.0, &out);
+  return out;
+}
+
 // trim() -> true when memory went back: freed heap pages returned to the system
 // (glibc's malloc_trim; a no-op elsewhere). The block pools call it once they dropped
 // their blocks and the collector freed them (src/data/block-pool.ts).
@@ -636,6 +767,7 @@ napi_value Register(napi_env env, napi_value exports) {
       {"cancel", nullptr, Cancel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"active", nullptr, Active, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"trim", nullptr, Trim, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copied", nullptr, Copied, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"peerClosed", nullptr, PeerClosed, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

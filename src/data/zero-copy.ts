@@ -13,8 +13,12 @@ import { FtpError } from '../errors.js';
  * JS path.
  */
 export interface ZeroCopy {
-  /** Sends `length` bytes of the open file `fd` from `start` to `socket`. */
-  send(socket: Socket, fd: number, start: number, length: number): ZeroCopySend;
+  /**
+   * Sends `length` bytes of the open file `fd` from `start` to `socket`. `way` (tests): 'auto'
+   * tries sendfile and a copy by turns on a long send and keeps the faster (the default);
+   * 'sendfile' and 'copy' use only that one.
+   */
+  send(socket: Socket, fd: number, start: number, length: number, way?: SendWay): ZeroCopySend;
   /**
    * Writes what `socket` brings into the open file `fd`, from `position` on (null: at the
    * descriptor's own position), until the peer's FIN (a reset after it fails the job) or
@@ -28,6 +32,8 @@ export interface ZeroCopy {
   started(): number;
   /** Receives started since the process began. */
   receivesStarted(): number;
+  /** Bytes that sends moved by copy rather than sendfile since the process began (tests check a trial ran). */
+  copied(): number;
   /** The addon can receive (an older build cannot). */
   readonly canReceive: boolean;
   /** Returns freed heap pages to the system (glibc malloc_trim); false when nothing went back or unsupported. */
@@ -40,6 +46,9 @@ export interface ZeroCopy {
   peerState(socket: Socket): 'open' | 'closed' | 'closed-after-data' | undefined;
 }
 
+export type SendWay = 'auto' | 'sendfile' | 'copy';
+const SEND_WAYS: Record<SendWay, number> = { auto: 0, sendfile: 1, copy: 2 };
+
 export interface ZeroCopySend {
   /** Resolves with the byte count when all was sent; rejects when the file ended early, the peer went away, or on cancel(). */
   readonly done: Promise<number>;
@@ -51,7 +60,7 @@ export interface ZeroCopySend {
 
 interface Addon {
   init(onComplete: (id: number, status: number, sent: number, errno: number) => void): void;
-  start(socketFd: number, fileFd: number, offset: number, length: number): number;
+  start(socketFd: number, fileFd: number, offset: number, length: number, way?: number): number;
   /** Older builds of the addon lack it. */
   receive?(socketFd: number, fileFd: number, position: number, limit: number): number;
   progress(id: number): number;
@@ -59,6 +68,8 @@ interface Addon {
   active(): number;
   /** Older builds of the addon lack it. */
   trim?(): boolean;
+  /** Older builds of the addon lack it. */
+  copied?(): number;
   peerClosed?(fd: number): number;
 }
 
@@ -157,12 +168,13 @@ function load(): ZeroCopy | null {
     },
     started: () => started,
     receivesStarted: () => received,
+    copied: () => addon.copied?.() ?? 0,
     canReceive: addon.receive !== undefined,
-    send(socket, fd, start, length) {
+    send(socket, fd, start, length, way = 'auto') {
       const sockFd = socketFd(socket);
       if (sockFd === undefined) throw new FtpError('FTPKIT_ERR_INVALID_ARGUMENT', 'zero-copy needs a plain TCP socket');
       if (length === 0) return { done: Promise.resolve(0), progress: () => 0, cancel: () => {} };
-      const id = addon.start(sockFd, fd, start, length);
+      const id = way === 'auto' ? addon.start(sockFd, fd, start, length) : addon.start(sockFd, fd, start, length, SEND_WAYS[way]);
       started++;
       return track(id, 'send');
     },

@@ -51,8 +51,9 @@ describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sends a whole file and a range, byte for byte', async () => {
+  it.each(['auto', 'sendfile', 'copy'] as const)('sends a whole file and a range, byte for byte (%s)', async (way) => {
     const before = fdCount();
+    const copiedBefore = zc!.copied();
     for (const [start, length] of [
       [0, content.length],
       [5_000_001, 7_654_321],
@@ -60,23 +61,49 @@ describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
     ] as const) {
       const { sender, received, closed } = await pair();
       const fd = openSync(file, 'r');
-      const sent = await zc!.send(sender, fd, start, length).done;
+      const sent = await zc!.send(sender, fd, start, length, way).done;
       closeSync(fd);
       sender.end();
       await closed;
       expect(sent).toBe(length);
       expect(sha(received())).toBe(sha(content.subarray(start, start + length)));
     }
+    // 'auto' copies only in a trial, after 32 MiB: never here.
+    const total = content.length + 7_654_321 + 10;
+    expect(zc!.copied() - copiedBefore).toBe(way === 'copy' ? total : 0);
     expect(zc!.active()).toBe(0);
     expect(fdCount()).toBe(before);
   });
 
-  it('cancel() stops a send to a reader that stopped reading; nothing leaks', async () => {
+  it('a long send tries sendfile and a copy by turns, and every byte arrives in order', async () => {
+    // 32 MiB warm-up, then 16 MiB slices (sendfile, copy, copy, sendfile): 96 MiB and more.
+    const long = join(dir, 'long.bin');
+    const body = Buffer.concat([content, content, content, content, content.subarray(0, 20 * 1024 * 1024)]);
+    writeFileSync(long, body);
+    const before = fdCount();
+    const copiedBefore = zc!.copied();
+    const { sender, received, closed } = await pair();
+    const fd = openSync(long, 'r');
+    const sent = await zc!.send(sender, fd, 0, body.length).done;
+    closeSync(fd);
+    sender.end();
+    await closed;
+    expect(sent).toBe(body.length);
+    expect(sha(received())).toBe(sha(body));
+    // The copy's slices moved 32 MiB, or more if it won (then it sent the rest too).
+    // (sendfile moved the 32 MiB warm-up and its own 32 MiB in any case).
+    expect([32 * 1024 * 1024, body.length - 64 * 1024 * 1024]).toContain(zc!.copied() - copiedBefore);
+    expect(zc!.active()).toBe(0);
+    expect(fdCount()).toBe(before);
+    rmSync(long);
+  });
+
+  it.each(['sendfile', 'copy'] as const)('cancel() stops a send to a reader that stopped reading; nothing leaks (%s)', async (way) => {
     const before = fdCount();
     const { sender, receiver, closed } = await pair();
     receiver.pause();
     const fd = openSync(file, 'r');
-    const send = zc!.send(sender, fd, 0, content.length);
+    const send = zc!.send(sender, fd, 0, content.length, way);
     const settled = send.done.then(
       () => 'resolved',
       (e: Error) => e.name,
@@ -133,13 +160,13 @@ describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
     expect(zc!.active()).toBe(0);
   });
 
-  it('a file truncated during the send rejects instead of hanging', async () => {
+  it.each(['sendfile', 'copy'] as const)('a file truncated during the send rejects instead of hanging (%s)', async (way) => {
     const copy = join(dir, 'shrinks.bin');
     writeFileSync(copy, content);
     const { sender, receiver, closed } = await pair();
     receiver.pause();
     const fd = openSync(copy, 'r');
-    const send = zc!.send(sender, fd, 0, content.length);
+    const send = zc!.send(sender, fd, 0, content.length, way);
     const outcome = send.done.then(
       () => undefined,
       (e: NodeJS.ErrnoException) => e.code,
@@ -154,12 +181,12 @@ describe.runIf(required)('zero-copy sends (native sendfile addon)', () => {
     expect(zc!.active()).toBe(0);
   });
 
-  it('a peer that resets mid-send rejects with a network error, even after Node destroyed its socket', async () => {
+  it.each(['sendfile', 'copy'] as const)('a peer that resets mid-send rejects with a network error, even after Node destroyed its socket (%s)', async (way) => {
     const before = fdCount();
     const { sender, receiver, closed } = await pair();
     receiver.pause();
     const fd = openSync(file, 'r');
-    const send = zc!.send(sender, fd, 0, content.length);
+    const send = zc!.send(sender, fd, 0, content.length, way);
     const outcome = send.done.then(
       () => undefined,
       (e: NodeJS.ErrnoException) => e.code,
