@@ -1,5 +1,3 @@
-import { Transform } from 'node:stream';
-import type { BlockReader } from '../../storage/index.js';
 import type { CommandSpec } from '../command.js';
 
 const RANG_SYNTAX = 'RANG needs two byte positions: RANG <start> <end>';
@@ -41,41 +39,3 @@ export const RANG: CommandSpec = {
     session.reply(350, `Transferring bytes ${start}-${end} (${end - start + 1} bytes). Send RETR`);
   },
 };
-
-/** The error a read that came up short fails with (a file shrinking meanwhile): answered 451. */
-export function truncatedError(got: number, wanted: number): Error {
-  return Object.assign(new Error(`file ended after ${got} of ${wanted} bytes (truncated during the transfer)`), { code: 'ERR_FILE_TRUNCATED' });
-}
-
-/**
- * A reader that must deliver exactly `length` bytes: one that ends sooner fails, so the
- * transfer answers 451 instead of 226 over a short file (the zero-copy sender does the same).
- */
-export function exactReader(reader: BlockReader, length: number): BlockReader {
-  let got = 0;
-  const wrapped: BlockReader = {
-    read: async (into) => {
-      const n = await reader.read(into.length > length - got ? into.subarray(0, Math.max(0, length - got)) : into);
-      got += n;
-      if (n === 0 && got < length) throw truncatedError(got, length);
-      return n;
-    },
-    close: () => reader.close(),
-  };
-  if (reader.file) Object.defineProperty(wrapped, 'file', { value: reader.file, enumerable: true });
-  return wrapped;
-}
-
-/** The stream twin of exactReader, as a pipeline stage: fails at the end when fewer than `length` bytes passed. */
-export function lengthCheck(length: number): Transform {
-  let got = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      got += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback) {
-      callback(got < length ? truncatedError(got, length) : null);
-    },
-  });
-}

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { joinVirtual, virtualBasename, virtualDirname } from '../../storage/path.js';
 import type { CommandSpec, LoggedInContext } from '../command.js';
 import { lockFor, releaseQuietly, shared } from '../locks/index.js';
 import type { Session } from '../session.js';
 import { refuseReplace } from '../permissions.js';
-import { sendBlocks } from '../send-blocks.js';
-import type { BlockReader } from '../../storage/index.js';
 import { openUpload } from '../upload.js';
 import { mediaTypeOf } from '../../protocol/media-types.js';
-import { exactReader, lengthCheck } from './range.js';
 import { wireCoding } from '../wire-mode.js';
-import { sendEncoded } from '../../data/mode-z.js';
+import { openDownload, type Download } from '../../data/download.js';
 
 function modeName(session: Session): string {
   return session.type === 'A' ? 'ASCII' : 'BINARY';
@@ -36,10 +31,7 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       session.reply(code, text);
     };
-    const coding = wireCoding(session);
-    // Binary, MODE S and unpaced: the storage's block reader when it has one (two reused buffers, see send-blocks.ts).
-    const openReader = coding.ascii || coding.deflateLevel !== undefined || ctx.account?.download ? undefined : storage.openReader?.bind(storage);
-    let source: { reader: BlockReader } | { stream: Readable };
+    let download: Download;
     let size: number;
     let last: number | undefined;
     try {
@@ -51,13 +43,17 @@ export const RETR: CommandSpec = {
       // A range ending past the file is cut at its last byte (draft-bryan-ftp-range 4.3).
       if (rangeEnd !== undefined) last = Math.min(rangeEnd, size - 1);
       const read = { start: offset, ...(last === undefined ? {} : { end: last }) };
-      source = openReader ? { reader: await openReader(path, read) } : { stream: await storage.createReadStream(path, read) };
+      download = await openDownload(storage, path, read, (last === undefined ? size : last + 1) - offset, {
+        coding: wireCoding(session),
+        paced: Boolean(ctx.account?.download),
+        pace: (r, signal) => session.throttle(r, 'down', signal), // the user's downloadRate
+        exact: last !== undefined, // a range must arrive whole: a file shrinking meanwhile answers 451
+        zeroCopy: session.host.options.zeroCopy,
+      });
     } catch (err) {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
-    const opened = source;
-    if ('stream' in opened) opened.stream.on('error', () => {}); // surfaces through the pipeline
     const length = (last === undefined ? size : last + 1) - offset;
     await session.runTransfer({
       command: 'RETR',
@@ -66,26 +62,11 @@ export const RETR: CommandSpec = {
       direction: 'out',
       size: size - offset,
       mediaType: mediaTypeOf(path),
-      pump: (socket, signal) => {
-        // A range must arrive whole: a file shrinking meanwhile answers 451, not 226 over fewer bytes.
-        if ('reader' in opened) {
-          const reader = last === undefined ? opened.reader : exactReader(opened.reader, length);
-          return sendBlocks(reader, socket, signal, length, { zeroCopy: session.host.options.zeroCopy });
-        }
-        // A range's bytes are counted before any encoding (TYPE A, MODE Z).
-        let source: Readable = opened.stream;
-        if (last !== undefined) {
-          const counted = lengthCheck(length);
-          pipeline(opened.stream, counted).catch(() => {}); // an error destroys both; sendEncoded sees it
-          source = counted;
-        }
-        return sendEncoded(source, coding, socket, signal, (r) => session.throttle(r, 'down', signal)); // the user's downloadRate
-      },
+      pump: (socket, signal) => download.send(socket, signal),
       dispose: async () => {
-        if ('stream' in opened) opened.stream.destroy();
         // The lock first: the reply is already out and no byte read from now on is sent.
         await releaseQuietly(session, lock);
-        if ('reader' in opened) await opened.reader.close();
+        await download.close();
       },
     });
   },
