@@ -136,29 +136,16 @@ function cell(s: Series | undefined, scale = 1): Cell | undefined {
   return { value: s.median / scale, ...(s.errors.length ? { note: `⚠ ${s.errors.length} failed` } : {}) };
 }
 
+/** One server for a step: withServers with a single column. */
 async function withServer<T>(
   name: ServerName,
   fixtures: Parameters<typeof installFixtures>[1],
   fn: (s: BenchServer) => Promise<T>,
   opts: { tls?: boolean; env?: Record<string, string>; disk?: string } = {},
 ): Promise<T | { error: string }> {
-  let server: BenchServer | undefined;
-  const tmpdir = process.env.TMPDIR;
-  try {
-    // The real-disk row: the server's root (made under TMPDIR) on the disk; no fixtures (another file system).
-    if (opts.disk) process.env.TMPDIR = opts.disk;
-    server = await startServer(name, limit(20_000), opts).finally(() => {
-      if (tmpdir === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = tmpdir;
-    });
-    if (!opts.disk) await installFixtures(server.root, fixtures);
-    return await fn(server);
-  } catch (err) {
-    log(`${name}: ${errorText(err)}`);
-    return { error: errorText(err) };
-  } finally {
-    await server?.stop().catch(() => {});
-  }
+  const { env, ...rest } = opts;
+  const out = await withServers([{ column: name, name, ...(env ? { env } : {}) }], fixtures, async ([[, s]]) => ({ [name]: await fn(s!) }), rest);
+  return out[name]!;
 }
 
 /** A server to start for an interleaved step: its column in the table, which server, its env. */
@@ -172,7 +159,7 @@ interface Column {
  * Starts every column's server (a failed start is that column's error), runs `fn` on those
  * that started, and stops them all. Steps 1, 2 and 5 take their samples by turns across the
  * servers, so the VM's drift over minutes falls on every server alike (one server's samples in
- * a block measured whichever minute it got: in one run the same build read 0.96x and 1.04x).
+ * a block measured whichever minute it got: two runs of the same build read 0.95x and 1.04x).
  */
 async function withServers<T>(
   columns: readonly Column[],

@@ -188,6 +188,18 @@ bool Alone(const Send& s) {
   return true;
 }
 
+// Whether the trial's second way took at most `margin` of the first's time per byte (without division).
+bool SecondCheaper(const Send::Trial& t, double margin) {
+  return static_cast<double>(t.ns[1]) * static_cast<double>(t.bytes[0]) <= margin * static_cast<double>(t.ns[0]) * static_cast<double>(t.bytes[1]);
+}
+
+// Starts a job's trial again, past its warm-up (`warmUp`: the bytes the first trial warmed up with).
+void Retry(Send::Trial& t, int64_t warmUp) {
+  t.on = true;
+  t.seen = warmUp;
+  t.bytes[0] = t.bytes[1] = t.ns[0] = t.ns[1] = 0;
+}
+
 // Whether a send's next bytes are copied (pread + send) rather than sent with sendfile.
 bool SendCopies(const Send& s) {
   if (s.way != kWayAuto) return s.way == kWayCopy;
@@ -218,9 +230,7 @@ void SendTried(Send& s, bool copied, int64_t n) {
   if (!measured && Alone(s)) return;
   t.on = false;
   t.next = s.sent.load(std::memory_order_relaxed) + kSendTrialEvery;
-  // copy's ns/byte < kCopyMargin * sendfile's ns/byte, without division
-  t.secondWins = measured && static_cast<double>(t.ns[1]) * static_cast<double>(t.bytes[0]) <
-                                 kCopyMargin * static_cast<double>(t.ns[0]) * static_cast<double>(t.bytes[1]);
+  t.secondWins = measured && SecondCheaper(t, kCopyMargin);
 }
 
 // One move of a send: sendfile, or pread into the thread's buffer + send (the bytes a partial
@@ -261,10 +271,8 @@ bool Pump(Send& s) {
         // Again, without the warm-up, if the send is alone on its thread.
         s.trial.next = s.sent.load(std::memory_order_relaxed) + kSendTrialEvery;
         if (Alone(s)) {
-          s.trial.on = true;
-          s.trial.seen = kSendWarmUp;
+          Retry(s.trial, kSendWarmUp);
           s.trial.mark = MonotonicNs();
-          s.trial.bytes[0] = s.trial.bytes[1] = s.trial.ns[0] = s.trial.ns[1] = 0;
         }
       }
       continue;
@@ -397,8 +405,7 @@ void Tried(Send& s, bool piped, int64_t n, int64_t ns) {
   s.trial.bytes[piped ? 1 : 0] += n;
   s.trial.ns[piped ? 1 : 0] += ns;
   if (s.trial.bytes[0] < kTrialBytes || s.trial.bytes[1] < kTrialBytes) return;
-  // ns[1]/bytes[1] <= ns[0]/bytes[0], without division
-  s.trial.secondWins = static_cast<double>(s.trial.ns[1]) * static_cast<double>(s.trial.bytes[0]) <= static_cast<double>(s.trial.ns[0]) * static_cast<double>(s.trial.bytes[1]);
+  s.trial.secondWins = SecondCheaper(s.trial, 1.0);
   s.trial.on = false;
   s.trial.next = s.sent.load(std::memory_order_relaxed) + kTrialEvery;
 }
@@ -449,10 +456,7 @@ bool Drain(Send& s) {
     if (s.trial.on) {
       Tried(s, piped, n, ThreadNs() - started);
     } else if (s.splice && s.trial.next > 0 && s.sent.load(std::memory_order_relaxed) >= s.trial.next) {
-      // Again, without the warm-up; a receive that cannot splice never does.
-      s.trial.on = true;
-      s.trial.seen = kTrialWarmUp;
-      s.trial.bytes[0] = s.trial.bytes[1] = s.trial.ns[0] = s.trial.ns[1] = 0;
+      Retry(s.trial, kTrialWarmUp);  // again, without the warm-up; a receive that cannot splice never does
     }
   }
 }

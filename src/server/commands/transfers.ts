@@ -33,7 +33,7 @@ export const RETR: CommandSpec = {
     };
     let download: Download;
     let size: number;
-    let last: number | undefined;
+    let length: number;
     try {
       const stat = await storage.stat(path);
       if (stat.type !== 'file') return await refuse(550, `${path}: Not a regular file`);
@@ -41,9 +41,10 @@ export const RETR: CommandSpec = {
       if (offset > size) return await refuse(554, `Restart offset ${offset} is beyond the end of the file (${size} bytes)`);
       if (rangeEnd !== undefined && offset >= size) return await refuse(554, `Range start ${offset} is beyond the end of the file (${size} bytes)`);
       // A range ending past the file is cut at its last byte (draft-bryan-ftp-range 4.3).
-      if (rangeEnd !== undefined) last = Math.min(rangeEnd, size - 1);
+      const last = rangeEnd === undefined ? undefined : Math.min(rangeEnd, size - 1);
       const read = { start: offset, ...(last === undefined ? {} : { end: last }) };
-      download = await openDownload(storage, path, read, (last === undefined ? size : last + 1) - offset, {
+      length = (last === undefined ? size : last + 1) - offset;
+      download = await openDownload(storage, path, read, length, {
         coding: wireCoding(session),
         paced: Boolean(ctx.account?.download),
         pace: (r, signal) => session.throttle(r, 'down', signal), // the user's downloadRate
@@ -54,7 +55,6 @@ export const RETR: CommandSpec = {
       await releaseQuietly(session, lock);
       return session.fail(err, path, 550);
     }
-    const length = (last === undefined ? size : last + 1) - offset;
     await session.runTransfer({
       command: 'RETR',
       path,
