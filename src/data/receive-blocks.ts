@@ -1,11 +1,6 @@
-import { WriteStream, writev } from 'node:fs';
-import type { Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { confirmPeerEnd } from '../util/peer-end.js';
-import { smallUploadBlocks, uploadBlocks, type BlockPool } from './block-pool.js';
+import { writev } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { LargeReadConnection } from './large-reads.js';
-import { fileTarget, receiveFileZeroCopy, type OwnedReads } from './receive-file.js';
-import { zeroCopy } from './zero-copy.js';
 
 /** A read gets at least this much room; below it the block is retired and the next one started. */
 const MIN_ROOM = 64 * 1024;
@@ -272,62 +267,4 @@ export function receiveBlocks(conn: Pick<LargeReadConnection, 'socket' | 'attach
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
   });
-}
-
-/** Blocks one upload reads into while its earlier blocks are written: large ones while they last. */
-const LOANS: readonly { pool: BlockPool; count: number }[] = [
-  { pool: uploadBlocks, count: 8 },
-  { pool: smallUploadBlocks, count: 2 },
-];
-
-/** The pool a receive into `sink` may borrow from now: only file streams let go of a block when they call back. */
-function loanFor(sink: Writable): { pool: BlockPool; count: number } | undefined {
-  return sink instanceof WriteStream ? LOANS.find((l) => l.pool.canLend(l.count)) : undefined;
-}
-
-/**
- * Whether an upload into `sink` would take the data socket's reads over now (ownReads): only a
- * file stream, and only while the addon can receive or the pool has blocks to lend.
- */
-export function takesReads(sink: Writable, opts: { zeroCopy: boolean }): boolean {
-  return sink instanceof WriteStream && ((opts.zeroCopy && zeroCopy()?.canReceive === true) || loanFor(sink) !== undefined);
-}
-
-/**
- * The server's uploads: the data connection into `sink`, which is ended (not closed). When the
- * data layer took the socket's reads over (`reads`, see receive-file.ts's ownReads) and no
- * decoding stage applies (TYPE A, MODE Z): in the addon's thread straight into the file, or
- * through pooled blocks; else through a pipeline from `source` (`reads.readable` when adopted
- * for large reads) and `stages`. The end of a connection read here is confirmed here (a FIN, never a reset); the
- * caller checks the end of one it gave unowned.
- */
-export async function receiveIntoStream(source: Readable, sink: Writable, signal: AbortSignal, opts: { stages?: Transform[]; reads?: OwnedReads }): Promise<void> {
-  const { stages = [], reads } = opts;
-  const from = reads && 'readable' in reads ? reads.readable : source;
-  if (reads && 'addon' in reads) {
-    const file = stages.length === 0 ? await fileTarget(sink) : undefined;
-    if (file) {
-      file.advance(await receiveFileZeroCopy(reads.socket, file.fd, file.position, signal));
-      return endStream(sink);
-    }
-    // A stream after all: read by Node, its end confirmed like any other.
-    reads.socket.allowHalfOpen = true;
-    await pipeline([reads.socket, ...stages, sink] as unknown as [Readable, Writable], { signal });
-    return confirmPeerEnd(reads.socket);
-  }
-  if (stages.length > 0) return pipeline([from, ...stages, sink] as unknown as [Readable, Writable], { signal });
-  const loan = reads ? loanFor(sink) : undefined;
-  const blocks = loan?.pool.borrow(loan.count);
-  if (!reads || 'addon' in reads || !loan || !blocks) return pipeline(from, sink, { signal });
-  const idle: Buffer[] = [];
-  try {
-    await receiveBlocks(reads, streamSink(sink), { signal, blocks, idle });
-  } finally {
-    loan.pool.giveBack(blocks.length, idle);
-  }
-  await endStream(sink);
-}
-
-function endStream(sink: Writable): Promise<void> {
-  return new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

@@ -2,7 +2,6 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tlsCarrier } from './data-end.js';
 import { REUSE_REFUSAL, secureDataConnection, TlsReuseRefused } from './data-tls.js';
-import { ownReads, type OwnedReads } from '../data/receive-file.js';
 import type { Session } from './session.js';
 import { zeroCopyBytes } from '../data/zero-copy-job.js';
 import { paceInbound } from './throttle.js';
@@ -35,13 +34,14 @@ export interface TransferPlan {
   direction: 'in' | 'out';
   /** Bytes to send, when known (RETR), for STAT. */
   size?: number;
+  /** Moves the bytes over `socket`; resolves when the last byte is handed over. */
+  pump(socket: Socket, signal: AbortSignal): Promise<void>;
   /**
-   * Moves the bytes over `socket`; resolves when the last byte is handed over. `reads` is
-   * set when the data layer took the socket's reads over (see `ownReads`): read through it.
+   * Uploads: the data connection as accepted (paused, unread), before TLS and pacing; `plain`
+   * when neither applies. Returns the socket to go on with when the data layer took its reads
+   * over (data/upload.ts), else undefined.
    */
-  pump(socket: Socket, signal: AbortSignal, reads?: OwnedReads): Promise<void>;
-  /** Uploads into a file: asked once the data connection is up, whether the data layer may take its reads over. */
-  ownReads?(): boolean;
+  adopt?(socket: Socket, plain: boolean): Socket | undefined;
   /** Releases what the command prepared (open files, locks). Always called, once; awaited before the transfer counts as done. */
   dispose?(): void | Promise<void>;
   /** Text of the 226 reply. */
@@ -143,10 +143,9 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
       answer = () => reply(aborted ? 426 : 425, aborted ? 'Transfer aborted' : "Can't open data connection");
       return;
     }
-    let reads: OwnedReads | undefined;
-    // Clear binary uploads without a rate: the data layer reads the socket itself (data/receive-file.ts).
-    if (session.prot !== 'P' && !account?.upload && plan.ownReads?.()) reads = ownReads(socket, { zeroCopy: session.host.options.zeroCopy });
-    if (reads) socket = reads.socket;
+    // Uploads: the data layer may read a clear connection without an upload rate itself.
+    const adopted = plan.adopt?.(socket, session.prot !== 'P' && !account?.upload);
+    if (adopted) socket = adopted;
     else socket.read(0); // passive sockets are accepted paused: start reading as any socket does
     if (session.prot === 'P') {
       plain = socket;
@@ -170,7 +169,7 @@ export async function runTransfer(session: Session, plan: TransferPlan, hooks: T
     unpace = plan.direction === 'in' && account?.upload ? paceInbound(s, account.upload) : undefined;
     s.setTimeout(timeout, () => s.destroy(Object.assign(new Error('data connection stalled'), { code: 'ETIMEDOUT' })));
     try {
-      await plan.pump(s, controller.signal, reads);
+      await plan.pump(s, controller.signal);
       answer = () => reply(226, plan.success ?? 'Transfer complete');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';

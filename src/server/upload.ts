@@ -1,16 +1,15 @@
-import { zeroCopy } from '../data/zero-copy.js';
 import { createHash } from 'node:crypto';
+import { zeroCopy } from '../data/zero-copy.js';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { decodingStages, MODE_Z_INVALID, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
+import { MODE_Z_INVALID, MODE_Z_TRUNCATED, type WireCoding } from '../data/mode-z.js';
+import { openReceiver, type UploadReceiver } from '../data/upload.js';
 import { joinVirtual, virtualBasename, virtualDirname } from '../storage/path.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import type { Storage, StorageStat } from '../storage/types.js';
 import { LockLostError, exclusive, lockFor, releaseQuietly, shared, type LockHandle } from './locks/index.js';
 import type { LoggedInContext } from './command.js';
 import type { Session } from './session.js';
-import { receiveIntoStream, takesReads } from '../data/receive-blocks.js';
-import type { OwnedReads } from '../data/receive-file.js';
 import { endCheck } from './data-end.js';
 import { isPeerGone } from '../util/peer-gone.js';
 import { FtpError } from '../errors.js';
@@ -151,21 +150,23 @@ export function sweepAfterCrash(done: Set<string | Storage>, session: Session | 
 /** One upload, opened before the 150 so that errors come first. */
 export interface Upload {
   /**
-   * Moves the data from `source` (the data connection, maybe paced) into place, commit included.
-   * `coding` says how the bytes arrive (TYPE A, MODE Z): they are decoded before the file.
-   * With `reads` the data layer took the connection's reads over: its bytes come through `reads`.
+   * The data connection as accepted, before TLS and pacing (`plain`: neither applies): the data
+   * layer may take its reads over (data/upload.ts); returns the socket to go on with, if so.
    */
-  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void>;
-  /** Bytes arriving as `coding` says could be stored by the data layer reading the socket itself (receive-blocks.ts's takesReads). */
-  takesReads(coding: WireCoding): boolean;
+  adopt(socket: Socket, plain: boolean): Socket | undefined;
+  /** Moves the data from `source` (the data connection, maybe secured and paced) into place, commit included. */
+  run(source: Socket, signal: AbortSignal): Promise<void>;
   /** Closes what is open and releases the locks. Always called, once. */
   dispose(): Promise<void>;
 }
 
 type Mode = 'STOR' | 'APPE' | 'STOU';
 
-/** Opens an upload of `path`; answers the failure itself and resolves undefined. */
-export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode, offset: number): Promise<Upload | undefined> {
+/**
+ * Opens an upload of `path` whose bytes arrive as `coding` says (TYPE A, MODE Z: decoded before
+ * the file); answers the failure itself and resolves undefined.
+ */
+export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode, offset: number, coding: WireCoding): Promise<Upload | undefined> {
   const { session, storage } = ctx;
   if (refuseTemporary(session, path)) return undefined;
   const atomic = session.host.options.uploadMode === 'atomic';
@@ -175,7 +176,7 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
   try {
     if (!atomic) {
       const sink = await storage.createWriteStream(path, mode === 'APPE' ? { append: true } : offset > 0 ? { start: offset } : {});
-      return new DirectUpload(sink, lock, session);
+      return new DirectUpload(sink, receiverFor(session, sink, coding), lock, session);
     }
     const target = await statOrUndefined(storage, path);
     if (target?.type === 'dir') {
@@ -190,7 +191,7 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
     if (!resume) {
       claim();
       const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
-      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, receiver: receiverFor(session, sink, coding), lock, anonymous });
     }
     // Resume: continue the partial upload if there is one, else start from the target's bytes.
     const partial = await pendingUpload(ctx, path);
@@ -205,10 +206,10 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
     if (partial) {
       if (at < partial.size) await storage.truncate!(temp, at);
       const sink = await storage.createWriteStream(temp, { append: true, flush: session.host.options.uploadFsync });
-      return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, resumedAt: at });
+      return new AtomicUpload({ session, storage, path, temp, target, sink, receiver: receiverFor(session, sink, coding), lock, anonymous, resumedAt: at });
     }
     const sink = await storage.createWriteStream(temp, { flush: session.host.options.uploadFsync });
-    return new AtomicUpload({ session, storage, path, temp, target, sink, lock, anonymous, prefix: at });
+    return new AtomicUpload({ session, storage, path, temp, target, sink, receiver: receiverFor(session, sink, coding), lock, anonymous, prefix: at });
   } catch (err) {
     await releaseQuietly(session, lock);
     const code = (err as NodeJS.ErrnoException).code;
@@ -221,18 +222,19 @@ export async function openUpload(ctx: LoggedInContext, path: string, mode: Mode,
 class DirectUpload implements Upload {
   constructor(
     readonly sink: Writable,
+    readonly receiver: UploadReceiver,
     readonly lock: LockHandle,
     readonly session: Session,
   ) {
     sink.on('error', () => {}); // surfaces through the pipeline
   }
 
-  takesReads(coding: WireCoding): boolean {
-    return storedAsTheyArrive(this.session, this.sink, coding);
+  adopt(socket: Socket, plain: boolean): Socket | undefined {
+    return this.receiver.adopt(socket, plain);
   }
 
-  run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void> {
-    return receive(source, this.sink, fence(signal, this.lock), coding, reads);
+  run(source: Socket, signal: AbortSignal): Promise<void> {
+    return this.receiver.receive(source, fence(signal, this.lock), endCheck);
   }
 
   async dispose(): Promise<void> {
@@ -250,6 +252,8 @@ interface AtomicParts {
   /** The target before the upload (its mode is kept), if it existed. */
   target: StorageStat | undefined;
   sink: Writable;
+  /** The data layer's way from the data connection into `sink`. */
+  receiver: UploadReceiver;
   lock: LockHandle;
   /** Bytes of the current target to copy first (REST/APPE with no partial upload). */
   prefix?: number;
@@ -268,16 +272,16 @@ class AtomicUpload implements Upload {
     parts.sink.on('error', () => {}); // surfaces through the pipeline or closed()
   }
 
-  takesReads(coding: WireCoding): boolean {
-    return storedAsTheyArrive(this.#p.session, this.#p.sink, coding);
+  adopt(socket: Socket, plain: boolean): Socket | undefined {
+    return this.#p.receiver.adopt(socket, plain);
   }
 
-  async run(source: Socket, signal: AbortSignal, coding: WireCoding, reads?: OwnedReads): Promise<void> {
-    const { session, storage, path, temp, target, sink, prefix, lock } = this.#p;
+  async run(source: Socket, signal: AbortSignal): Promise<void> {
+    const { session, storage, path, temp, target, sink, receiver, prefix, lock } = this.#p;
     const fenced = fence(signal, lock);
     try {
       if (prefix) await copyPrefix(await storage.createReadStream(path, { start: 0, end: prefix - 1 }), sink, fenced);
-      await receive(source, sink, fenced, coding, reads);
+      await receiver.receive(source, fenced, endCheck);
       await closed(sink); // flushed to disk
       // Every event that reached us while the data was flushed has run by now; one more turn of
       // the loop (its poll phase) takes in a control-connection close that is already queued.
@@ -353,23 +357,9 @@ function checkCommit(session: Session, signal: AbortSignal): void {
   }
 }
 
-/**
- * The data connection into `sink`, ended (the data layer picks the path: data/receive-blocks.ts),
- * with the decoding stages of TYPE A and MODE Z, inflating before the sink, so any size limit of
- * the storage counts inflated bytes. Resolves only for a connection the peer really ended (a FIN,
- * and under TLS a close_notify), never for one it reset: see peer-end.ts and tls-end.ts. A MODE Z
- * stream must also have reached its zlib end.
- */
-/** Bytes that need no decoding, into a sink the data layer can write itself. */
-function storedAsTheyArrive(session: Session, sink: Writable, coding: WireCoding): boolean {
-  return !coding.ascii && coding.deflateLevel === undefined && takesReads(sink, { zeroCopy: session.host.options.zeroCopy });
-}
-
-async function receive(source: Socket, sink: Writable, signal: AbortSignal, coding: WireCoding, reads: OwnedReads | undefined): Promise<void> {
-  // reads: the data layer checks the end of what it read itself.
-  const confirm = reads ? undefined : endCheck(source);
-  await receiveIntoStream(source, sink, signal, { stages: decodingStages(coding), ...(reads ? { reads } : {}) });
-  return confirm?.();
+/** The data layer's receiver into `sink`, under the server's `zeroCopy` option. */
+function receiverFor(session: Session, sink: Writable, coding: WireCoding): UploadReceiver {
+  return openReceiver(sink, { coding, zeroCopy: session.host.options.zeroCopy });
 }
 
 /** The transfer's signal, also aborted when a lease-based lock is lost (RedisLockManager). */

@@ -79,9 +79,8 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
   if (ctx.rangeEnd !== undefined) return session.reply(554, `RANG applies to RETR only; ${mode} not started`);
   if (mode !== 'STOU' && (await refuseReplace(ctx, path))) return;
   // Locks, the atomic temporary and resume live in upload.ts.
-  const upload = await openUpload(ctx, path, mode, ctx.restart);
+  const upload = await openUpload(ctx, path, mode, ctx.restart, wireCoding(session));
   if (!upload) return;
-  const coding = wireCoding(session);
   const name = virtualBasename(path);
   await session.runTransfer({
     command: mode,
@@ -90,9 +89,8 @@ async function store(ctx: LoggedInContext, path: string, mode: 'STOR' | 'APPE' |
     direction: 'in',
     // STOU's name is the suggested one plus random hex: its type is the suggested name's.
     mediaType: mediaTypeOf(mode === 'STOU' ? path.replace(/\.[0-9a-f]{16}$/, '') : path),
-    // The data layer may read the socket itself: only for bytes stored as they arrive.
-    ownReads: () => upload.takesReads(coding),
-    pump: (socket, signal, reads) => upload.run(socket, signal, coding, reads),
+    adopt: (socket, plain) => upload.adopt(socket, plain),
+    pump: (socket, signal) => upload.run(socket, signal),
     dispose: () => upload.dispose(),
     ...(mode === 'STOU' ? { success: `Transfer complete (unique file name: ${name})` } : {}),
   });
