@@ -7,7 +7,12 @@
   python3 bench/limit.py sendfile-lowat <file> <port>   the same with TCP_NOTSENT_LOWAT 64 KiB
                                            (what ftpkit's zero-copy sends set)
   python3 bench/limit.py copy <file> <port>       read 2 MiB + sendall, one copy
-Exits when stdin closes (recv) or after the send.
+  python3 bench/limit.py ftp-recv <folder>        prints "PORT <n>", then serves the few commands
+                                           curl's `-T` upload sends (any login, EPSV/PASV, TYPE,
+                                           STOR) and nothing else: each STOR is blocking
+                                           recv 256 KiB + write into <folder>, as a minimal
+                                           copying server does it (the uploads' limit row)
+Exits when stdin closes (recv, ftp-recv) or after the send.
 """
 import os
 import socket
@@ -16,13 +21,7 @@ import threading
 import time
 
 
-def recv():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    sys.stdout.write("PORT %d\n" % srv.getsockname()[1])
-    sys.stdout.flush()
-
+def exit_with_stdin():
     def watch_stdin():
         try:
             sys.stdin.buffer.read()
@@ -30,6 +29,15 @@ def recv():
             os._exit(0)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
+
+
+def recv():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    sys.stdout.write("PORT %d\n" % srv.getsockname()[1])
+    sys.stdout.flush()
+    exit_with_stdin()
     buf = bytearray(4 * 1024 * 1024)
     view = memoryview(buf)
     while True:
@@ -47,6 +55,66 @@ def recv():
         conn.close()
         sys.stdout.write("%d %.6f\n" % (total, seconds))
         sys.stdout.flush()
+
+
+def ftp_recv(folder):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    sys.stdout.write("PORT %d\n" % srv.getsockname()[1])
+    sys.stdout.flush()
+    exit_with_stdin()
+    buf = bytearray(256 * 1024)
+    view = memoryview(buf)
+    while True:
+        conn, _ = srv.accept()
+        control = conn.makefile("rb")
+        reply = lambda text: conn.sendall((text + "\r\n").encode())
+        reply("220 minimal receiver")
+        listener = None
+        for line in control:
+            verb, _, arg = line.decode("utf-8", "replace").strip().partition(" ")
+            verb = verb.upper()
+            if verb == "USER":
+                reply("331 any password")
+            elif verb == "PASS":
+                reply("230 logged in")
+            elif verb == "PWD":
+                reply('257 "/"')
+            elif verb in ("CWD", "TYPE", "MODE", "STRU"):
+                reply("200 ok")
+            elif verb in ("EPSV", "PASV"):
+                listener = socket.socket()
+                listener.bind(("127.0.0.1", 0))
+                listener.listen(1)
+                port = listener.getsockname()[1]
+                if verb == "EPSV":
+                    reply("229 Entering Extended Passive Mode (|||%d|)" % port)
+                else:
+                    reply("227 Entering Passive Mode (127,0,0,1,%d,%d)" % (port >> 8, port & 255))
+            elif verb == "STOR" and listener is not None:
+                reply("150 ok")
+                data, _ = listener.accept()
+                listener.close()
+                listener = None
+                name = os.path.join(folder, os.path.basename(arg) or "upload")
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    while True:
+                        n = data.recv_into(view)
+                        if n == 0:
+                            break
+                        os.write(fd, view[:n])
+                finally:
+                    os.close(fd)
+                    data.close()
+                reply("226 stored")
+            elif verb == "QUIT":
+                reply("221 bye")
+                break
+            else:
+                reply("502 not here")
+        conn.close()
 
 
 def send(mode, path, port):
@@ -73,5 +141,7 @@ def send(mode, path, port):
 if __name__ == "__main__":
     if sys.argv[1] == "recv":
         recv()
+    elif sys.argv[1] == "ftp-recv":
+        ftp_recv(sys.argv[2])
     else:
         send(sys.argv[1], sys.argv[2], sys.argv[3])

@@ -5,12 +5,20 @@
 //   sendfile + lowat: the same with TCP_NOTSENT_LOWAT 64 KiB, what ftpkit's zero-copy RETR does
 //     (native/zero-copy.cc says why)
 //   copy (Python read 2 MiB + sendall) and copy (Node fs.read 2 MiB + socket.write): one copy
+// And for uploads (step 2's limit row): curl's own STOR into a minimal FTP receiver that does
+// nothing but blocking recv 256 KiB + write (limit.py ftp-recv), taking its turn beside the
+// servers, so an upload figure reads as a fraction of what a bare copying receiver gets from
+// the same sender on the same two cores.
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { withTimeout } from './util.js';
+import { makeTempDir } from '../test/helpers/tmp.js';
+import type { BenchServer } from './servers.js';
+import { treeMemory, withTimeout } from './util.js';
 
 const SCRIPT = fileURLToPath(new URL('./limit.py', import.meta.url));
 
@@ -73,4 +81,32 @@ export async function measureLimits(python: string, path: string, runs: number, 
     recv.kill();
   }
   return out;
+}
+
+/** The uploads' limit: limit.py's minimal FTP receiver, started like a server (its root under TMPDIR). */
+export async function startMinimalReceiver(python: string, timeoutMs: number): Promise<BenchServer> {
+  const tmp = await makeTempDir('ftpkit-bench-receiver-');
+  const root = join(tmp.path, 'home');
+  mkdirSync(root);
+  const child = spawn(python, [SCRIPT, 'ftp-recv', root], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const stop = async (): Promise<void> => {
+    child.stdin.end(); // it exits when its stdin closes
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    await tmp.cleanup();
+  };
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const first = new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      child.once('exit', () => reject(new Error('the minimal receiver exited')));
+    });
+    const port = Number(/^PORT (\d+)$/.exec(await withTimeout(first, timeoutMs, 'minimal receiver'))?.[1]);
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    return { name: 'minimal receiver', host: '127.0.0.1', port, user: 'any', password: 'any', root, pid: child.pid!, uid, gid, uploadsOnly: true, memory: () => treeMemory(child.pid!), stop };
+  } catch (err) {
+    child.kill();
+    await stop();
+    throw err;
+  }
 }

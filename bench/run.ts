@@ -22,7 +22,7 @@ import { curlRetr, curlStor, curlStorFile, type StreamResult } from './curl.js';
 /** Step 1 RETR; step 2 STOR from a pipe and from the page-cached fixture (the pipe's writer shares the 2 cores). */
 type StreamKey = 'retr' | 'stor' | 'storFile';
 import { installFixtures, makeFixtures } from './fixtures.js';
-import { LIMIT_SENDERS, measureLimits, type LimitSender } from './limit.js';
+import { LIMIT_SENDERS, measureLimits, startMinimalReceiver, type LimitSender } from './limit.js';
 import { manyClients, type ManyClientsResult } from './ftpbench.js';
 import { compareResults, writeResults } from './results.js';
 import { FTPS_SERVERS, SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
@@ -148,12 +148,8 @@ async function withServer<T>(
   return out[name]!;
 }
 
-/** A server to start for an interleaved step: its column in the table, which server, its env. */
-interface Column {
-  column: string;
-  name: ServerName;
-  env?: Record<string, string>;
-}
+/** A server to start for an interleaved step: its column in the table, which server, its env (or how to start it). */
+type Column = { column: string; name: ServerName; env?: Record<string, string> } | { column: string; start: () => Promise<BenchServer> };
 
 /**
  * Starts every column's server (a failed start is that column's error), runs `fn` on those
@@ -171,16 +167,18 @@ async function withServers<T>(
   const out: Record<string, T | { error: string }> = {};
   const tmpdir = process.env.TMPDIR;
   try {
-    for (const { column, name, env } of columns) {
+    for (const c of columns) {
+      const { column } = c;
       try {
         // The real-disk row: the server's root (made under TMPDIR) on the disk; no fixtures (another file system).
         if (opts.disk) process.env.TMPDIR = opts.disk;
-        const server = await startServer(name, limit(20_000), { ...opts, ...(env ? { env } : {}) }).finally(() => {
+        const starting = 'start' in c ? c.start() : startServer(c.name, limit(20_000), { ...opts, ...(c.env ? { env: c.env } : {}) });
+        const server = await starting.finally(() => {
           if (tmpdir === undefined) delete process.env.TMPDIR;
           else process.env.TMPDIR = tmpdir;
         });
         up.push([column, server]);
-        if (!opts.disk) await installFixtures(server.root, fixtures);
+        if (!opts.disk && !server.uploadsOnly) await installFixtures(server.root, fixtures);
       } catch (err) {
         log(`${column}: ${errorText(err)}`);
         out[column] = { error: errorText(err) };
@@ -245,9 +243,11 @@ async function main(): Promise<void> {
     ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
     /** Steps 1-2: minimal senders into a minimal receiver, the machine's limit for one stream. */
     limits: Partial<Record<LimitSender, Series>>;
+    /** Step 2: curl's uploads into limit.py's minimal FTP receiver, the uploads' limit. */
+    uploadLimit: Partial<Record<StreamKey, Series>> | { error: string };
     /** Step 2: STOR from the cached file into a root on a real disk; ftpkit with and without its fsync. */
     disk: Record<string, Series | { error: string }>;
-  } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, disk: {} };
+  } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, uploadLimit: {}, disk: {} };
 
   /**
    * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs` per server; the servers
@@ -265,6 +265,7 @@ async function main(): Promise<void> {
       const acc = new Map(up.map(([column]) => [column, { samples: [] as number[], errors: [] as string[] }]));
       for (let i = 0; i < runs && remaining() > 30_000; i++) {
         for (const [column, s] of up) {
+          if (key === 'retr' && s.uploadsOnly) continue;
           const { samples, errors } = acc.get(column)!;
           if (errors.some(isTimeout) || remaining() < 30_000) continue;
           const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
@@ -285,6 +286,7 @@ async function main(): Promise<void> {
         }
       }
       for (const [column, { samples, errors }] of acc) {
+        if (samples.length === 0 && errors.length === 0) continue; // not this column's kind
         (out[column] ??= {})[key] = series(samples, errors);
         log(`${column}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(median(samples) / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
       }
@@ -307,7 +309,13 @@ async function main(): Promise<void> {
     }
     if (steps.has(1) || steps.has(2)) {
       const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
-      Object.assign(results.single, await withServers(present.map((name) => ({ column: name, name })), fx, (up) => singleStreams(up, keys, false)));
+      const columns: Column[] = present.map((name) => ({ column: name, name }));
+      // The uploads' limit takes its turn beside the servers (limit.ts).
+      const receiver = 'minimal receiver';
+      if (steps.has(2)) columns.push({ column: receiver, start: () => startMinimalReceiver('/usr/bin/python3', limit(10_000)) });
+      const { [receiver]: uploadLimit, ...got } = await withServers(columns, fx, (up) => singleStreams(up, keys, false));
+      Object.assign(results.single, got);
+      if (uploadLimit) results.uploadLimit = uploadLimit;
     }
 
     // Step 2 on a real disk: STOR from the cached file into a root on args['disk-dir'] (atomic
@@ -454,15 +462,29 @@ async function main(): Promise<void> {
         cells: { 'GB/s': cell(results.limits[k], 1e9), 'of the best': { value: results.limits[k]!.median / best } },
       }))));
       out.push('');
+      // Uploads: a fraction of the minimal receiver's figure from the same sender (curl), when measured.
+      const up = 'error' in results.uploadLimit ? {} : results.uploadLimit;
+      const uploadKeys = (['stor', 'storFile'] as const).filter((k) => up[k]?.samples.length);
+      if (steps.has(2)) {
+        out.push(renderTable('limit for uploads: curl into a minimal FTP receiver (Python, blocking recv 256 KiB + write; GB/s)', ['GB/s'], (['stor', 'storFile'] as const).map((k) => ({
+          label: labels[k].replace(/, curl \(GB\/s\)$/, ''),
+          baseline: 'none',
+          cells: { 'GB/s': 'error' in results.uploadLimit ? { error: results.uploadLimit.error } : cell(up[k], 1e9) },
+        }))));
+        out.push('');
+      }
+      const limitOf = (key: StreamKey): number | undefined => (key === 'retr' ? best : uploadKeys.includes(key) ? up[key]!.median : undefined);
       const fraction = (key: StreamKey): Row => ({
-        label: `${labels[key].replace(/, curl \(GB\/s\)$/, '')}: fraction of the limit`,
+        label: `${labels[key].replace(/, curl \(GB\/s\)$/, '')}: fraction of ${key === 'retr' ? 'the best sender' : 'the minimal receiver'}`,
         cells: Object.fromEntries(cols.map((c) => {
           const r = results.single[c as ServerName];
           const v = r && !('error' in r) ? r[key]?.median : undefined;
-          return [c, v === undefined || !Number.isFinite(v) ? undefined : { value: v / best }];
+          const of = limitOf(key);
+          return [c, v === undefined || of === undefined || !Number.isFinite(v) ? undefined : { value: v / of }];
         })),
       });
-      out.push(renderTable(`as a fraction of the limit (${(best / 1e9).toFixed(2)} GB/s)`, cols, (['retr', 'stor', 'storFile'] as const).filter((k) => steps.has(k === 'retr' ? 1 : 2)).map(fraction)));
+      const fractionKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => steps.has(k === 'retr' ? 1 : 2) && limitOf(k) !== undefined);
+      out.push(renderTable(`as a fraction of the limit (sends: ${(best / 1e9).toFixed(2)} GB/s; uploads: the minimal receiver's)`, cols, fractionKeys.map(fraction)));
       out.push('');
     }
   }

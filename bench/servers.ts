@@ -15,7 +15,9 @@ export type ServerName = 'ftpkit' | 'vsftpd' | 'pure-ftpd' | 'pyftpdlib' | 'ftp-
 export const SERVERS: readonly ServerName[] = ['ftpkit', 'vsftpd', 'pure-ftpd', 'pyftpdlib', 'ftp-srv'];
 
 export interface BenchServer {
-  name: ServerName;
+  name: ServerName | 'minimal receiver';
+  /** Takes STOR only (the uploads' limit row, limit.ts). */
+  uploadsOnly?: true;
   host: string;
   port: number;
   user: string;
