@@ -10,8 +10,8 @@
   python3 bench/limit.py ftp-recv <folder>        prints "PORT <n>", then serves the few commands
                                            curl's `-T` upload sends (any login, EPSV/PASV, TYPE,
                                            STOR) and nothing else: each STOR is blocking
-                                           recv 256 KiB + write into <folder>, as a minimal
-                                           copying server does it (the uploads' limit row)
+                                           recv 256 KiB + write into <folder>, as a bare
+                                           copying server does it (the uploads' reference row)
 Exits when stdin closes (recv, ftp-recv) or after the send.
 """
 import os
@@ -70,7 +70,7 @@ def ftp_recv(folder):
         conn, _ = srv.accept()
         control = conn.makefile("rb")
         reply = lambda text: conn.sendall((text + "\r\n").encode())
-        reply("220 minimal receiver")
+        reply("220 bare receiver")
         listener = None
         for line in control:
             verb, _, arg = line.decode("utf-8", "replace").strip().partition(" ")

@@ -5,10 +5,11 @@
 //   sendfile + lowat: the same with TCP_NOTSENT_LOWAT 64 KiB, what ftpkit's zero-copy RETR does
 //     (native/zero-copy.cc says why)
 //   copy (Python read 2 MiB + sendall) and copy (Node fs.read 2 MiB + socket.write): one copy
-// And for uploads (step 2's limit row): curl's own STOR into a minimal FTP receiver that does
+// And for uploads (step 2's reference row): curl's own STOR into a bare FTP receiver that does
 // nothing but blocking recv 256 KiB + write (limit.py ftp-recv), taking its turn beside the
-// servers, so an upload figure reads as a fraction of what a bare copying receiver gets from
-// the same sender on the same two cores.
+// servers, so an upload figure reads as a fraction of what a copying receiver gets from the
+// same sender on the same two cores. A reference, not a ceiling: a server that splices the
+// socket into the file copies once where it copies twice.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -83,7 +84,7 @@ export async function measureLimits(python: string, path: string, runs: number, 
   return out;
 }
 
-/** The uploads' limit: limit.py's minimal FTP receiver, started like a server (its root under TMPDIR). */
+/** The uploads' reference: limit.py's bare FTP receiver, started like a server (its root under TMPDIR). */
 export async function startMinimalReceiver(python: string, timeoutMs: number): Promise<BenchServer> {
   const tmp = await makeTempDir('ftpkit-bench-receiver-');
   const root = join(tmp.path, 'home');
@@ -98,12 +99,12 @@ export async function startMinimalReceiver(python: string, timeoutMs: number): P
     const lines = createInterface({ input: child.stdout });
     const first = new Promise<string>((resolve, reject) => {
       lines.once('line', resolve);
-      child.once('exit', () => reject(new Error('the minimal receiver exited')));
+      child.once('exit', () => reject(new Error('the bare receiver exited')));
     });
-    const port = Number(/^PORT (\d+)$/.exec(await withTimeout(first, timeoutMs, 'minimal receiver'))?.[1]);
+    const port = Number(/^PORT (\d+)$/.exec(await withTimeout(first, timeoutMs, 'bare receiver'))?.[1]);
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
-    return { name: 'minimal receiver', host: '127.0.0.1', port, user: 'any', password: 'any', root, pid: child.pid!, uid, gid, uploadsOnly: true, memory: () => treeMemory(child.pid!), stop };
+    return { name: 'bare receiver', host: '127.0.0.1', port, user: 'any', password: 'any', root, pid: child.pid!, uid, gid, uploadsOnly: true, memory: () => treeMemory(child.pid!), stop };
   } catch (err) {
     child.kill();
     await stop();

@@ -243,11 +243,11 @@ async function main(): Promise<void> {
     ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
     /** Steps 1-2: minimal senders into a minimal receiver, the machine's limit for one stream. */
     limits: Partial<Record<LimitSender, Series>>;
-    /** Step 2: curl's uploads into limit.py's minimal FTP receiver, the uploads' limit. */
-    uploadLimit: Partial<Record<StreamKey, Series>> | { error: string };
+    /** Step 2: curl's uploads into limit.py's bare copying FTP receiver, the uploads' reference. */
+    uploadReference: Partial<Record<StreamKey, Series>> | { error: string };
     /** Step 2: STOR from the cached file into a root on a real disk; ftpkit with and without its fsync. */
     disk: Record<string, Series | { error: string }>;
-  } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, uploadLimit: {}, disk: {} };
+  } = { single: {}, many: {}, clients: {}, ftps: {}, limits: {}, uploadReference: {}, disk: {} };
 
   /**
    * Steps 1, 2 and 5: curl RETR/STOR of the big file, median of `runs` per server; the servers
@@ -310,12 +310,12 @@ async function main(): Promise<void> {
     if (steps.has(1) || steps.has(2)) {
       const keys = ([[1, 'retr'], [2, 'stor'], [2, 'storFile']] as const).filter(([step]) => steps.has(step)).map(([, key]) => key);
       const columns: Column[] = present.map((name) => ({ column: name, name }));
-      // The uploads' limit takes its turn beside the servers (limit.ts).
-      const receiver = 'minimal receiver';
+      // The uploads' reference takes its turn beside the servers (limit.ts).
+      const receiver = 'bare receiver';
       if (steps.has(2)) columns.push({ column: receiver, start: () => startMinimalReceiver('/usr/bin/python3', limit(10_000)) });
-      const { [receiver]: uploadLimit, ...got } = await withServers(columns, fx, (up) => singleStreams(up, keys, false));
+      const { [receiver]: uploadReference, ...got } = await withServers(columns, fx, (up) => singleStreams(up, keys, false));
       Object.assign(results.single, got);
-      if (uploadLimit) results.uploadLimit = uploadLimit;
+      if (uploadReference) results.uploadReference = uploadReference;
     }
 
     // Step 2 on a real disk: STOR from the cached file into a root on args['disk-dir'] (atomic
@@ -462,20 +462,20 @@ async function main(): Promise<void> {
         cells: { 'GB/s': cell(results.limits[k], 1e9), 'of the best': { value: results.limits[k]!.median / best } },
       }))));
       out.push('');
-      // Uploads: a fraction of the minimal receiver's figure from the same sender (curl), when measured.
-      const up = 'error' in results.uploadLimit ? {} : results.uploadLimit;
+      // Uploads: a fraction of the bare receiver's figure from the same sender (curl), when measured.
+      const up = 'error' in results.uploadReference ? {} : results.uploadReference;
       const uploadKeys = (['stor', 'storFile'] as const).filter((k) => up[k]?.samples.length);
       if (steps.has(2)) {
-        out.push(renderTable('limit for uploads: curl into a minimal FTP receiver (Python, blocking recv 256 KiB + write; GB/s)', ['GB/s'], (['stor', 'storFile'] as const).map((k) => ({
+        out.push(renderTable('reference for uploads: curl into a bare copying FTP receiver (Python, blocking recv 256 KiB + write; GB/s)', ['GB/s'], (['stor', 'storFile'] as const).map((k) => ({
           label: labels[k].replace(/, curl \(GB\/s\)$/, ''),
           baseline: 'none',
-          cells: { 'GB/s': 'error' in results.uploadLimit ? { error: results.uploadLimit.error } : cell(up[k], 1e9) },
+          cells: { 'GB/s': 'error' in results.uploadReference ? { error: results.uploadReference.error } : cell(up[k], 1e9) },
         }))));
         out.push('');
       }
       const limitOf = (key: StreamKey): number | undefined => (key === 'retr' ? best : uploadKeys.includes(key) ? up[key]!.median : undefined);
       const fraction = (key: StreamKey): Row => ({
-        label: `${labels[key].replace(/, curl \(GB\/s\)$/, '')}: fraction of ${key === 'retr' ? 'the best sender' : 'the minimal receiver'}`,
+        label: `${labels[key].replace(/, curl \(GB\/s\)$/, '')}: fraction of ${key === 'retr' ? 'the best sender' : 'the bare receiver'}`,
         cells: Object.fromEntries(cols.map((c) => {
           const r = results.single[c as ServerName];
           const v = r && !('error' in r) ? r[key]?.median : undefined;
@@ -484,7 +484,7 @@ async function main(): Promise<void> {
         })),
       });
       const fractionKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => steps.has(k === 'retr' ? 1 : 2) && limitOf(k) !== undefined);
-      out.push(renderTable(`as a fraction of the limit (sends: ${(best / 1e9).toFixed(2)} GB/s; uploads: the minimal receiver's)`, cols, fractionKeys.map(fraction)));
+      out.push(renderTable(`as a fraction of the limit (sends: ${(best / 1e9).toFixed(2)} GB/s) and of the bare receiver (uploads)`, cols, fractionKeys.map(fraction)));
       out.push('');
     }
   }

@@ -15,8 +15,8 @@ export type ServerName = 'ftpkit' | 'vsftpd' | 'pure-ftpd' | 'pyftpdlib' | 'ftp-
 export const SERVERS: readonly ServerName[] = ['ftpkit', 'vsftpd', 'pure-ftpd', 'pyftpdlib', 'ftp-srv'];
 
 export interface BenchServer {
-  name: ServerName | 'minimal receiver';
-  /** Takes STOR only (the uploads' limit row, limit.ts). */
+  name: ServerName | 'bare receiver';
+  /** Takes STOR only (the uploads' reference row, limit.ts). */
   uploadsOnly?: true;
   host: string;
   port: number;
