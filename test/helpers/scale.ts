@@ -30,22 +30,19 @@ export function hasDaemon(name: DaemonName): boolean {
   return false;
 }
 
-/** A port free right now on `host` (bind 0, read, close). Callers retry on EADDRINUSE. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * A port free right now on `host`, below the kernel's ephemeral range (32768 and up), so no
+ * other test's `listen(0)` or outgoing connection can take it before the daemon binds it.
+ * Callers still retry on EADDRINUSE.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return (await freePortRange(1, [host]))[0];
 }
 
 /** A run of `count` consecutive ports free right now on every host. */
 export async function freePortRange(count: number, hosts: string[]): Promise<[number, number]> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const min = 20000 + Math.floor(Math.random() * 40000);
+    const min = 10000 + Math.floor(Math.random() * (32768 - 10000 - count));
     const servers = [];
     let ok = true;
     for (const host of hosts) {
@@ -78,6 +75,32 @@ export async function waitForPort(host: string, port: number, timeout = 10_000):
     });
     if (ok) return;
     if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once the first line host:port sends matches `greeting` (polls) or `gone()`; rejects after `timeout`. */
+async function waitForGreeting(host: string, port: number, greeting: RegExp, gone: () => boolean, timeout = 10_000): Promise<void> {
+  const until = Date.now() + timeout;
+  while (!gone()) {
+    const line = await new Promise<string>((resolve) => {
+      const s = connect({ host, port });
+      let text = '';
+      const done = (): void => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(text);
+      };
+      const timer = setTimeout(done, 2000);
+      s.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (text.includes('\n')) done();
+      });
+      s.once('error', done);
+      s.once('close', done);
+    });
+    if (greeting.test(line)) return;
+    if (Date.now() > until) throw new Error(`${host}:${port} greets with ${JSON.stringify(line)}, not ${greeting}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -144,8 +167,12 @@ export interface HaproxyProcess {
   stop(): Promise<void>;
 }
 
-/** haproxy in the foreground (-db) with `config` written to `dir`; resolves once `probe` accepts. */
-export async function startHaproxy(dir: string, config: string, probe: { host: string; port: number }): Promise<HaproxyProcess> {
+/**
+ * haproxy in the foreground (-db) with `config` written to `dir`; resolves once `probe` accepts
+ * and, with `greeting`, once the first line read there matches it (proof that haproxy, not some
+ * other listener, holds the port). Rejects if haproxy exits first (a port taken meanwhile).
+ */
+export async function startHaproxy(dir: string, config: string, probe: { host: string; port: number; greeting?: RegExp }): Promise<HaproxyProcess> {
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, config);
   const check = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8' });
@@ -155,7 +182,16 @@ export async function startHaproxy(dir: string, config: string, probe: { host: s
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`haproxy exited (${code}): ${out}`))));
-  await Promise.race([waitForPort(probe.host, probe.port), exited]);
+  const up = async (): Promise<void> => {
+    await waitForPort(probe.host, probe.port);
+    if (probe.greeting) await waitForGreeting(probe.host, probe.port, probe.greeting, () => p.exitCode !== null);
+  };
+  try {
+    await Promise.race([up(), exited]);
+  } catch (err) {
+    p.kill('SIGKILL');
+    throw err;
+  }
   exited.catch(() => {});
   return {
     stop: () =>

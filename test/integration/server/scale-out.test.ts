@@ -134,8 +134,7 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
       nodes.push(node);
     }
     const [a, b] = nodes as [Node, Node];
-    control = await freePort('127.0.0.1');
-    const config = [
+    const config = (control: number): string => [
       'global',
       '  maxconn 2000',
       'defaults',
@@ -159,7 +158,16 @@ describe.skipIf(!ready)('scale-out: two nodes behind HAProxy sharing Redis', () 
       ]),
       '',
     ].join('\n');
-    haproxy = await startHaproxy(dir.path, config, { host: '127.0.0.1', port: control });
+    // A port can be taken between choosing it and haproxy's bind: then haproxy exits, and a fresh one is tried.
+    for (let attempt = 1; ; attempt++) {
+      control = await freePort('127.0.0.1');
+      try {
+        haproxy = await startHaproxy(dir.path, config(control), { host: '127.0.0.1', port: control, greeting: /^220 node [ab]\r?\n/ });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
   }, 60_000);
 
   afterAll(async () => {
