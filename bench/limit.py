@@ -12,7 +12,11 @@
                                            STOR) and nothing else: each STOR is blocking
                                            recv 256 KiB + write into <folder>, as a bare
                                            copying server does it (the uploads' reference row)
-Exits when stdin closes (recv, ftp-recv) or after the send.
+  python3 bench/limit.py retr <host> <port> <user> <password> <path>   an FTP client: one RETR
+                                           over EPSV, its data read as `recv` reads, prints
+                                           "<bytes> <seconds>" (a server's copying path beside
+                                           the raw senders, into the same receiver)
+Exits when stdin closes (recv, ftp-recv) or after the send or the RETR.
 """
 import os
 import socket
@@ -38,23 +42,59 @@ def recv():
     sys.stdout.write("PORT %d\n" % srv.getsockname()[1])
     sys.stdout.flush()
     exit_with_stdin()
-    buf = bytearray(4 * 1024 * 1024)
-    view = memoryview(buf)
+    view = memoryview(bytearray(4 * 1024 * 1024))
     while True:
         conn, _ = srv.accept()
-        total = 0
-        started = None
-        while True:
-            n = conn.recv_into(view)
-            if n == 0:
-                break
-            if started is None:
-                started = time.perf_counter()
-            total += n
-        seconds = time.perf_counter() - (started or time.perf_counter())
+        total, seconds = drain(conn, view)
         conn.close()
         sys.stdout.write("%d %.6f\n" % (total, seconds))
         sys.stdout.flush()
+
+
+def drain(conn, view):
+    """Reads conn to its end into view: (bytes, seconds from the first byte to the end)."""
+    total = 0
+    started = None
+    while True:
+        n = conn.recv_into(view)
+        if n == 0:
+            break
+        if started is None:
+            started = time.perf_counter()
+        total += n
+    return total, time.perf_counter() - (started or time.perf_counter())
+
+
+def retr(host, port, user, password, path):
+    """One RETR over EPSV, its data read as recv() reads a sender's: prints "<bytes> <seconds>"."""
+    conn = socket.create_connection((host, int(port)))
+    control = conn.makefile("rb")
+
+    def reply():
+        line = control.readline().decode("utf-8", "replace")
+        while len(line) > 3 and line[3] == "-":
+            line = control.readline().decode("utf-8", "replace")
+        if not line[:1] in ("1", "2", "3"):
+            sys.exit("refused: " + line.strip())
+        return line
+
+    def command(text):
+        conn.sendall((text + "\r\n").encode())
+        return reply()
+
+    reply()
+    command("USER " + user)
+    command("PASS " + password)
+    command("TYPE I")
+    data_port = int(command("EPSV").split("|||")[1].split("|")[0])
+    data = socket.create_connection((host, data_port))
+    command("RETR " + path)
+    total, seconds = drain(data, memoryview(bytearray(4 * 1024 * 1024)))
+    data.close()
+    reply()
+    command("QUIT")
+    conn.close()
+    sys.stdout.write("%d %.6f\n" % (total, seconds))
 
 
 def ftp_recv(folder):
@@ -143,5 +183,7 @@ if __name__ == "__main__":
         recv()
     elif sys.argv[1] == "ftp-recv":
         ftp_recv(sys.argv[2])
+    elif sys.argv[1] == "retr":
+        retr(*sys.argv[2:7])
     else:
         send(sys.argv[1], sys.argv[2], sys.argv[3])

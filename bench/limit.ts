@@ -5,6 +5,9 @@
 //   sendfile + lowat: the same with TCP_NOTSENT_LOWAT 64 KiB, what ftpkit's zero-copy RETR does
 //     (native/zero-copy.cc says why)
 //   copy (Python read 2 MiB + sendall) and copy (Node fs.read 2 MiB + socket.write): one copy
+// Beside them, ftpkit's RETR with the addon off (FTPKIT_ZERO_COPY=0), read by limit.py's FTP
+// client with the receiver's own loop: the JavaScript path against Node's raw copy sender,
+// the same receiver on the same two cores.
 // And for uploads (step 2's reference row): curl's own STOR into a bare FTP receiver that does
 // nothing but blocking recv 256 KiB + write (limit.py ftp-recv), taking its turn beside the
 // servers, so an upload figure reads as a fraction of what a copying receiver gets from the
@@ -55,15 +58,42 @@ async function nodeCopy(path: string, port: number): Promise<void> {
   }
 }
 
-/** Runs each sender `runs` times (interleaved) into one receiver; bytes/s per sender. */
-export async function measureLimits(python: string, path: string, runs: number, timeoutMs: number): Promise<Record<LimitSender, number[]>> {
+/** An FTP server's RETR of `remote`, taking its turn beside the raw senders (limit.py retr). */
+export interface RetrBeside {
+  server: BenchServer;
+  remote: string;
+}
+
+/** One RETR read by limit.py's FTP client with the receiver's own loop; bytes/s. */
+async function retrBeside(python: string, { server, remote }: RetrBeside, timeoutMs: number): Promise<number> {
+  const child = spawn(python, [SCRIPT, 'retr', server.host, String(server.port), server.user, server.password, remote], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await withTimeout(new Promise<number | null>((resolve) => child.once('exit', resolve)), timeoutMs, 'limit.py retr').catch((e: unknown) => {
+    child.kill();
+    throw e;
+  });
+  const [bytes, seconds] = out.trim().split(' ').map(Number);
+  if (code !== 0 || !bytes || !seconds) throw new Error(`limit.py retr: exit ${code}: ${err.trim().split('\n').at(-1) ?? ''}`);
+  return bytes / seconds;
+}
+
+/**
+ * Runs each sender `runs` times (interleaved) into one receiver; bytes/s per sender. With
+ * `beside`, that server's RETR takes its turn in each round too (its figures under 'beside').
+ */
+export async function measureLimits(python: string, path: string, runs: number, timeoutMs: number, beside?: RetrBeside): Promise<Record<LimitSender | 'beside', number[]> & { besideError?: string }> {
   const recv = spawn(python, [SCRIPT, 'recv'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: recv.stdout });
   const next = (): Promise<string> => new Promise((resolve) => lines.once('line', resolve));
-  const out = Object.fromEntries(LIMIT_SENDERS.map((k) => [k, [] as number[]])) as Record<LimitSender, number[]>;
+  const out: Record<LimitSender | 'beside', number[]> & { besideError?: string } = { beside: [], ...(Object.fromEntries(LIMIT_SENDERS.map((k) => [k, [] as number[]])) as Record<LimitSender, number[]>) };
   try {
     const port = Number(/^PORT (\d+)$/.exec(await withTimeout(next(), 10_000, 'limit receiver'))?.[1]);
     for (let i = 0; i < runs; i++) {
+      // A failing server costs its own row, not the limit rows.
+      if (beside && !out.besideError) out.beside.push(await retrBeside(python, beside, timeoutMs).catch((err: unknown) => (out.besideError = String(err), NaN)));
       for (const sender of LIMIT_SENDERS) {
         const result = next();
         const send =

@@ -243,6 +243,8 @@ async function main(): Promise<void> {
     ftps: Partial<Record<ServerName, { retr?: Series; stor?: Series } | { error: string }>>;
     /** Steps 1-2: minimal senders into a minimal receiver, the machine's limit for one stream. */
     limits: Partial<Record<LimitSender, Series>>;
+    /** Step 1: ftpkit's RETR with the addon off, into the limit rows' receiver (its JavaScript path). */
+    jsPath?: Series | { error: string };
     /** Step 2: curl's uploads into limit.py's bare copying FTP receiver, the uploads' reference. */
     uploadReference: Partial<Record<StreamKey, Series>> | { error: string };
     /** Step 2: STOR from the cached file into a root on a real disk; ftpkit with and without its fsync. */
@@ -297,14 +299,36 @@ async function main(): Promise<void> {
   try {
     // Steps 1 and 2: first the machine's limit (no FTP at all), then curl against each server.
     if (steps.has(1) || steps.has(2)) {
+      // Step 1 also measures ftpkit's JavaScript path (the addon off) into the same receiver.
+      let js: BenchServer | undefined;
       try {
-        const got = await measureLimits('/usr/bin/python3', fx.big.path, runs, limit(60_000));
+        if (steps.has(1) && present.includes('ftpkit')) {
+          const server = await startServer('ftpkit', limit(20_000), { env: { FTPKIT_ZERO_COPY: '0' } });
+          await installFixtures(server.root, fx).catch(async (err: unknown) => {
+            await server.stop().catch(() => {});
+            throw err;
+          });
+          js = server;
+        }
+      } catch (err) {
+        results.jsPath = { error: errorText(err) };
+      }
+      try {
+        const got = await measureLimits('/usr/bin/python3', fx.big.path, runs, limit(60_000), js && { server: js, remote: fx.big.name });
         for (const sender of LIMIT_SENDERS) {
           results.limits[sender] = series(got[sender], []);
           log(`limit, ${sender}: ${(results.limits[sender]!.median / 1e9).toFixed(2)} GB/s`);
         }
+        if (got.besideError) results.jsPath = { error: got.besideError };
+        else if (js) {
+          results.jsPath = series(got.beside, []);
+          log(`ftpkit RETR, JavaScript path, into the same receiver: ${(results.jsPath.median / 1e9).toFixed(2)} GB/s`);
+        }
       } catch (err) {
         notes.push(`limit rows: ${errorText(err)}`);
+        if (js) results.jsPath = { error: errorText(err) };
+      } finally {
+        await js?.stop().catch(() => {});
       }
     }
     if (steps.has(1) || steps.has(2)) {
@@ -462,6 +486,17 @@ async function main(): Promise<void> {
         cells: { 'GB/s': cell(results.limits[k], 1e9), 'of the best': { value: results.limits[k]!.median / best } },
       }))));
       out.push('');
+      // The JavaScript path beside Node's raw copy sender, into the same receiver (limit.ts).
+      const nodeCopy = results.limits['node copy']?.median;
+      if (results.jsPath) {
+        const js = results.jsPath;
+        out.push(renderTable('JavaScript path: ftpkit RETR 1 GiB with the addon off (FTPKIT_ZERO_COPY=0), read by an FTP client with the same Python receiver', ['GB/s', 'of node copy'], [{
+          label: 'ftpkit, JavaScript path',
+          baseline: 'none',
+          cells: 'error' in js ? { 'GB/s': { error: js.error } } : { 'GB/s': cell(js, 1e9), ...(nodeCopy ? { 'of node copy': { value: js.median / nodeCopy } } : {}) },
+        }]));
+        out.push('');
+      }
       // Uploads: a fraction of the bare receiver's figure from the same sender (curl), when measured.
       const up = 'error' in results.uploadReference ? {} : results.uploadReference;
       const uploadKeys = (['stor', 'storFile'] as const).filter((k) => up[k]?.samples.length);
