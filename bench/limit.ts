@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../test/helpers/tmp.js';
 import type { BenchServer } from './servers.js';
-import { treeMemory, withTimeout } from './util.js';
+import { runShell, sh, treeMemory, withTimeout } from './util.js';
 
 const SCRIPT = fileURLToPath(new URL('./limit.py', import.meta.url));
 
@@ -66,17 +66,9 @@ export interface RetrBeside {
 
 /** One RETR read by limit.py's FTP client with the receiver's own loop; bytes/s. */
 async function retrBeside(python: string, { server, remote }: RetrBeside, timeoutMs: number): Promise<number> {
-  const child = spawn(python, [SCRIPT, 'retr', server.host, String(server.port), server.user, server.password, remote], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await withTimeout(new Promise<number | null>((resolve) => child.once('exit', resolve)), timeoutMs, 'limit.py retr').catch((e: unknown) => {
-    child.kill();
-    throw e;
-  });
-  const [bytes, seconds] = out.trim().split(' ').map(Number);
-  if (code !== 0 || !bytes || !seconds) throw new Error(`limit.py retr: exit ${code}: ${err.trim().split('\n').at(-1) ?? ''}`);
+  const r = await runShell([python, SCRIPT, 'retr', server.host, String(server.port), server.user, server.password, remote].map(sh).join(' '), timeoutMs);
+  const [bytes, seconds] = r.stdout.trim().split(' ').map(Number);
+  if (r.code !== 0 || !bytes || !seconds) throw new Error(`limit.py retr: exit ${r.code}: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
   return bytes / seconds;
 }
 

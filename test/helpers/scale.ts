@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { readBanner } from './peer-process.js';
 
 export type DaemonName = 'redis-server' | 'haproxy';
 
@@ -79,28 +80,14 @@ export async function waitForPort(host: string, port: number, timeout = 10_000):
   }
 }
 
-/** Resolves once the first line host:port sends matches `greeting` (polls) or `gone()`; rejects after `timeout`. */
+/** Resolves once the greeting host:port sends matches `greeting` (polls) or `gone()`; rejects after `timeout`. */
 async function waitForGreeting(host: string, port: number, greeting: RegExp, gone: () => boolean, timeout = 10_000): Promise<void> {
   const until = Date.now() + timeout;
+  let last = '';
   while (!gone()) {
-    const line = await new Promise<string>((resolve) => {
-      const s = connect({ host, port });
-      let text = '';
-      const done = (): void => {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(text);
-      };
-      const timer = setTimeout(done, 2000);
-      s.on('data', (d: Buffer) => {
-        text += d.toString('latin1');
-        if (text.includes('\n')) done();
-      });
-      s.once('error', done);
-      s.once('close', done);
-    });
-    if (greeting.test(line)) return;
-    if (Date.now() > until) throw new Error(`${host}:${port} greets with ${JSON.stringify(line)}, not ${greeting}`);
+    last = await readBanner(host, port, 2000).catch((err: Error) => err.message);
+    if (greeting.test(last)) return;
+    if (Date.now() > until) throw new Error(`${host}:${port} greets with ${JSON.stringify(last)}, not ${greeting}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -182,12 +169,9 @@ export async function startHaproxy(dir: string, config: string, probe: { host: s
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<never>((_, reject) => p.once('exit', (code) => reject(new Error(`haproxy exited (${code}): ${out}`))));
-  const up = async (): Promise<void> => {
-    await waitForPort(probe.host, probe.port);
-    if (probe.greeting) await waitForGreeting(probe.host, probe.port, probe.greeting, () => p.exitCode !== null);
-  };
+  const up = probe.greeting ? waitForGreeting(probe.host, probe.port, probe.greeting, () => p.exitCode !== null) : waitForPort(probe.host, probe.port);
   try {
-    await Promise.race([up(), exited]);
+    await Promise.race([up, exited]);
   } catch (err) {
     p.kill('SIGKILL');
     throw err;
