@@ -2,9 +2,9 @@
 //
 // A guest kernel with free page reporting (virtio-balloon) hands memory that has been free
 // for a while back to its host, which faults it in again when the guest writes to it: at
-// 0.4-0.6 GB/s on the bench machine, against 2.2-2.6 GB/s for memory the host still backs
+// 0.40-0.57 GB/s on the bench machine, against 2.1-2.7 GB/s for memory the host still backs
 // (`dd` of 1 GiB into /dev/shm, 2026-12-03). An upload that lands on such pages times the
-// host: in a profile of a 0.28 GB/s STOR, ftpkit's receive thread spent 3.5 s of CPU, 80% of
+// host: in a profile of a 0.27 GB/s STOR, ftpkit's receive thread spent 3.8 s of CPU, 84% of
 // it copying into fresh tmpfs pages, where a 1.05 GB/s STOR spent 0.11 s on the same copy.
 // warmMemory (run.ts) writes and frees memory right before each upload so that the upload
 // reuses it, but the kernel goes on reporting what is free meanwhile (about 60 MiB/s here), so
