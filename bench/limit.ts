@@ -72,15 +72,18 @@ async function retrBeside(python: string, { server, remote }: RetrBeside, timeou
   return bytes / seconds;
 }
 
+/** Bytes/s per raw sender, and the RETR beside them ('beside'), or why it failed. */
+type LimitFigures = Record<LimitSender | 'beside', number[]> & { besideError?: string };
+
 /**
  * Runs each sender `runs` times (interleaved) into one receiver; bytes/s per sender. With
  * `beside`, that server's RETR takes its turn in each round too (its figures under 'beside').
  */
-export async function measureLimits(python: string, path: string, runs: number, timeoutMs: number, beside?: RetrBeside): Promise<Record<LimitSender | 'beside', number[]> & { besideError?: string }> {
+export async function measureLimits(python: string, path: string, runs: number, timeoutMs: number, beside?: RetrBeside): Promise<LimitFigures> {
   const recv = spawn(python, [SCRIPT, 'recv'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: recv.stdout });
   const next = (): Promise<string> => new Promise((resolve) => lines.once('line', resolve));
-  const out: Record<LimitSender | 'beside', number[]> & { besideError?: string } = { beside: [], ...(Object.fromEntries(LIMIT_SENDERS.map((k) => [k, [] as number[]])) as Record<LimitSender, number[]>) };
+  const out: LimitFigures = { beside: [], ...(Object.fromEntries(LIMIT_SENDERS.map((k) => [k, [] as number[]])) as Record<LimitSender, number[]>) };
   try {
     const port = Number(/^PORT (\d+)$/.exec(await withTimeout(next(), 10_000, 'limit receiver'))?.[1]);
     for (let i = 0; i < runs; i++) {

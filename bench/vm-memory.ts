@@ -24,6 +24,9 @@ export interface MemoryHold {
   release(): void;
 }
 
+/** What a run's notes add when the report cannot be held. */
+const UNHELD = 'STOR samples may land on memory the host took back';
+
 function read(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim();
@@ -44,7 +47,7 @@ export function holdFreedMemory(ms = 300_000, parameters = PARAMETERS): MemoryHo
     // Upstream kernels have page_reporting_order only: nothing to hold, warmMemory does what it can.
     return read(join(parameters, 'page_reporting_order')) === undefined
       ? noop
-      : { ...noop, note: 'this VM reports freed memory to its host (free page reporting) and has no delay to set: STOR samples may land on memory the host took back' };
+      : { ...noop, note: `this VM reports freed memory to its host (free page reporting) and has no delay to set: ${UNHELD}` };
   }
   if (Number(before) >= ms) return { ...noop, note: `free page reporting: pages are reported after ${before} ms free (left as it was)` };
   try {
@@ -52,7 +55,7 @@ export function holdFreedMemory(ms = 300_000, parameters = PARAMETERS): MemoryHo
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     const why = code === 'EACCES' || code === 'EPERM' ? `${code}: needs root` : code;
-    return { ...noop, note: `free page reporting delay could not be set (${why}): STOR samples may land on memory the host took back` };
+    return { ...noop, note: `free page reporting delay could not be set (${why}): ${UNHELD}` };
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     release();
