@@ -27,7 +27,7 @@ import { manyClients, type ManyClientsResult } from './ftpbench.js';
 import { compareResults, writeResults } from './results.js';
 import { FTPS_SERVERS, SERVERS, serverMissingReason, sha512SystemPassword, startServer, type BenchServer, type ServerName } from './servers.js';
 import { manyRows, renderTable, type Cell, type Row } from './table.js';
-import { GiB, MiB, errorText, median, runShell, sh } from './util.js';
+import { GiB, MiB, errorText, median, processTree, runShell, settledTreeCpu, sh, treeCpu } from './util.js';
 import { holdFreedMemory } from './vm-memory.js';
 import { makeTempDir } from '../test/helpers/tmp.js';
 
@@ -125,10 +125,12 @@ interface Series {
   samples: number[];
   median: number;
   errors: string[];
+  /** Single streams: the server's CPU seconds per GiB moved, sample by sample (its processes, reaped ones included). */
+  cpuPerGiB?: number[];
 }
 
-function series(samples: number[], errors: string[]): Series {
-  return { samples, median: median(samples), errors };
+function series(samples: number[], errors: string[], cpuPerGiB?: number[]): Series {
+  return { samples, median: median(samples), errors, ...(cpuPerGiB?.length ? { cpuPerGiB } : {}) };
 }
 
 function cell(s: Series | undefined, scale = 1): Cell | undefined {
@@ -272,15 +274,17 @@ async function main(): Promise<void> {
     const out: Record<string, Partial<Record<StreamKey, Series>>> = {};
     const timeout = tls ? 60_000 : 30_000;
     for (const key of keys) {
-      const acc = new Map(up.map(([column]) => [column, { samples: [] as number[], errors: [] as string[] }]));
+      const acc = new Map(up.map(([column]) => [column, { samples: [] as number[], errors: [] as string[], cpu: [] as number[] }]));
       for (let i = 0; i < runs && remaining() > 30_000; i++) {
         for (const [column, s] of up) {
           if (key === 'retr' && s.uploadsOnly) continue;
-          const { samples, errors } = acc.get(column)!;
+          const { samples, errors, cpu } = acc.get(column)!;
           if (errors.some(isTimeout) || remaining() < 30_000) continue;
           const remote = `${tls ? 'ftps-' : ''}stor-big-${i}.bin`;
           // Uploads land on memory the VM's host has backed, whichever server runs (see warmMemory).
           if (key !== 'retr') await warmMemory(tmp.path, bigBytes);
+          const quiet = new Set(processTree(s.pid).keys());
+          const cpu0 = treeCpu(s.pid);
           try {
             const r: StreamResult =
               key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls)
@@ -288,6 +292,8 @@ async function main(): Promise<void> {
                   : await curlStorFile(s, fx.big.path, remote, limit(timeout));
             if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
             samples.push(r.bytes / r.seconds);
+            const cpu1 = await settledTreeCpu(s.pid, quiet);
+            if (cpu1 !== undefined) cpu.push((cpu1 - cpu0) / (r.bytes / GiB));
           } catch (err) {
             errors.push(errorText(err));
           } finally {
@@ -295,10 +301,10 @@ async function main(): Promise<void> {
           }
         }
       }
-      for (const [column, { samples, errors }] of acc) {
+      for (const [column, { samples, errors, cpu }] of acc) {
         if (samples.length === 0 && errors.length === 0) continue; // not this column's kind
-        (out[column] ??= {})[key] = series(samples, errors);
-        log(`${column}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(median(samples) / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${errors.length ? ` errors: ${errors[0]}` : ''}`);
+        (out[column] ??= {})[key] = series(samples, errors, cpu);
+        log(`${column}${tls ? ' FTPS' : ''} ${key === 'storFile' ? 'STOR (file)' : key.toUpperCase()} ${(median(samples) / 1e9).toFixed(2)} GB/s (${samples.map((x) => (x / 1e9).toFixed(2)).join(', ')})${cpu.length ? `, server CPU ${median(cpu).toFixed(2)} s/GiB` : ''}${errors.length ? ` errors: ${errors[0]}` : ''}`);
       }
     }
     return out;
@@ -485,6 +491,25 @@ async function main(): Promise<void> {
     });
     out.push(renderTable('single stream', cols, [single('retr'), single('stor'), single('storFile')]));
     out.push('');
+    // The work each server did for the uploads' bytes, whatever the VM's noise did to the clock.
+    // Not for RETR: on loopback a sender without an unsent cap (vsftpd) leaves most of its TCP
+    // work to the reader's ACKs, in curl's process, so its own CPU reads near zero.
+    const cpuRow = (key: StreamKey): Row => ({
+      label: labels[key].replace(/, curl \(GB\/s\)$/, ''),
+      cells: Object.fromEntries(cols.map((c) => {
+        const r = results.single[c as ServerName];
+        const cpu = r && !('error' in r) ? r[key]?.cpuPerGiB : undefined;
+        return [c, cpu?.length ? { value: median(cpu) } : undefined];
+      })),
+    });
+    const cpuKeys = (['stor', 'storFile'] as const).filter((k) => cols.some((c) => {
+      const r = results.single[c as ServerName];
+      return r && !('error' in r) && r[k]?.cpuPerGiB?.length;
+    }));
+    if (cpuKeys.length > 0) {
+      out.push(renderTable('server CPU per GiB uploaded, its processes together (s; lower is better)', cols, cpuKeys.map(cpuRow)));
+      out.push('');
+    }
     const limits = LIMIT_SENDERS.filter((k) => results.limits[k]?.samples.length);
     if (limits.length > 0) {
       // The machine's limit, and each server's figures as a fraction of the best sender's.

@@ -1,5 +1,5 @@
 // Small helpers the bench modules share: timeouts, medians, process-group memory, commands.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export const MiB = 1024 * 1024;
@@ -92,6 +92,39 @@ export function processTree(rootPid: number): Map<number, string[]> {
   };
   for (const pid of [...stats.keys()]) if (!inTree(pid)) stats.delete(pid);
   return stats;
+}
+
+/** Clock ticks per second of /proc's times (CLK_TCK; 100 on Linux). */
+export const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU seconds used so far by `rootPid` and its descendants: those running, and those that ended
+ * once their parent reaped them (a process's cutime and cstime, [13] and [14], hold its reaped
+ * children's times).
+ */
+export function treeCpu(rootPid: number): number {
+  return cpuOf(processTree(rootPid));
+}
+
+function cpuOf(tree: Map<number, string[]>): number {
+  let ticks = 0;
+  for (const f of tree.values()) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  return ticks / TICKS;
+}
+
+/**
+ * treeCpu once the processes that came after `before` (vsftpd and pure-ftpd run each session
+ * in processes of their own) have ended and been reaped: an ended process's time shows only
+ * in its reaper's. Undefined when they are still there after `timeoutMs`.
+ */
+export async function settledTreeCpu(rootPid: number, before: ReadonlySet<number>, timeoutMs = 2_000): Promise<number | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const tree = processTree(rootPid);
+    if ([...tree.keys()].every((pid) => before.has(pid))) return cpuOf(tree);
+    if (performance.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function kb(text: string, field: string): number {

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { curlRetr } from './curl.js';
 import { RawFtp, type Target } from './raw-ftp.js';
-import { MiB, processTree } from './util.js';
+import { MiB, TICKS, treeCpu } from './util.js';
 import { startRedis } from '../test/helpers/scale.js';
 
 const { values: args } = parseArgs({
@@ -50,16 +50,6 @@ interface Serve {
   target: Target;
   pid: number;
   stop(): Promise<void>;
-}
-
-/** Clock ticks per second of /proc's times (CLK_TCK; 100 on Linux). */
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU seconds used so far by process `pid` and its descendants (ftp-serve's primary and workers). */
-function treeCpu(pid: number): number {
-  let ticks = 0;
-  for (const fields of processTree(pid).values()) ticks += Number(fields[11]) + Number(fields[12]);
-  return ticks / TICKS;
 }
 
 /** CPU seconds the whole machine was busy so far (/proc/stat: all but idle and iowait). */
