@@ -103,26 +103,21 @@ export const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8'
  * children's times).
  */
 export function treeCpu(rootPid: number): number {
-  return cpuOf(processTree(rootPid));
-}
-
-function cpuOf(tree: Map<number, string[]>): number {
   let ticks = 0;
-  for (const f of tree.values()) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  for (const f of processTree(rootPid).values()) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   return ticks / TICKS;
 }
 
 /**
- * treeCpu once the processes that came after `before` (vsftpd and pure-ftpd run each session
- * in processes of their own) have ended and been reaped: an ended process's time shows only
- * in its reaper's. Undefined when they are still there after `timeoutMs`.
+ * Waits until the processes that came after `before` (vsftpd and pure-ftpd run each session
+ * in processes of their own) have ended and been reaped, at most `timeoutMs`: an ended
+ * process's time shows in treeCpu only through its reaper's. False when they are still there.
  */
-export async function settledTreeCpu(rootPid: number, before: ReadonlySet<number>, timeoutMs = 2_000): Promise<number | undefined> {
+export async function treeSettled(rootPid: number, before: ReadonlySet<number>, timeoutMs = 2_000): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const tree = processTree(rootPid);
-    if ([...tree.keys()].every((pid) => before.has(pid))) return cpuOf(tree);
-    if (performance.now() > deadline) return undefined;
+    if ([...processTree(rootPid).keys()].every((pid) => before.has(pid))) return true;
+    if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
