@@ -57,8 +57,15 @@ export function accountCpu(rootPid: number, label: string, mount: string | false
     return fallback(); // read-only, or not root
   }
   try {
-    // Every process now in the tree, so a wrapper's child (the real listener) comes along.
-    for (const pid of processTree(rootPid).keys()) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    // Every process now in the tree, so a wrapper's child (the real listener) comes along; one
+    // that ended meanwhile (ESRCH) has nothing left to count.
+    for (const pid of processTree(rootPid).keys()) {
+      try {
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH' || pid === rootPid) throw err;
+      }
+    }
   } catch {
     try {
       rmdirSync(dir);

@@ -126,7 +126,7 @@ interface Series {
   samples: number[];
   median: number;
   errors: string[];
-  /** Single streams: the server's CPU seconds per GiB moved, sample by sample (its processes, reaped ones included). */
+  /** Single streams: the server's CPU seconds per GiB moved, sample by sample (its processes, ended ones included). */
   cpuPerGiB?: number[];
 }
 
@@ -500,18 +500,18 @@ async function main(): Promise<void> {
     out.push(renderTable('single stream', cols, [single('retr'), single('stor'), single('storFile')]));
     out.push('');
     // The work each server did for those bytes, whatever the VM's noise did to the clock.
+    const cpuOf = (c: string, key: StreamKey): number[] | undefined => {
+      const r = results.single[c as ServerName];
+      return r && !('error' in r) && r[key]?.cpuPerGiB?.length ? r[key].cpuPerGiB : undefined;
+    };
     const cpuRow = (key: StreamKey): Row => ({
       label: labels[key].replace(/, curl \(GB\/s\)$/, ''),
       cells: Object.fromEntries(cols.map((c) => {
-        const r = results.single[c as ServerName];
-        const cpu = r && !('error' in r) ? r[key]?.cpuPerGiB : undefined;
-        return [c, cpu?.length ? { value: median(cpu) } : undefined];
+        const cpu = cpuOf(c, key);
+        return [c, cpu ? { value: median(cpu) } : undefined];
       })),
     });
-    const cpuKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => cols.some((c) => {
-      const r = results.single[c as ServerName];
-      return r && !('error' in r) && r[k]?.cpuPerGiB?.length;
-    }));
+    const cpuKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => cols.some((c) => cpuOf(c, k)));
     if (cpuKeys.length > 0) {
       out.push(renderTable('server CPU per GiB moved, its processes together (s; lower is better)', cols, cpuKeys.map(cpuRow)));
       out.push('');
