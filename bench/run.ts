@@ -17,7 +17,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLIENTS, clientTransfer, type ClientName } from './clients.js';
-import { curlRetr, curlStor, curlStorFile, type StreamResult } from './curl.js';
+import { curlRetr, curlStor, curlStorFile, parseClientCpus, type StreamResult } from './curl.js';
 
 /** Step 1 RETR; step 2 STOR from a pipe and from the page-cached fixture (the pipe's writer shares the 2 cores). */
 type StreamKey = 'retr' | 'stor' | 'storFile';
@@ -47,8 +47,19 @@ const { values: args, positionals } = parseArgs({
     /** Step 2's real-disk row: uploads into a folder here (not tmpfs). */
     'disk-dir': { type: 'string', default: '/var/tmp' },
     compare: { type: 'boolean', default: false },
+    /** Steps 1, 2 and 5: curl (and the pipe's writer) on these cores only, e.g. 0 (taskset -c). */
+    'pin-client': { type: 'string' },
   },
 });
+
+/** --pin-client, checked before anything starts: a bad list is one line and exit 2. */
+let clientCpus: string | undefined;
+try {
+  clientCpus = args['pin-client'] === undefined ? undefined : parseClientCpus(args['pin-client']);
+} catch (err) {
+  process.stderr.write(`bench: ${errorText(err)}\n`);
+  process.exit(2);
+}
 
 if (args.compare) {
   if (positionals.length !== 2) throw new Error('--compare takes two JSON files');
@@ -208,6 +219,7 @@ async function main(): Promise<void> {
   const bigBytes = Number(args['size-mib']) * MiB;
   const smallBytes = 10 * MiB;
   const notes: string[] = [];
+  if (clientCpus !== undefined) notes.push(`steps 1, 2 and 5: curl, and head feeding its pipe, ran on core ${clientCpus} only (taskset -c ${clientCpus}); the servers were free`);
   /** Each single-stream server's CPU account (cpu-account.ts), opened at its first sample. */
   const accounts = new Map<BenchServer, CpuAccount>();
 
@@ -291,9 +303,9 @@ async function main(): Promise<void> {
           const cpu0 = account.seconds();
           try {
             const r: StreamResult =
-              key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls)
-                : key === 'stor' ? await curlStor(s, remote, bigBytes, limit(timeout), tls)
-                  : await curlStorFile(s, fx.big.path, remote, limit(timeout));
+              key === 'retr' ? await curlRetr(s, fx.big.name, limit(timeout), tls, undefined, clientCpus)
+                : key === 'stor' ? await curlStor(s, remote, bigBytes, limit(timeout), tls, clientCpus)
+                  : await curlStorFile(s, fx.big.path, remote, limit(timeout), clientCpus);
             if (r.bytes !== bigBytes) throw new Error(`moved ${r.bytes} of ${bigBytes} bytes`);
             samples.push(r.bytes / r.seconds);
             // The session's processes end after the transfer (the /proc count sees them once reaped).
@@ -497,7 +509,12 @@ async function main(): Promise<void> {
         return [c, r && 'error' in r ? { error: r.error } : cell(r?.[key], 1e9)];
       })),
     });
-    out.push(renderTable('single stream', cols, [single('retr'), single('stor'), single('storFile')]));
+    // Only the rows this run's steps measured (--steps=2 has no RETR).
+    const singleKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => cols.some((c) => {
+      const r = results.single[c as ServerName];
+      return r !== undefined && ('error' in r || r[k] !== undefined);
+    }));
+    out.push(renderTable('single stream', cols, singleKeys.map(single)));
     out.push('');
     // The work each server did for those bytes, whatever the VM's noise did to the clock.
     const cpuOf = (c: string, key: StreamKey): number[] | undefined => {
