@@ -20,7 +20,8 @@ import { CLIENTS, clientTransfer, type ClientName } from './clients.js';
 import { curlRetr, curlStor, curlStorFile, parseClientCpus, type StreamResult } from './curl.js';
 
 /** Step 1 RETR; step 2 STOR from a pipe and from the page-cached fixture (the pipe's writer shares the 2 cores). */
-type StreamKey = 'retr' | 'stor' | 'storFile';
+const STREAM_KEYS = ['retr', 'stor', 'storFile'] as const;
+type StreamKey = (typeof STREAM_KEYS)[number];
 import { installFixtures, makeFixtures } from './fixtures.js';
 import { LIMIT_SENDERS, measureLimits, startMinimalReceiver, type LimitSender } from './limit.js';
 import { manyClients, type ManyClientsResult } from './ftpbench.js';
@@ -510,7 +511,7 @@ async function main(): Promise<void> {
       })),
     });
     // Only the rows this run's steps measured (--steps=2 has no RETR).
-    const singleKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => cols.some((c) => {
+    const singleKeys = STREAM_KEYS.filter((k) => cols.some((c) => {
       const r = results.single[c as ServerName];
       return r !== undefined && ('error' in r || r[k] !== undefined);
     }));
@@ -528,7 +529,7 @@ async function main(): Promise<void> {
         return [c, cpu ? { value: median(cpu) } : undefined];
       })),
     });
-    const cpuKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => cols.some((c) => cpuOf(c, k)));
+    const cpuKeys = STREAM_KEYS.filter((k) => cols.some((c) => cpuOf(c, k)));
     if (cpuKeys.length > 0) {
       out.push(renderTable('server CPU per GiB moved, its processes together (s; lower is better)', cols, cpuKeys.map(cpuRow)));
       out.push('');
@@ -575,7 +576,7 @@ async function main(): Promise<void> {
           return [c, v === undefined || of === undefined || !Number.isFinite(v) ? undefined : { value: v / of }];
         })),
       });
-      const fractionKeys = (['retr', 'stor', 'storFile'] as const).filter((k) => steps.has(k === 'retr' ? 1 : 2) && limitOf(k) !== undefined);
+      const fractionKeys = STREAM_KEYS.filter((k) => steps.has(k === 'retr' ? 1 : 2) && limitOf(k) !== undefined);
       out.push(renderTable(`as a fraction of the limit (sends: ${(best / 1e9).toFixed(2)} GB/s) and of the bare receiver (uploads)`, cols, fractionKeys.map(fraction)));
       out.push('');
     }
